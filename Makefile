@@ -1,0 +1,37 @@
+# realbogus: set-up, pipeline and tests.  `make repro` and `make test` do all set-up themselves.
+PYTHON ?= python3
+VENV ?= .venv
+BIN := $(VENV)/bin
+# Quiet TensorFlow's C++ start-up banner in every stage and test.
+export TF_CPP_MIN_LOG_LEVEL ?= 2
+
+.PHONY: setup browser repro test test-fast bench clean-data
+
+setup: $(VENV)/.installed
+
+$(VENV)/.installed: pyproject.toml
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --upgrade pip
+	$(BIN)/python -m pip install --quiet -e '.[dev]'
+	touch $@
+
+# Debian's Chromium for the review page's browser test (no browser download at run time).
+browser:
+	@command -v chromium >/dev/null 2>&1 || { \
+	  if [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then \
+	    apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null; \
+	  else echo "chromium not installed and not root: the browser test will be skipped"; fi; }
+
+# The whole pipeline on the embedded default (the simulated release).
+repro: setup
+	$(BIN)/dvc repro
+
+test: setup browser
+	$(BIN)/pytest -q
+
+# Unit tests only (no dvc / mlflow server / chromium end-to-end runs).
+test-fast: setup
+	$(BIN)/pytest -q -m "not slow"
+
+bench: setup
+	@for script in benchmarks/bench_*.py; do echo "== $$script"; $(BIN)/python $$script; done
