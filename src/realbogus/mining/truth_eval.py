@@ -1,0 +1,308 @@
+"""How well a suspicion ranking finds the injected mislabels, and the same for cleanlab.
+
+Only this module reads ground truth (simulated data knows which labels are wrong); the
+miner (``ranking``, ``tables``, ``gallery``) never does.
+
+Every method is reduced to one *suspicion* score per sample (higher = label more likely
+wrong) and judged the same way:
+
+* auprc: average precision of the suspicion score for "given label is wrong";
+* precision / recall at the budget: the ``budget`` most suspicious samples are the ones a
+  person would review (equal scores broken by row index, as in ``ranking.rank_order``);
+* recall at a target precision (default 0.9): the largest recall of any cut of the ranking
+  whose precision is at least the target, and the cut size that reaches it;
+* for cleanlab's ``find_label_issues`` also its own flagged set (n_flagged,
+  precision_flagged, recall_flagged), which ignores the budget.
+
+Split by direction (subset = samples with that given label; "given0_true1": labelled
+non-artifact but truly an artifact, "given1_true0" the reverse) and by mislabel mechanism
+(subset = the correctly labelled samples plus that mechanism's mislabels, so precision and
+AUPRC say how well that mechanism is told apart from correct labels; recall counts that
+mechanism's mislabels found).
+
+cleanlab is given exactly the miner's inputs: the cross-fitted artifact scores s of every
+member as pred_probs [P(label 0), P(label 1)] = [1 - s, s].
+
+* find_label_issues (filter_by prune_by_noise_rate, both, confident_learning) takes one
+  pred_probs matrix, the mean of the members'.  It returns a flagged mask; to rank every
+  sample (needed for AUPRC and a budget cut) flagged samples come first, each group
+  ordered by self-confidence (low P(given label) = more suspicious):
+  suspicion = flagged + (1 - P(given label)).
+* get_label_quality_ensemble_scores (method self_confidence, normalized_margin) takes the
+  member list and returns a label quality in [0, 1], low = suspicious; suspicion =
+  1 - quality (same order as the negated quality, kept in [0, 1]).  Members are weighted
+  by cleanlab's default ("accuracy").
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+
+import numpy as np
+import pandas as pd
+from sklearn.metrics import average_precision_score
+
+from realbogus.mining._inputs import check_given_labels, check_member_scores, check_rank_score, check_rows
+from realbogus.mining.ranking import rank_order
+
+CORRECT_MECHANISM = "none"
+DIRECTIONS: dict[str, int] = {"given0_true1": 0, "given1_true0": 1}  # name -> given label
+OUR_METHOD = "ensemble_disagreement"
+FIND_LABEL_ISSUES_FILTERS: tuple[str, ...] = ("prune_by_noise_rate", "both", "confident_learning")
+ENSEMBLE_QUALITY_METHODS: tuple[str, ...] = ("self_confidence", "normalized_margin")
+CLEANLAB_METHODS: tuple[str, ...] = (
+    *(f"cleanlab_find_label_issues_{filter_by}" for filter_by in FIND_LABEL_ISSUES_FILTERS),
+    *(f"cleanlab_ensemble_{method}" for method in ENSEMBLE_QUALITY_METHODS),
+)
+
+
+@dataclass(frozen=True)
+class Truth:
+    """Checked ground truth of N samples.
+
+    true_labels: (N,) 0/1.  mechanism: (N,) str, why the given label is wrong, "none"
+    where it is right.  is_mislabelled: (N,) bool, given label != true label.
+    """
+
+    true_labels: np.ndarray
+    mechanism: np.ndarray
+    is_mislabelled: np.ndarray
+
+
+def check_truth(*, given_labels: np.ndarray, true_labels: np.ndarray, mechanism: Sequence[str] | np.ndarray) -> Truth:
+    """Check the truth against the given labels: a mechanism must name every mislabel
+    and only mislabels ("none" exactly where given == true)."""
+    given = check_given_labels(given_labels)
+    truth = check_given_labels(true_labels, name="true_labels")
+    if truth.shape != given.shape:
+        raise ValueError(f"true_labels: {truth.shape[0]} values, expected one per sample ({given.shape[0]})")
+    mechanisms = np.asarray(mechanism)
+    if mechanisms.shape != given.shape or mechanisms.dtype.kind not in "UO":
+        raise ValueError(
+            f"mechanism: expected ({given.shape[0]},) strings, got shape {mechanisms.shape}, dtype {mechanisms.dtype}"
+        )
+    mechanisms = mechanisms.astype(str)
+    is_mislabelled = given != truth
+    inconsistent = np.flatnonzero(is_mislabelled == (mechanisms == CORRECT_MECHANISM))
+    if inconsistent.size:
+        row = int(inconsistent[0])
+        raise ValueError(
+            f"mechanism: row {row} has given label {given[row]}, true label {truth[row]} and mechanism "
+            f"{str(mechanisms[row])!r}; expected {CORRECT_MECHANISM!r} exactly where the labels agree "
+            f"({inconsistent.size} inconsistent row(s))"
+        )
+    return Truth(true_labels=truth, mechanism=mechanisms, is_mislabelled=is_mislabelled)
+
+
+def _subset_scores(
+    *, suspicion: np.ndarray, positive: np.ndarray, in_subset: np.ndarray, selected: np.ndarray
+) -> dict[str, float | int]:
+    """AUPRC and at-budget numbers on one subset of samples (bool masks, all (N,))."""
+    n_positive = int((positive & in_subset).sum())
+    n_selected = int((selected & in_subset).sum())
+    n_found = int((selected & positive & in_subset).sum())
+    has_both = 0 < n_positive < int(in_subset.sum())
+    auprc = average_precision_score(positive[in_subset], suspicion[in_subset]) if has_both else np.nan
+    return {
+        "n_mislabelled": n_positive,
+        "n_selected": n_selected,
+        "n_found": n_found,
+        "auprc": float(auprc),
+        "precision_at_budget": n_found / n_selected if n_selected else float("nan"),
+        "recall_at_budget": n_found / n_positive if n_positive else float("nan"),
+    }
+
+
+def _recall_at_precision(*, suspicion: np.ndarray, positive: np.ndarray, target_precision: float) -> tuple[float, int]:
+    """(largest recall of a ranking cut with precision >= target, that cut's size)."""
+    n_positive = int(positive.sum())
+    if n_positive == 0:
+        return float("nan"), 0
+    found = np.cumsum(positive[rank_order(rank_score=suspicion)])
+    cut_sizes = np.arange(1, found.size + 1)
+    good_enough = np.flatnonzero(found / cut_sizes >= target_precision)
+    if good_enough.size == 0:
+        return 0.0, 0
+    best = good_enough[np.argmax(found[good_enough])]  # first cut reaching the best recall
+    return float(found[best] / n_positive), int(cut_sizes[best])
+
+
+def evaluate_suspicion(
+    *,
+    suspicion: np.ndarray,
+    given_labels: np.ndarray,
+    true_labels: np.ndarray,
+    mechanism: Sequence[str] | np.ndarray,
+    budget: int,
+    flagged: np.ndarray | None = None,
+    target_precision: float = 0.9,
+) -> pd.DataFrame:
+    """Tidy evaluation of one suspicion ranking: one row per subset.
+
+    suspicion: (N,) higher = given label more likely wrong.  given_labels, true_labels:
+    (N,) 0/1.  mechanism: (N,) str ("none" where the label is right).  budget: how many
+    of the most suspicious samples are reviewed.  flagged: optional (N,) bool, a method's
+    own flagged set.  Rows: subset_kind "all" (subset "all"), "direction" (given0_true1,
+    given1_true0), "mechanism" (each mislabel mechanism, sorted).  Columns: subset_kind,
+    subset, n_mislabelled, n_selected, n_found, auprc, precision_at_budget,
+    recall_at_budget, and on the "all" row also recall_at_target_precision,
+    cut_at_target_precision, n_flagged, precision_flagged, recall_flagged.
+    """
+    given = check_given_labels(given_labels)
+    truth = check_truth(given_labels=given, true_labels=true_labels, mechanism=mechanism)
+    score = check_rank_score(suspicion, n_samples=given.shape[0], name="suspicion")
+    if isinstance(budget, bool) or not isinstance(budget, (int, np.integer)) or budget < 0:
+        raise ValueError(f"budget must be a non-negative integer number of samples, got {budget!r}")
+    if not 0.0 < target_precision <= 1.0:
+        raise ValueError(f"target_precision must be in (0, 1], got {target_precision}")
+    selected = np.zeros(given.shape[0], dtype=bool)
+    selected[rank_order(rank_score=score)[: int(budget)]] = True
+    positive = truth.is_mislabelled
+    everything = np.ones_like(selected)
+
+    overall = {"subset_kind": "all", "subset": "all"}
+    overall.update(_subset_scores(suspicion=score, positive=positive, in_subset=everything, selected=selected))
+    recall, cut = _recall_at_precision(suspicion=score, positive=positive, target_precision=target_precision)
+    overall.update(
+        {"target_precision": target_precision, "recall_at_target_precision": recall, "cut_at_target_precision": cut}
+    )
+    if flagged is not None:
+        flags = np.asarray(flagged)
+        if flags.shape != given.shape or flags.dtype != bool:
+            raise ValueError(
+                f"flagged: expected a ({given.shape[0]},) bool mask, got shape {flags.shape}, dtype {flags.dtype}"
+            )
+        n_flagged, n_flagged_right = int(flags.sum()), int((flags & positive).sum())
+        overall.update(
+            {
+                "n_flagged": n_flagged,
+                "precision_flagged": n_flagged_right / n_flagged if n_flagged else float("nan"),
+                "recall_flagged": n_flagged_right / int(positive.sum()) if positive.any() else float("nan"),
+            }
+        )
+    records = [overall]
+    for direction, direction_label in DIRECTIONS.items():
+        record = {"subset_kind": "direction", "subset": direction}
+        in_subset = given == direction_label
+        record.update(_subset_scores(suspicion=score, positive=positive, in_subset=in_subset, selected=selected))
+        records.append(record)
+    correct = truth.mechanism == CORRECT_MECHANISM
+    for mechanism_name in sorted(set(truth.mechanism[~correct].tolist())):
+        of_mechanism = truth.mechanism == mechanism_name
+        record = {"subset_kind": "mechanism", "subset": mechanism_name}
+        in_subset = correct | of_mechanism
+        record.update(_subset_scores(suspicion=score, positive=of_mechanism, in_subset=in_subset, selected=selected))
+        records.append(record)
+    return pd.DataFrame.from_records(records)
+
+
+def member_pred_probs(*, member_scores: np.ndarray) -> list[np.ndarray]:
+    """One (N, 2) pred_probs matrix per member: columns [P(label 0), P(label 1)] = [1 - s, s]."""
+    scores = check_member_scores(member_scores, n_samples=np.asarray(member_scores).shape[0])
+    as_float64 = scores.astype(np.float64)
+    return [np.column_stack([1.0 - as_float64[:, member], as_float64[:, member]]) for member in range(scores.shape[1])]
+
+
+def cleanlab_suspicion(
+    *, given_labels: np.ndarray, member_scores: np.ndarray
+) -> dict[str, tuple[np.ndarray, np.ndarray | None]]:
+    """cleanlab's five methods on the miner's inputs: method -> (suspicion (N,), flagged (N,) bool or None).
+
+    given_labels: (N,) 0/1.  member_scores: (N, M) cross-fitted artifact scores.  See the
+    module docstring for how each label-quality output becomes a suspicion score.
+    """
+    from cleanlab.filter import find_label_issues
+    from cleanlab.rank import get_label_quality_ensemble_scores
+
+    labels = check_given_labels(given_labels)
+    scores = check_member_scores(member_scores, n_samples=labels.shape[0])
+    per_member = member_pred_probs(member_scores=scores)
+    mean_pred_probs = np.mean(per_member, axis=0)
+    self_confidence = mean_pred_probs[np.arange(labels.shape[0]), labels]
+    methods: dict[str, tuple[np.ndarray, np.ndarray | None]] = {}
+    for filter_by in FIND_LABEL_ISSUES_FILTERS:
+        # n_jobs=1: the multiprocessing pool costs more than it saves for two classes.
+        flagged = np.asarray(find_label_issues(labels, mean_pred_probs, filter_by=filter_by, n_jobs=1), dtype=bool)
+        methods[f"cleanlab_find_label_issues_{filter_by}"] = (flagged + (1.0 - self_confidence), flagged)
+    for method in ENSEMBLE_QUALITY_METHODS:
+        quality = get_label_quality_ensemble_scores(labels, per_member, method=method, verbose=False)
+        methods[f"cleanlab_ensemble_{method}"] = (1.0 - np.asarray(quality, dtype=np.float64), None)
+    return methods
+
+
+def _wide_row(method: str, evaluation: pd.DataFrame) -> dict[str, object]:
+    """One method's tidy evaluation as one flat record: overall columns, then
+    ``<metric>[<kind>=<subset>]`` for each direction and mechanism."""
+    overall = evaluation[evaluation["subset_kind"] == "all"].iloc[0].drop(["subset_kind", "subset"])
+    record: dict[str, object] = {"method": method, **overall.to_dict()}
+    for _, row in evaluation[evaluation["subset_kind"] != "all"].iterrows():
+        for metric in ("n_mislabelled", "n_selected", "auprc", "precision_at_budget", "recall_at_budget"):
+            record[f"{metric}[{row['subset_kind']}={row['subset']}]"] = row[metric]
+    return record
+
+
+def compare_with_cleanlab(
+    *,
+    rank_score: np.ndarray,
+    given_labels: np.ndarray,
+    member_scores: np.ndarray,
+    true_labels: np.ndarray,
+    mechanism: Sequence[str] | np.ndarray,
+    budget: int,
+    target_precision: float = 0.9,
+    our_flagged: np.ndarray | None = None,
+) -> pd.DataFrame:
+    """Our ranking and cleanlab's five methods, judged alike; one row per method.
+
+    rank_score: (N,) our ensemble-disagreement score.  given_labels: (N,) 0/1.
+    member_scores: (N, M) the cross-fitted artifact scores both methods get.
+    true_labels: (N,) 0/1.  mechanism: (N,) str.  budget: review budget.  our_flagged:
+    optional (N,) bool flagged set of ours (e.g. at least one strong vote).
+    Columns: method (``OUR_METHOD`` first, then ``CLEANLAB_METHODS``), the overall
+    numbers of ``evaluate_suspicion`` (auprc, precision_at_budget, recall_at_budget,
+    recall_at_target_precision, cut_at_target_precision, n_flagged, precision_flagged,
+    recall_flagged, ...), and ``<metric>[direction=...]`` / ``<metric>[mechanism=...]``.
+    """
+    methods: dict[str, tuple[np.ndarray, np.ndarray | None]] = {OUR_METHOD: (rank_score, our_flagged)}
+    methods.update(cleanlab_suspicion(given_labels=given_labels, member_scores=member_scores))
+    records = []
+    for method, (suspicion, flagged) in methods.items():
+        evaluation = evaluate_suspicion(
+            suspicion=suspicion,
+            given_labels=given_labels,
+            true_labels=true_labels,
+            mechanism=mechanism,
+            budget=budget,
+            flagged=flagged,
+            target_precision=target_precision,
+        )
+        records.append(_wide_row(method, evaluation))
+    return pd.DataFrame.from_records(records)
+
+
+def truth_annotations(
+    *, rows: np.ndarray, given_labels: np.ndarray, true_labels: np.ndarray, mechanism: Sequence[str] | np.ndarray
+) -> list[str]:
+    """One line per candidate row saying what the truth says of it, for the gallery's
+    ``annotations``: "truth 0: MISLABELLED (bad_ccd)" or "truth 1: label correct"."""
+    truth = check_truth(given_labels=given_labels, true_labels=true_labels, mechanism=mechanism)
+    selected = check_rows(rows, n_samples=truth.true_labels.shape[0])
+    lines = []
+    for row in selected:
+        if truth.is_mislabelled[row]:
+            lines.append(f"truth {truth.true_labels[row]}: MISLABELLED ({truth.mechanism[row]})")
+        else:
+            lines.append(f"truth {truth.true_labels[row]}: label correct")
+    return lines
+
+
+def comparison_as_records(comparison: pd.DataFrame) -> list[Mapping[str, object]]:
+    """``compare_with_cleanlab``'s table as JSON-ready records (NaN -> None)."""
+
+    def plain(value: object) -> object:
+        if isinstance(value, np.generic):
+            value = value.item()
+        return None if isinstance(value, float) and np.isnan(value) else value
+
+    return [{key: plain(value) for key, value in record.items()} for record in comparison.to_dict(orient="records")]
