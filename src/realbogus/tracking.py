@@ -1,0 +1,830 @@
+"""The one module that talks to MLflow: every stage that trains or evaluates logs through it.
+
+Where runs go
+    ``MLFLOW_TRACKING_URI`` when set (a team server, ``http://host:5000``); otherwise a SQLite
+    store ``<repo>/mlflow.db`` addressed by absolute path, with artifacts in
+    ``<repo>/mlartifacts``. ``<repo>`` is the *original* repository even when DVC runs a
+    queued experiment in its temporary copy ``<repo>/.dvc/tmp/exps/<tmpdir>/``, so every
+    run of every experiment lands in the same store.
+
+How runs are grouped
+    Each stage execution is one MLflow run, nested (``mlflow.parentRunId``) under one parent
+    run per pipeline execution. The parent is found by its tag ``realbogus.pipeline_run``
+    (see :func:`pipeline_run_key`) or created on first use, so the stages of one ``dvc
+    repro`` / ``dvc exp run`` share a parent and two pipeline executions can be selected
+    and compared side by side in the UI. A stage's headline metrics (those logged without a
+    step) are mirrored onto the parent as ``<stage run name>.<metric>``.
+
+Switching it off
+    ``REALBOGUS_TRACKING=0`` in the environment, or ``tracking: {enabled: false}`` in the
+    params a stage passes, makes every function here a no-op (no MLflow import, no files).
+
+MLflow is imported lazily: importing this module is cheap, and telemetry is switched off
+(``MLFLOW_DISABLE_TELEMETRY``, ``DO_NOT_TRACK``) before MLflow is first imported, because
+MLflow decides whether to start its telemetry client at import time.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import getpass
+import hashlib
+import json
+import logging
+import math
+import os
+import socket
+import subprocess
+import tempfile
+import time
+import urllib.error
+import urllib.request
+from collections.abc import Iterable, Iterator, Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:  # pragma: no cover - typing only
+    import pandas as pd
+    from matplotlib.figure import Figure
+    from mlflow.tracking import MlflowClient
+
+_logger = logging.getLogger(__name__)
+
+# Telemetry off before MLflow is ever imported (it decides at import time); setdefault so a
+# user who deliberately opts in is not overridden.
+os.environ.setdefault("MLFLOW_DISABLE_TELEMETRY", "true")
+os.environ.setdefault("DO_NOT_TRACK", "true")
+
+ENV_TRACKING_SWITCH = "REALBOGUS_TRACKING"
+ENV_PIPELINE_RUN = "REALBOGUS_PIPELINE_RUN"
+ENV_TRACKING_URI = "MLFLOW_TRACKING_URI"
+ENV_EXPERIMENT_NAME = "MLFLOW_EXPERIMENT_NAME"
+# Set by DVC (dvc/env.py) for stage commands: DVC_ROOT is the repository DVC runs in (for a
+# queued experiment, the *parent* repository), DVC_STAGE the stage address, and
+# DVC_EXP_NAME / DVC_EXP_BASELINE_REV only inside `dvc exp run`.
+ENV_DVC_ROOT = "DVC_ROOT"
+ENV_DVC_STAGE = "DVC_STAGE"
+ENV_DVC_EXP_NAME = "DVC_EXP_NAME"
+ENV_DVC_EXP_BASELINE_REV = "DVC_EXP_BASELINE_REV"
+
+DEFAULT_DATABASE_NAME = "mlflow.db"
+DEFAULT_ARTIFACTS_DIR_NAME = "mlartifacts"
+DEFAULT_EXPERIMENT_NAME = "realbogus"
+
+TAG_PREFIX = "realbogus."
+TAG_ROLE = TAG_PREFIX + "role"  # "pipeline" on parents, "stage" on stage runs
+TAG_PIPELINE_RUN = TAG_PREFIX + "pipeline_run"
+TAG_STAGE = TAG_PREFIX + "stage"
+TAG_DVC_STAGE = TAG_PREFIX + "dvc_stage"
+TAG_GIT_COMMIT = TAG_PREFIX + "git_commit"
+TAG_GIT_DIRTY = TAG_PREFIX + "git_dirty"
+TAG_DATA_VERSION = TAG_PREFIX + "data_version"
+TAG_LABELS_VERSION = TAG_PREFIX + "labels_version"
+TAG_DATA_SOURCE = TAG_PREFIX + "data_source"
+TAG_DVC_EXP_NAME = TAG_PREFIX + "dvc_exp_name"
+TAG_DVC_EXP_BASELINE = TAG_PREFIX + "dvc_exp_baseline_rev"
+MLFLOW_PARENT_RUN_TAG = "mlflow.parentRunId"
+MLFLOW_GIT_COMMIT_TAG = "mlflow.source.git.commit"
+
+# MLflow's limits (mlflow/utils/validation.py): values longer than this are rejected, and a
+# log_batch call takes at most 100 params/tags and 1000 metrics.
+_MAX_PARAM_VALUE_LENGTH = 6000
+_MAX_PARAMS_PER_BATCH = 100
+_MAX_METRICS_PER_BATCH = 1000
+_HASH_CHUNK_BYTES = 1 << 20
+
+# A stage against a vanished server should fail in seconds, not after MLflow's default of 7
+# retries with exponential backoff (about four minutes). setdefault keeps a user's choice.
+_HTTP_ENV_DEFAULTS = {
+    "MLFLOW_HTTP_REQUEST_MAX_RETRIES": "2",
+    "MLFLOW_HTTP_REQUEST_BACKOFF_FACTOR": "1",
+    "MLFLOW_HTTP_REQUEST_TIMEOUT": "30",
+}
+
+_TRUE_WORDS = {"1", "true", "yes", "on"}
+_FALSE_WORDS = {"0", "false", "no", "off"}
+
+
+class TrackingError(RuntimeError):
+    """Tracking is misconfigured (bad switch value, no repository root, bad metric)."""
+
+
+class TrackingServerUnreachable(TrackingError):
+    """The tracking server named by the tracking URI did not answer."""
+
+
+# --------------------------------------------------------------------------------------------
+# configuration
+
+
+@dataclass(frozen=True)
+class TrackingConfig:
+    """Tracking settings, from the ``tracking`` section of params.yaml.
+
+    enabled: log to MLflow at all (``REALBOGUS_TRACKING`` in the environment overrides it).
+    experiment: MLflow experiment name (``MLFLOW_EXPERIMENT_NAME`` overrides it).
+    probe_timeout_s: seconds to wait for a tracking server's ``/health`` before giving up.
+    """
+
+    enabled: bool = True
+    experiment: str = DEFAULT_EXPERIMENT_NAME
+    probe_timeout_s: float = 5.0
+
+    @classmethod
+    def from_params(cls, params: Mapping[str, Any] | None) -> TrackingConfig:
+        """Build from a params mapping holding an optional ``tracking`` section."""
+        section = (params or {}).get("tracking") or {}
+        if not isinstance(section, Mapping):
+            raise TrackingError(f"params 'tracking' must be a mapping, got {type(section).__name__}")
+        unknown = set(section) - {"enabled", "experiment", "probe_timeout_s"}
+        if unknown:
+            raise TrackingError(
+                f"params 'tracking' has unknown keys {sorted(unknown)}; "
+                "expected enabled, experiment, probe_timeout_s"
+            )
+        enabled = section.get("enabled", True)
+        if not isinstance(enabled, bool):
+            raise TrackingError(f"params 'tracking.enabled' must be true or false, got {enabled!r}")
+        experiment = section.get("experiment", DEFAULT_EXPERIMENT_NAME)
+        if not isinstance(experiment, str) or not experiment.strip():
+            raise TrackingError(f"params 'tracking.experiment' must be a non-empty string, got {experiment!r}")
+        probe_timeout_s = section.get("probe_timeout_s", 5.0)
+        if isinstance(probe_timeout_s, bool) or not isinstance(probe_timeout_s, (int, float)) or probe_timeout_s <= 0:
+            raise TrackingError(
+                f"params 'tracking.probe_timeout_s' must be a positive number, got {probe_timeout_s!r}"
+            )
+        return cls(enabled=enabled, experiment=experiment, probe_timeout_s=float(probe_timeout_s))
+
+
+def tracking_enabled(*, config: TrackingConfig | None = None) -> bool:
+    """Whether to log: ``REALBOGUS_TRACKING`` (0/1, false/true, off/on) if set, else ``config``."""
+    raw = os.environ.get(ENV_TRACKING_SWITCH)
+    if raw is not None and raw.strip() != "":
+        word = raw.strip().lower()
+        if word in _TRUE_WORDS:
+            return True
+        if word in _FALSE_WORDS:
+            return False
+        raise TrackingError(
+            f"environment variable {ENV_TRACKING_SWITCH}={raw!r} is not understood; "
+            "use 0/false/off to disable tracking or 1/true/on to enable it"
+        )
+    return True if config is None else config.enabled
+
+
+def experiment_name(*, config: TrackingConfig | None = None) -> str:
+    """``MLFLOW_EXPERIMENT_NAME`` if set, else the configured experiment name."""
+    return os.environ.get(ENV_EXPERIMENT_NAME) or (config or TrackingConfig()).experiment
+
+
+# --------------------------------------------------------------------------------------------
+# where the store lives
+
+
+def _exp_temp_copy_origin(path: Path) -> Path | None:
+    """The original repository if ``path`` lies in a DVC experiment temp copy, else None.
+
+    dvc 3.x (repo/experiments/executor/local.py, TempDirExecutor) runs a queued experiment in
+    ``mkdtemp(dir=<repo>/.dvc/tmp/exps)``, a fresh git clone of the repository, so the copy
+    has its own ``.git`` and ``.dvc`` and would otherwise look like a repository root.
+    """
+    parts = path.parts
+    for index in range(len(parts) - 3):
+        if parts[index + 1 : index + 4] == (".dvc", "tmp", "exps"):
+            return Path(*parts[: index + 1])
+    return None
+
+
+def checkout_root(start: str | os.PathLike[str] | None = None) -> Path | None:
+    """The nearest directory at or above ``start`` (default: cwd) holding ``.dvc`` or ``.git``.
+
+    This is the checkout whose code is running: inside a DVC experiment temp copy it is the
+    copy itself (used for the git commit and params.yaml), not the original repository.
+    """
+    here = Path(start if start is not None else os.getcwd()).resolve()
+    for candidate in (here, *here.parents):
+        if (candidate / ".dvc").is_dir() or (candidate / ".git").exists():
+            return candidate
+    return None
+
+
+def repository_root(start: str | os.PathLike[str] | None = None) -> Path:
+    """The original repository root for ``start`` (default: cwd), where the store lives.
+
+    A path inside ``<repo>/.dvc/tmp/exps/<tmpdir>/`` resolves to ``<repo>``; otherwise the
+    nearest directory holding ``.dvc`` or ``.git``; failing both, ``DVC_ROOT`` if DVC set it.
+    """
+    here = Path(start if start is not None else os.getcwd()).resolve()
+    origin = _exp_temp_copy_origin(here)
+    if origin is not None:
+        return origin
+    found = checkout_root(here)
+    if found is not None:
+        return found
+    dvc_root = os.environ.get(ENV_DVC_ROOT)
+    if dvc_root and Path(dvc_root).is_dir():
+        return Path(dvc_root).resolve()
+    raise TrackingError(
+        f"no repository root (a directory holding .git or .dvc) at or above {here}; "
+        f"run inside the realbogus repository or set {ENV_TRACKING_URI}"
+    )
+
+
+def tracking_uri(repo_root: str | os.PathLike[str] | None = None) -> str:
+    """``MLFLOW_TRACKING_URI`` if set, else ``sqlite:////<abs repo root>/mlflow.db``.
+
+    ``repo_root`` may be any path inside the repository (or a DVC experiment temp copy of
+    it); it defaults to the current directory.
+    """
+    from_env = os.environ.get(ENV_TRACKING_URI, "").strip()
+    if from_env:
+        return from_env
+    root = repository_root(repo_root)
+    return f"sqlite:///{(root / DEFAULT_DATABASE_NAME).as_posix()}"
+
+
+def _is_http_uri(uri: str) -> bool:
+    return uri.startswith(("http://", "https://"))
+
+
+def default_artifact_location(*, uri: str, repo_root: str | os.PathLike[str] | None = None) -> str | None:
+    """Artifact location (a ``file://`` URI) for a new experiment in a local store.
+
+    The repository's ``mlartifacts`` for the default store; beside the database for any other
+    SQLite store. None for a server (the server decides where artifacts go). Set explicitly
+    because MLflow's default, ``./mlruns`` relative to the working directory, would put a
+    queued experiment's artifacts in its temp copy, which DVC deletes afterwards.
+    """
+    if _is_http_uri(uri) or uri.startswith("databricks"):
+        return None
+    if uri.startswith("sqlite:///"):
+        database = Path(uri[len("sqlite:///") :])
+        if database.is_absolute():
+            # The default store is <repo>/mlflow.db, so this is also <repo>/mlartifacts.
+            return (database.parent / DEFAULT_ARTIFACTS_DIR_NAME).as_uri()
+    return (repository_root(repo_root) / DEFAULT_ARTIFACTS_DIR_NAME).as_uri()
+
+
+def check_server_reachable(uri: str, *, timeout_s: float = 5.0) -> None:
+    """Raise :class:`TrackingServerUnreachable` unless an HTTP tracking server answers.
+
+    Probes ``<uri>/health`` once with a short timeout, so a stage fails in seconds with one
+    line saying what to do, rather than after minutes of MLflow's own retries. Non-HTTP
+    URIs (SQLite) are not probed. A 4xx answer counts as reachable: a proxy or auth layer
+    in front of the server answered, and MLflow will report the real problem itself.
+    """
+    if not _is_http_uri(uri):
+        return
+    health_url = uri.rstrip("/") + "/health"
+    advice = (
+        f"start the server, point {ENV_TRACKING_URI} at a running one, "
+        f"or set {ENV_TRACKING_SWITCH}=0 to run without tracking"
+    )
+    try:
+        with urllib.request.urlopen(health_url, timeout=timeout_s) as response:  # noqa: S310
+            response.read(64)
+    except urllib.error.HTTPError as error:
+        if error.code >= 500:
+            raise TrackingServerUnreachable(
+                f"MLflow tracking server {uri} answered HTTP {error.code} at /health; {advice}"
+            ) from None
+    except (urllib.error.URLError, OSError, TimeoutError) as error:
+        reason = getattr(error, "reason", error)
+        raise TrackingServerUnreachable(
+            f"MLflow tracking server {uri} cannot be reached ({reason}) within {timeout_s:g} s; {advice}"
+        ) from None
+
+
+# --------------------------------------------------------------------------------------------
+# provenance: git, DVC, content hashes
+
+
+def content_hash(source: str | os.PathLike[str] | bytes, *, length: int = 16) -> str:
+    """Short sha256 hex digest of bytes, a file, or a directory tree (``length`` hex chars).
+
+    Files are read in 1 MiB chunks, so multi-gigabyte stamp arrays hash in constant memory.
+    A directory hashes every file below it in sorted relative-path order, each preceded by
+    its relative path, so renaming, adding or editing any file changes the hash while the
+    directory's own location and file timestamps do not matter.
+    """
+    if not 1 <= length <= 64:
+        raise ValueError(f"length must be 1..64 hex characters, got {length}")
+    digest = hashlib.sha256()
+    if isinstance(source, (bytes, bytearray, memoryview)):
+        digest.update(source)
+        return digest.hexdigest()[:length]
+    path = Path(source)
+    if path.is_file():
+        _hash_file_into(digest, path)
+    elif path.is_dir():
+        files = sorted(
+            (candidate for candidate in path.rglob("*") if candidate.is_file()),
+            key=lambda candidate: candidate.relative_to(path).as_posix(),
+        )
+        for file_path in files:
+            relative = file_path.relative_to(path).as_posix().encode("utf-8")
+            # Length-prefixed path and size keep "ab"+"c" distinct from "a"+"bc".
+            digest.update(len(relative).to_bytes(8, "big") + relative)
+            digest.update(file_path.stat().st_size.to_bytes(8, "big"))
+            _hash_file_into(digest, file_path)
+    else:
+        raise FileNotFoundError(f"content_hash: {path} is neither a file nor a directory")
+    return digest.hexdigest()[:length]
+
+
+def _hash_file_into(digest: Any, path: Path) -> None:
+    with path.open("rb") as handle:
+        while chunk := handle.read(_HASH_CHUNK_BYTES):
+            digest.update(chunk)
+
+
+def _git(args: list[str], *, cwd: Path) -> str | None:
+    try:
+        completed = subprocess.run(
+            ["git", *args], cwd=cwd, capture_output=True, text=True, timeout=30, check=False
+        )
+    except (OSError, subprocess.TimeoutExpired):
+        return None
+    return completed.stdout.strip() if completed.returncode == 0 else None
+
+
+@dataclass(frozen=True)
+class GitState:
+    """The checkout's commit (None outside git or before the first commit) and dirty flag.
+
+    ``dirty`` counts changes to tracked files only: DVC outputs are git-ignored and untracked
+    scratch files do not change what the code computes.
+    """
+
+    commit: str | None
+    dirty: bool
+
+
+def git_state(*, path: str | os.PathLike[str] | None = None) -> GitState:
+    """Git commit and dirty flag of the checkout holding ``path`` (default: cwd)."""
+    where = Path(path if path is not None else os.getcwd())
+    commit = _git(["rev-parse", "--verify", "-q", "HEAD"], cwd=where)
+    status = _git(["status", "--porcelain", "--untracked-files=no"], cwd=where)
+    return GitState(commit=commit or None, dirty=bool(status))
+
+
+def _dvc_ancestor_process() -> str | None:
+    """``host:pid:start-time`` of the nearest ``dvc`` process above this one, Linux only.
+
+    Every stage command of one ``dvc repro`` is a child (through a shell) of the same dvc
+    process, so its identity names one pipeline execution; the start time (``/proc/<pid>/stat``
+    field 22) keeps a reused pid from joining an old group.
+    """
+    pid = os.getppid()
+    for _ in range(8):
+        if pid <= 1:
+            return None
+        try:
+            argv = Path(f"/proc/{pid}/cmdline").read_bytes().split(b"\0")
+            stat = Path(f"/proc/{pid}/stat").read_text()
+        except OSError:
+            return None
+        names = [os.path.basename(arg.decode("utf-8", "replace")) for arg in argv[:3]]
+        is_dvc = any(name in ("dvc", "dvc.exe") for name in names[:2]) or names[1:3] == ["-m", "dvc"]
+        # Fields after the ")" closing the command name: state is field 3, ppid 4, starttime 22.
+        fields_after_name = stat.rsplit(")", 1)[1].split()
+        if is_dvc:
+            return f"{socket.gethostname()}:{pid}:{fields_after_name[19]}"
+        pid = int(fields_after_name[1])
+    return None
+
+
+def pipeline_run_key(*, code_root: str | os.PathLike[str] | None = None) -> str:
+    """The key naming this pipeline execution; stage runs with equal keys share a parent run.
+
+    In order of precedence:
+    1. ``REALBOGUS_PIPELINE_RUN`` when set (a driver script or CI job names its own group);
+    2. inside ``dvc exp run`` (DVC sets ``DVC_EXP_NAME``): the experiment name, its baseline
+       revision and the driving dvc process, so each experiment of a queue is its own group;
+    3. under ``dvc repro``: the driving dvc process (host, pid, start time);
+    4. a stage run by hand: a hash of git commit, dirty flag, params.yaml and dvc.yaml, so
+       repeated hand runs of the same code and parameters group together.
+    Returned as a 16-hex-character hash (the explicit env value is returned as given).
+    """
+    explicit = os.environ.get(ENV_PIPELINE_RUN, "").strip()
+    if explicit:
+        return explicit
+    ingredients: list[str] = []
+    exp_name = os.environ.get(ENV_DVC_EXP_NAME)
+    if exp_name:
+        ingredients += ["dvc-exp", exp_name, os.environ.get(ENV_DVC_EXP_BASELINE_REV, "")]
+    dvc_process = _dvc_ancestor_process()
+    if dvc_process is not None:
+        ingredients += ["dvc-process", dvc_process]
+    if not ingredients:
+        root = checkout_root(code_root) or Path(code_root or os.getcwd())
+        state = git_state(path=root)
+        ingredients += ["by-hand", state.commit or "no-commit", str(state.dirty)]
+        for name in ("params.yaml", "dvc.yaml"):
+            file_path = root / name
+            ingredients.append(content_hash(file_path) if file_path.is_file() else f"no-{name}")
+    return content_hash("\n".join(ingredients).encode("utf-8"))
+
+
+# --------------------------------------------------------------------------------------------
+# params
+
+
+def flatten_params(params: Mapping[str, Any], *, prefix: str = "") -> dict[str, str]:
+    """Nested mapping -> ``{"a.b.c": "value"}`` strings, as MLflow params must be.
+
+    Lists and tuples become JSON (``[80, 80, 80]``) rather than one param per element, so a
+    model's filter list stays one comparable column in the UI.
+    """
+    flat: dict[str, str] = {}
+    for key, value in params.items():
+        name = f"{prefix}{key}"
+        if isinstance(value, Mapping):
+            flat.update(flatten_params(value, prefix=name + "."))
+            continue
+        if isinstance(value, str):
+            text = value
+        elif isinstance(value, (list, tuple)):
+            text = json.dumps(list(value), default=str)
+        else:
+            text = str(value)
+        if len(text) > _MAX_PARAM_VALUE_LENGTH:
+            text = text[: _MAX_PARAM_VALUE_LENGTH - 3] + "..."
+        flat[name] = text
+    return flat
+
+
+def _read_yaml(path: Path) -> Mapping[str, Any] | None:
+    if not path.is_file():
+        return None
+    import yaml
+
+    try:
+        loaded = yaml.safe_load(path.read_text())
+    except yaml.YAMLError as error:
+        _logger.warning("tracking: cannot read %s for the parent run's params: %s", path, error)
+        return None
+    return loaded if isinstance(loaded, Mapping) else None
+
+
+# --------------------------------------------------------------------------------------------
+# the active stage run
+
+
+def _mlflow_client(uri: str) -> MlflowClient:
+    for name, value in _HTTP_ENV_DEFAULTS.items():
+        os.environ.setdefault(name, value)
+    import mlflow.telemetry
+    from mlflow.tracking import MlflowClient
+
+    # If MLflow was imported before this module, its telemetry client may already be running;
+    # re-evaluating with telemetry disabled drops it.
+    if mlflow.telemetry.get_telemetry_client() is not None:
+        mlflow.telemetry.set_telemetry_client()
+    return MlflowClient(tracking_uri=uri)
+
+
+@dataclass
+class StageRun:
+    """One stage execution. With tracking disabled, ``run_id`` is None and logging is a no-op.
+
+    run_id / parent_run_id / experiment_id: MLflow ids; tracking_uri: the store it went to;
+    run_name: the name shown in the UI and used as the prefix of mirrored parent metrics.
+    """
+
+    run_id: str | None = None
+    parent_run_id: str | None = None
+    experiment_id: str | None = None
+    tracking_uri: str | None = None
+    run_name: str | None = None
+    _client: Any = field(default=None, repr=False)
+
+    @property
+    def enabled(self) -> bool:
+        return self.run_id is not None
+
+    def log_metrics(self, metrics: Mapping[str, float], *, step: int | None = None) -> None:
+        """Log scalar metrics; without ``step`` they are also mirrored onto the parent run."""
+        if not self.enabled:
+            return
+        from mlflow.entities import Metric
+
+        timestamp = int(time.time() * 1000)
+        values = {key: _as_metric_value(key, value) for key, value in metrics.items()}
+        entries = [Metric(key, value, timestamp, step or 0) for key, value in values.items()]
+        self._log_metric_entries(self.run_id, entries)
+        if step is None and self.parent_run_id is not None:
+            mirrored = [
+                Metric(f"{self.run_name}.{key}", value, timestamp, 0) for key, value in values.items()
+            ]
+            self._log_metric_entries(self.parent_run_id, mirrored)
+
+    def log_epoch_metrics(self, history: Mapping[str, Iterable[float]], *, first_epoch: int = 0) -> None:
+        """Log learning curves: ``history[name][i]`` is the value after epoch ``first_epoch + i``.
+
+        Accepts a Keras ``History.history`` dict as is (``loss``, ``val_loss``, ...).
+        """
+        if not self.enabled:
+            return
+        from mlflow.entities import Metric
+
+        timestamp = int(time.time() * 1000)
+        entries = [
+            Metric(name, _as_metric_value(f"{name}[{epoch}]", value), timestamp, first_epoch + epoch)
+            for name, values in history.items()
+            for epoch, value in enumerate(values)
+        ]
+        self._log_metric_entries(self.run_id, entries)
+
+    def _log_metric_entries(self, run_id: str | None, entries: list[Any]) -> None:
+        for start in range(0, len(entries), _MAX_METRICS_PER_BATCH):
+            self._client.log_batch(run_id, metrics=entries[start : start + _MAX_METRICS_PER_BATCH])
+
+    def log_artifacts(
+        self, paths: str | os.PathLike[str] | Iterable[str | os.PathLike[str]], *, artifact_path: str | None = None
+    ) -> None:
+        """Log a directory's contents, one file, or several files under ``artifact_path``."""
+        if not self.enabled:
+            return
+        items = [paths] if isinstance(paths, (str, os.PathLike)) else list(paths)
+        for item in items:
+            path = Path(item)
+            if path.is_dir():
+                self._client.log_artifacts(self.run_id, str(path), artifact_path=artifact_path)
+            elif path.is_file():
+                self._client.log_artifact(self.run_id, str(path), artifact_path=artifact_path)
+            else:
+                raise FileNotFoundError(f"log_artifacts: {path} does not exist")
+
+    def log_figure(self, figure: Figure, *, name: str) -> None:
+        """Save a matplotlib figure as the artifact ``name`` (e.g. ``plots/roc_fpr_mdr.png``)."""
+        if not self.enabled:
+            return
+        if not Path(name).suffix:
+            raise ValueError(f"log_figure: name {name!r} needs a file extension such as .png")
+        self._client.log_figure(self.run_id, figure, artifact_file=name)
+
+    def log_table(self, table: pd.DataFrame, *, name: str) -> None:
+        """Log a DataFrame as the artifact ``name``: ``.csv`` as CSV, ``.json`` as MLflow's table."""
+        if not self.enabled:
+            return
+        suffix = Path(name).suffix.lower()
+        if suffix == ".json":
+            self._client.log_table(self.run_id, data=table, artifact_file=name)
+            return
+        if suffix != ".csv":
+            raise ValueError(f"log_table: name {name!r} must end in .csv or .json")
+        with tempfile.TemporaryDirectory(prefix="realbogus-table-") as scratch:
+            local = Path(scratch) / Path(name).name
+            table.to_csv(local, index=False)
+            parent = Path(name).parent.as_posix()
+            self._client.log_artifact(self.run_id, str(local), artifact_path=None if parent == "." else parent)
+
+    def log_model_file(self, path: str | os.PathLike[str], *, artifact_path: str = "model") -> None:
+        """Log a saved model (``.keras``, ``.joblib``, or a SavedModel directory) as an artifact."""
+        self.log_artifacts(path, artifact_path=artifact_path)
+
+    def set_tags(self, tags: Mapping[str, Any]) -> None:
+        """Add tags to the stage run (values are stored as strings)."""
+        if not self.enabled:
+            return
+        for key, value in tags.items():
+            self._client.set_tag(self.run_id, key, str(value))
+
+
+def _as_metric_value(key: str, value: Any) -> float:
+    try:
+        number = float(value)
+    except (TypeError, ValueError):
+        raise TrackingError(f"metric {key!r} must be a number, got {value!r}") from None
+    if math.isinf(number):
+        # MLflow stores NaN but rejects +-inf on some backends; say which metric it was.
+        raise TrackingError(f"metric {key!r} is infinite; log a finite number or NaN")
+    return number
+
+
+_ACTIVE_RUNS: list[StageRun] = []
+_DISABLED_RUN = StageRun()
+
+
+def active_stage_run() -> StageRun:
+    """The innermost :func:`stage_run`; a disabled no-op run when there is none."""
+    return _ACTIVE_RUNS[-1] if _ACTIVE_RUNS else _DISABLED_RUN
+
+
+def _get_or_create_experiment(client: MlflowClient, *, name: str, artifact_location: str | None) -> str:
+    from mlflow.exceptions import MlflowException
+
+    existing = client.get_experiment_by_name(name)
+    if existing is not None:
+        if existing.lifecycle_stage == "deleted":
+            raise TrackingError(
+                f"MLflow experiment {name!r} is deleted in {client.tracking_uri}; "
+                f"restore it (mlflow experiments restore) or choose another tracking.experiment"
+            )
+        return existing.experiment_id
+    try:
+        return client.create_experiment(name, artifact_location=artifact_location)
+    except MlflowException:
+        # Another stage process created it between our lookup and create.
+        existing = client.get_experiment_by_name(name)
+        if existing is None:
+            raise
+        return existing.experiment_id
+
+
+def _find_or_create_parent(
+    client: MlflowClient,
+    *,
+    experiment_id: str,
+    key: str,
+    tags: Mapping[str, str],
+    code_root: Path | None,
+) -> str:
+    filter_string = f"tags.`{TAG_PIPELINE_RUN}` = '{key}' and tags.`{TAG_ROLE}` = 'pipeline'"
+    found = client.search_runs(
+        [experiment_id], filter_string=filter_string, order_by=["attributes.start_time ASC"], max_results=1
+    )
+    if found:
+        return found[0].info.run_id
+    exp_name = os.environ.get(ENV_DVC_EXP_NAME)
+    commit = tags.get(TAG_GIT_COMMIT, "")
+    name = exp_name or f"pipeline-{time.strftime('%Y%m%d-%H%M%S')}-{commit[:7] or key[:7]}"
+    parent = client.create_run(
+        experiment_id, run_name=name, tags={**tags, TAG_ROLE: "pipeline", TAG_PIPELINE_RUN: key}
+    )
+    # The pipeline's full parameters on the parent make two pipeline runs comparable in the
+    # UI's parameter table; params.yaml is read from the checkout that is running.
+    pipeline_params = _read_yaml(code_root / "params.yaml") if code_root is not None else None
+    if pipeline_params:
+        _log_params(client, parent.info.run_id, flatten_params(pipeline_params))
+    return parent.info.run_id
+
+
+def _log_params(client: MlflowClient, run_id: str, flat: Mapping[str, str]) -> None:
+    from mlflow.entities import Param
+
+    items = [Param(key, value) for key, value in flat.items()]
+    for start in range(0, len(items), _MAX_PARAMS_PER_BATCH):
+        client.log_batch(run_id, params=items[start : start + _MAX_PARAMS_PER_BATCH])
+
+
+@contextlib.contextmanager
+def stage_run(
+    *,
+    stage: str,
+    params: Mapping[str, Any],
+    data_version: str,
+    labels_version: str,
+    data_source: str,
+    tags: Mapping[str, Any] | None = None,
+    run_name: str | None = None,
+    config: TrackingConfig | None = None,
+    repo_root: str | os.PathLike[str] | None = None,
+) -> Iterator[StageRun]:
+    """An MLflow run for one stage execution, nested under this pipeline execution's parent.
+
+    stage: the DVC stage name (``rf``, ``train``); params: the stage's parameters (nested
+    mapping, flattened to ``a.b.c`` params); data_version / labels_version: content hashes
+    (see :func:`content_hash`) of the dataset and of the label table; data_source: where
+    the release came from (``simulated``, a path, a survey name); tags: extra tags;
+    run_name: the UI name, default ``stage`` (give each run of a matrix its own, e.g.
+    ``train-model2``); config: tracking settings, default the ``tracking`` section of
+    ``params`` if present; repo_root: any path inside the repository, default cwd.
+
+    Yields a :class:`StageRun`; the module-level helpers log to it while it is active. The
+    run ends FINISHED, or FAILED (KILLED on Ctrl-C) when the body raises; the parent takes
+    the latest end time and turns FAILED when any of its stage runs fails.
+    """
+    if not stage:
+        raise TrackingError("stage_run: stage must name the DVC stage, got an empty string")
+    if config is None:
+        config = TrackingConfig.from_params(params)
+    if not tracking_enabled(config=config):
+        _ACTIVE_RUNS.append(_DISABLED_RUN)
+        try:
+            yield _DISABLED_RUN
+        finally:
+            _ACTIVE_RUNS.pop()
+        return
+
+    uri = tracking_uri(repo_root)
+    check_server_reachable(uri, timeout_s=config.probe_timeout_s)
+    code_root = checkout_root(repo_root)
+    client = _mlflow_client(uri)
+    experiment_id = _get_or_create_experiment(
+        client,
+        name=experiment_name(config=config),
+        artifact_location=default_artifact_location(uri=uri, repo_root=repo_root),
+    )
+
+    state = git_state(path=code_root) if code_root is not None else GitState(commit=None, dirty=False)
+    provenance: dict[str, str] = {TAG_GIT_DIRTY: str(state.dirty).lower()}
+    if state.commit:
+        provenance[TAG_GIT_COMMIT] = state.commit
+        provenance[MLFLOW_GIT_COMMIT_TAG] = state.commit
+    if os.environ.get(ENV_DVC_EXP_NAME):
+        provenance[TAG_DVC_EXP_NAME] = os.environ[ENV_DVC_EXP_NAME]
+        provenance[TAG_DVC_EXP_BASELINE] = os.environ.get(ENV_DVC_EXP_BASELINE_REV, "")
+
+    key = pipeline_run_key(code_root=code_root)
+    parent_run_id = _find_or_create_parent(
+        client, experiment_id=experiment_id, key=key, tags=provenance, code_root=code_root
+    )
+    name = run_name or stage
+    run_tags = {
+        **provenance,
+        TAG_ROLE: "stage",
+        TAG_PIPELINE_RUN: key,
+        TAG_STAGE: stage,
+        TAG_DVC_STAGE: os.environ.get(ENV_DVC_STAGE, stage),
+        TAG_DATA_VERSION: data_version,
+        TAG_LABELS_VERSION: labels_version,
+        TAG_DATA_SOURCE: data_source,
+        MLFLOW_PARENT_RUN_TAG: parent_run_id,
+        "mlflow.source.name": f"dvc stage {stage}",
+        "mlflow.source.type": "LOCAL",
+        "mlflow.user": _user_name(),
+        **{str(tag_key): str(tag_value) for tag_key, tag_value in (tags or {}).items()},
+    }
+    created = client.create_run(experiment_id, run_name=name, tags=run_tags)
+    run = StageRun(
+        run_id=created.info.run_id,
+        parent_run_id=parent_run_id,
+        experiment_id=experiment_id,
+        tracking_uri=uri,
+        run_name=name,
+        _client=client,
+    )
+    _log_params(client, run.run_id, flatten_params(params))
+
+    client.update_run(parent_run_id, status="RUNNING")
+
+    _ACTIVE_RUNS.append(run)
+    status = "FAILED"
+    try:
+        yield run
+        status = "FINISHED"
+    except KeyboardInterrupt:
+        status = "KILLED"
+        raise
+    finally:
+        _ACTIVE_RUNS.pop()
+        client.set_terminated(run.run_id, status)
+        parent_status = "FINISHED"
+        if status != "FINISHED" or _parent_has_failed_children(client, experiment_id, parent_run_id):
+            parent_status = "FAILED"
+        client.set_terminated(parent_run_id, parent_status)
+
+
+def _parent_has_failed_children(client: MlflowClient, experiment_id: str, parent_run_id: str) -> bool:
+    failed = client.search_runs(
+        [experiment_id],
+        filter_string=f"tags.`{MLFLOW_PARENT_RUN_TAG}` = '{parent_run_id}' and attributes.status = 'FAILED'",
+        max_results=1,
+    )
+    return bool(failed)
+
+
+def _user_name() -> str:
+    try:
+        return getpass.getuser()
+    except (KeyError, OSError):
+        return "unknown"
+
+
+# --------------------------------------------------------------------------------------------
+# module-level helpers: log to the innermost active stage run (no-ops when there is none)
+
+
+def log_metrics(metrics: Mapping[str, float], *, step: int | None = None) -> None:
+    """Log scalar metrics to the active stage run (see :meth:`StageRun.log_metrics`)."""
+    active_stage_run().log_metrics(metrics, step=step)
+
+
+def log_epoch_metrics(history: Mapping[str, Iterable[float]], *, first_epoch: int = 0) -> None:
+    """Log per-epoch learning curves to the active stage run, one MLflow step per epoch."""
+    active_stage_run().log_epoch_metrics(history, first_epoch=first_epoch)
+
+
+def log_artifacts(
+    paths: str | os.PathLike[str] | Iterable[str | os.PathLike[str]], *, artifact_path: str | None = None
+) -> None:
+    """Log a directory's files, a file, or several files to the active stage run."""
+    active_stage_run().log_artifacts(paths, artifact_path=artifact_path)
+
+
+def log_figure(figure: Figure, *, name: str) -> None:
+    """Log a matplotlib figure as artifact ``name`` of the active stage run."""
+    active_stage_run().log_figure(figure, name=name)
+
+
+def log_table(table: pd.DataFrame, *, name: str) -> None:
+    """Log a DataFrame as artifact ``name`` (.csv or .json) of the active stage run."""
+    active_stage_run().log_table(table, name=name)
+
+
+def log_model_file(path: str | os.PathLike[str], *, artifact_path: str = "model") -> None:
+    """Log a saved model file or directory to the active stage run."""
+    active_stage_run().log_model_file(path, artifact_path=artifact_path)
