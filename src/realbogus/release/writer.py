@@ -1,0 +1,331 @@
+"""Write a release in the DES-SN autoScan layout: GIF and FITS stamps in tars, feature CSV.
+
+Used by the simulator (and by tests and benchmarks) to produce releases the reader and the
+ingest stage consume exactly as they would consume the real one.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import io
+import math
+import os
+import re
+from collections.abc import Mapping
+from pathlib import Path
+from types import TracebackType
+
+import numpy as np
+import pandas as pd
+from PIL import Image
+
+from realbogus.atomic import atomic_path
+from realbogus.release.layout import (
+    ARCHIVE_ROOT,
+    FEATURE_TABLE_COLUMNS,
+    N_TARS_IN_REAL_RELEASE,
+    TAR_NAME_PATTERN,
+    parse_stamp_filename,
+)
+
+FITS_BLOCK = 2880
+FITS_CARD = 80
+_FITS_KEYWORD = re.compile(r"^[A-Z0-9_-]{1,8}$")
+# Keywords the writer sets itself; callers may not override them.
+_STRUCTURAL_KEYWORDS = frozenset({"SIMPLE", "BITPIX", "NAXIS", "NAXIS1", "NAXIS2", "EXTEND", "END"})
+
+
+# --------------------------------------------------------------------------- stamps
+
+
+def encode_gif(stamp_uint8: np.ndarray) -> bytes:
+    """Encode a (51, 51) uint8 stamp as an 8-bit greyscale GIF (lossless: 256 grey levels)."""
+    array = np.asarray(stamp_uint8)
+    if array.dtype != np.uint8 or array.ndim != 2:
+        raise ValueError(f"GIF stamp must be a 2-D uint8 array, got {array.dtype} {array.shape}")
+    buffer = io.BytesIO()
+    # Mode "L" is saved with an identity grey palette, so every value 0..255 survives.
+    Image.fromarray(np.ascontiguousarray(array)).save(buffer, format="GIF")
+    return buffer.getvalue()
+
+
+def _format_card(keyword: str, value: object, comment: str | None = None) -> bytes:
+    """One 80-character FITS header card in the standard fixed format."""
+    if not _FITS_KEYWORD.match(keyword):
+        raise ValueError(f"FITS keyword must be 1-8 characters of A-Z 0-9 _ -, got {keyword!r}")
+    if isinstance(value, (bool, np.bool_)):
+        text = ("T" if value else "F").rjust(20)
+    elif isinstance(value, (int, np.integer)):
+        text = str(int(value)).rjust(20)
+    elif isinstance(value, (float, np.floating)):
+        if not math.isfinite(float(value)):
+            raise ValueError(f"FITS card {keyword}: value must be finite, got {value!r}")
+        text = repr(float(value)).upper()
+        if "." not in text and "E" not in text:
+            text += ".0"
+        text = text.rjust(20)
+    elif isinstance(value, str):
+        if not value.isascii() or any(not (32 <= ord(ch) <= 126) for ch in value):
+            raise ValueError(f"FITS card {keyword}: string must be printable ASCII, got {value!r}")
+        text = "'" + value.replace("'", "''").ljust(8) + "'"
+    else:
+        raise ValueError(
+            f"FITS card {keyword}: value must be bool, int, float or str, got {type(value).__name__}"
+        )
+    card = f"{keyword:<8}= {text}"
+    if comment:
+        card += f" / {comment}"
+    if len(card) > FITS_CARD:
+        raise ValueError(f"FITS card {keyword} is longer than 80 characters: {card!r}")
+    return card.ljust(FITS_CARD).encode("ascii")
+
+
+def encode_fits(stamp_float32: np.ndarray, *, header_cards: Mapping[str, object] | None = None) -> bytes:
+    """Encode a 2-D float stamp as a FITS file with one primary HDU (BITPIX = -32).
+
+    The header is written directly (no astropy) because the simulator writes three FITS
+    per sample at hundreds of samples per second; tests check the output with astropy.
+
+    Parameters
+    ----------
+    stamp_float32:
+        (rows, columns) array; stored as big-endian float32 (NaN and 1e-30 kept as is).
+    header_cards:
+        Extra header keywords -> bool / int / float / str values, in order.
+    """
+    array = np.asarray(stamp_float32)
+    if array.ndim != 2:
+        raise ValueError(f"FITS stamp must be 2-D, got shape {array.shape}")
+    if not np.issubdtype(array.dtype, np.floating):
+        raise ValueError(f"FITS stamp must be a float array, got {array.dtype}")
+    rows, columns = array.shape
+    cards = [
+        _format_card("SIMPLE", True, "conforms to FITS standard"),
+        _format_card("BITPIX", -32, "32-bit IEEE float"),
+        _format_card("NAXIS", 2),
+        _format_card("NAXIS1", columns),  # FITS axis 1 is the fastest-varying: columns
+        _format_card("NAXIS2", rows),
+    ]
+    for keyword, value in (header_cards or {}).items():
+        if keyword.upper() in _STRUCTURAL_KEYWORDS:
+            raise ValueError(f"FITS card {keyword} is set by the writer and may not be overridden")
+        cards.append(_format_card(keyword, value))
+    cards.append(b"END".ljust(FITS_CARD))
+    header = b"".join(cards)
+    header += b" " * (-len(header) % FITS_BLOCK)
+    data = np.ascontiguousarray(array, dtype=">f4").tobytes()
+    data += b"\0" * (-len(data) % FITS_BLOCK)
+    return header + data
+
+
+# --------------------------------------------------------------------------- folders
+
+
+def archive_folder(*, night: str, directory: str) -> str:
+    """Member folder of one sample as in the release: ``home2/SNWG/Archive/2013/Y1/<night>/<directory>``.
+
+    ``night`` is ``YYYYMMDD``; ``directory`` a single path component.
+    """
+    if not re.fullmatch(r"\d{8}", night):
+        raise ValueError(f"night must be YYYYMMDD, got {night!r}")
+    if not directory or "/" in directory or directory in (".", ".."):
+        raise ValueError(f"directory must be one non-empty path component, got {directory!r}")
+    return f"{ARCHIVE_ROOT}/{night}/{directory}"
+
+
+def _validate_member_folder(folder: str) -> str:
+    cleaned = folder.strip("/")
+    parts = cleaned.split("/") if cleaned else []
+    if folder.startswith("/") or any(part in ("", ".", "..") for part in parts):
+        raise ValueError(f"folder must be a relative path without '.', '..' or empty parts, got {folder!r}")
+    return cleaned
+
+
+def _ustar_header(name: str, size: int) -> bytes:
+    """A 512-byte USTAR header for a regular file (mode 644, mtime 0, no owner).
+
+    Written directly because ``tarfile.TarInfo.tobuf`` costs ~100 us per member, which
+    would eat a third of the simulator's per-sample budget at six files per sample.
+    """
+    encoded = name.encode("utf-8")
+    prefix = b""
+    if len(encoded) > 100:
+        # USTAR splits long paths at a "/" into a 155-byte prefix and a 100-byte name.
+        split = encoded.rfind(b"/", 0, 156)
+        if split <= 0 or len(encoded) - split - 1 > 100:
+            raise ValueError(f"tar member path too long for a USTAR header: {name!r}")
+        prefix, encoded = encoded[:split], encoded[split + 1:]
+    header = bytearray(512)
+    header[0:len(encoded)] = encoded
+    header[100:108] = b"0000644\0"
+    header[108:116] = b"0000000\0"
+    header[116:124] = b"0000000\0"
+    header[124:136] = b"%011o\0" % size
+    header[136:148] = b"00000000000\0"
+    header[148:156] = b" " * 8
+    header[156:157] = b"0"
+    header[257:265] = b"ustar\x0000"
+    header[345:345 + len(prefix)] = prefix
+    header[148:156] = b"%06o\0 " % sum(header)
+    return bytes(header)
+
+
+class ReleaseWriter:
+    """Append samples' stamp files to ``stamps_0.tar`` .. ``stamps_{n_tars-1}.tar`` in ``out_dir``.
+
+    A context manager.  Samples go to tars round-robin in insertion order unless
+    ``tar_index`` is given.  With ``packed=False`` each "tar" is instead a folder
+    ``stamps_{k}/`` holding the same member paths (the release as a user unpacks it, one
+    tar per folder).  Every tar / folder is built under a temporary name and renamed only
+    when the ``with`` block ends without an exception; a failure leaves none of them.
+
+    Example::
+
+        with ReleaseWriter(out_dir, n_tars=11) as writer:
+            writer.add_sample(detection_id=7, folder=archive_folder(night="20130901", directory="c01"),
+                              files={"temp7.gif": b"...", ...})
+    """
+
+    def __init__(self, out_dir: str | os.PathLike[str], *, n_tars: int = N_TARS_IN_REAL_RELEASE,
+                 packed: bool = True) -> None:
+        if int(n_tars) < 1:
+            raise ValueError(f"n_tars must be >= 1, got {n_tars}")
+        self.out_dir = Path(out_dir)
+        self.n_tars = int(n_tars)
+        self.packed = bool(packed)
+        self.n_samples = 0
+        self._stack: contextlib.ExitStack | None = None
+        self._targets: list[Path] = []
+        self._tars: list[io.BufferedWriter] = []
+        self._ids: set[int] = set()
+
+    def __enter__(self) -> ReleaseWriter:
+        self.out_dir.mkdir(parents=True, exist_ok=True)
+        stack = contextlib.ExitStack()
+        try:
+            for index in range(self.n_tars):
+                name = TAR_NAME_PATTERN.format(index=index)
+                if self.packed:
+                    temporary = stack.enter_context(atomic_path(self.out_dir / name))
+                    # Uncompressed, like the release; USTAR headers keep members portable.
+                    self._tars.append(open(temporary, "wb", buffering=1 << 20))
+                else:
+                    folder_name = name.removesuffix(".tar")
+                    temporary = stack.enter_context(atomic_path(self.out_dir / folder_name, is_dir=True))
+                self._targets.append(temporary)
+        except BaseException:
+            self._close_tars()
+            stack.close()
+            raise
+        self._stack = stack
+        return self
+
+    def _close_tars(self) -> None:
+        for archive in self._tars:  # after an error: the files are about to be removed
+            with contextlib.suppress(Exception):
+                archive.close()
+        self._tars = []
+
+    def __exit__(self, exc_type: type[BaseException] | None, exc: BaseException | None,
+                 traceback: TracebackType | None) -> bool:
+        assert self._stack is not None, "ReleaseWriter used outside its with block"
+        stack, self._stack = self._stack, None
+        if exc_type is None:
+            try:
+                for archive in self._tars:
+                    # End-of-archive: two zero blocks, then pad to tar's 10240-byte record.
+                    archive.write(b"\0" * 1024)
+                    archive.write(b"\0" * (-archive.tell() % 10240))
+                    archive.close()
+            except BaseException as close_error:
+                self._close_tars()
+                stack.__exit__(type(close_error), close_error, close_error.__traceback__)
+                raise
+            self._tars = []
+            stack.__exit__(None, None, None)  # renames every temporary onto its final name
+            return False
+        self._close_tars()
+        stack.__exit__(exc_type, exc, traceback)  # removes every temporary
+        return False
+
+    def add_sample(self, *, detection_id: int, folder: str, files: Mapping[str, bytes],
+                   tar_index: int | None = None) -> int:
+        """Add one sample's files (base names such as ``temp7.gif``) under ``folder``.
+
+        Every file name must be a stamp name for ``detection_id`` (see
+        ``layout.stamp_filename``).  Returns the index of the tar that received them.
+        """
+        if self._stack is None:
+            raise RuntimeError("ReleaseWriter.add_sample called outside its with block")
+        detection_id = int(detection_id)
+        if detection_id in self._ids:
+            raise ValueError(f"detection ID {detection_id} was already written to this release")
+        member_folder = _validate_member_folder(folder)
+        for name in files:
+            parsed = parse_stamp_filename(name)
+            if parsed is None or parsed[1] != detection_id:
+                raise ValueError(
+                    f"file {name!r} of ID {detection_id} is not a stamp name like "
+                    f"'temp{detection_id}.gif' / 'diff{detection_id}.fits'"
+                )
+        index = self.n_samples % self.n_tars if tar_index is None else int(tar_index)
+        if not 0 <= index < self.n_tars:
+            raise ValueError(f"tar_index must be in 0..{self.n_tars - 1}, got {tar_index}")
+        for name, content in files.items():
+            member = f"{member_folder}/{name}" if member_folder else name
+            if self.packed:
+                # Fixed mtime / owner so a rerun with the same inputs gives byte-identical tars.
+                archive = self._tars[index]
+                archive.write(_ustar_header(member, len(content)))
+                archive.write(content)
+                archive.write(b"\0" * (-len(content) % 512))
+            else:
+                path = self._targets[index] / member
+                path.parent.mkdir(parents=True, exist_ok=True)
+                path.write_bytes(content)
+        self._ids.add(detection_id)
+        self.n_samples += 1
+        return index
+
+
+# --------------------------------------------------------------------------- feature table
+
+
+def write_feature_table(path: str | os.PathLike[str], table: pd.DataFrame, *,
+                        comment_lines: list[str]) -> None:
+    """Write ``autoscan_features.3.csv``: ``#`` comment lines, then the 40 columns in order.
+
+    ``table`` must hold exactly ``layout.FEATURE_TABLE_COLUMNS`` (any order; written in the
+    release order) with unique integer IDs.  Missing values are written as empty fields,
+    which is what pandas (the likely producer of the release table) writes; the reader
+    accepts both empty and ``nan``.  Floats are written with full round-trip precision.
+    The file is written atomically.
+    """
+    missing = [column for column in FEATURE_TABLE_COLUMNS if column not in table.columns]
+    extra = [column for column in table.columns if column not in FEATURE_TABLE_COLUMNS]
+    if missing or extra:
+        raise ValueError(
+            f"feature table for {path} must have exactly the {len(FEATURE_TABLE_COLUMNS)} release "
+            f"columns; missing {missing}, unexpected {extra}"
+        )
+    if table["ID"].duplicated().any():
+        duplicates = table.loc[table["ID"].duplicated(), "ID"].head(5).tolist()
+        raise ValueError(f"feature table for {path} has duplicate IDs, e.g. {duplicates}")
+    with atomic_path(path) as temporary:
+        with open(temporary, "w", encoding="ascii", newline="\n") as handle:
+            for line in comment_lines:
+                if "\n" in line:
+                    raise ValueError(f"comment line must be one line, got {line!r}")
+                handle.write(line if line.startswith("#") else f"# {line}")
+                handle.write("\n")
+            table.loc[:, list(FEATURE_TABLE_COLUMNS)].to_csv(handle, index=False, na_rep="",
+                                                             lineterminator="\n")
+
+
+__all__ = [
+    "ReleaseWriter",
+    "archive_folder",
+    "encode_fits",
+    "encode_gif",
+    "write_feature_table",
+]
