@@ -10,8 +10,9 @@ import pandas as pd
 SPLIT_COLUMN = "split"
 
 
-def validate_fractions(fractions: Mapping[str, float]) -> dict[str, float]:
-    """Fractions per split name; each in (0, 1] and summing to 1 (within 1e-6)."""
+def validate_fractions(fractions: Mapping[str, float], *,
+                       required: tuple[str, ...] = ("train", "val", "test")) -> dict[str, float]:
+    """Fractions per split name; each in (0, 1], summing to 1 (within 1e-6), naming ``required``."""
     if not fractions:
         raise ValueError("split fractions are empty; expected e.g. {train: 0.7, val: 0.1, test: 0.2}")
     cleaned = {str(name): float(value) for name, value in fractions.items()}
@@ -21,13 +22,14 @@ def validate_fractions(fractions: Mapping[str, float]) -> dict[str, float]:
     total = sum(cleaned.values())
     if abs(total - 1.0) > 1e-6:
         raise ValueError(f"split fractions must sum to 1, got {total:.6f} from {cleaned}")
-    for required in ("train", "val", "test"):
-        if required not in cleaned:
-            raise ValueError(f"split fractions need a {required!r} entry; got {sorted(cleaned)}")
+    for name in required:
+        if name not in cleaned:
+            raise ValueError(f"split fractions need a {name!r} entry; got {sorted(cleaned)}")
     return cleaned
 
 
-def assign_splits(*, ids: np.ndarray, labels: np.ndarray, fractions: Mapping[str, float], seed: int) -> np.ndarray:
+def assign_splits(*, ids: np.ndarray, labels: np.ndarray, fractions: Mapping[str, float], seed: int,
+                  required: tuple[str, ...] = ("train", "val", "test")) -> np.ndarray:
     """Split name per sample, stratified by label.
 
     ids: (N,) unique sample IDs; the assignment depends only on the set of (id, label)
@@ -36,6 +38,7 @@ def assign_splits(*, ids: np.ndarray, labels: np.ndarray, fractions: Mapping[str
         every split keeps the overall class balance).
     fractions: split name -> fraction, e.g. the paper's final 70/10/20 or its first
         analysis {train: 0.5, val: 0.05, test: 0.05, reserve: 0.4}.
+    required: split names that must be present (cross-fitting folds need none).
     Returns an (N,) array of split names, aligned with ``ids``.
     """
     ids = np.asarray(ids)
@@ -44,7 +47,7 @@ def assign_splits(*, ids: np.ndarray, labels: np.ndarray, fractions: Mapping[str
         raise ValueError(f"ids and labels must be 1-D of equal length, got {ids.shape} and {labels.shape}")
     if len(np.unique(ids)) != len(ids):
         raise ValueError("ids must be unique to split them")
-    fractions = validate_fractions(fractions)
+    fractions = validate_fractions(fractions, required=required)
     names = list(fractions)
     cumulative = np.cumsum([fractions[name] for name in names])
     assignment = np.empty(len(ids), dtype=object)

@@ -17,33 +17,30 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "simulate": ("simulate", "write a simulated DES-like release with ground truth beside it"),
     "ingest": ("ingest", "read a release (tars or folders, GIF or FITS) into one stamp array and a catalog"),
     "models": ("models", "print the CNN presets with their layers and parameter counts"),
+    "review": ("review", "serve the review page for the mined candidates on 127.0.0.1"),
+    "labels": ("labels", "label versions in git history (log) and what changed between two (diff)"),
 }
 
 
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="realbogus", description=__doc__.splitlines()[0])
     subparsers = parser.add_subparsers(dest="command", metavar="COMMAND", required=True)
-    for name, (module_name, help_text) in COMMANDS.items():
-        sub = subparsers.add_parser(name, help=help_text, description=help_text)
-        sub.set_defaults(_module=module_name)
-        # Arguments are added lazily in main() once the command is known.
+    for name, (_module_name, help_text) in COMMANDS.items():
+        subparsers.add_parser(name, help=help_text, description=help_text)
     return parser
 
 
 def main(argv: list[str] | None = None) -> int:
     argv = list(sys.argv[1:] if argv is None else argv)
-    parser = build_parser()
-    # Find the command first, then let its module declare its own arguments.
-    known, _ = parser.parse_known_args(argv) if argv and argv[0] in COMMANDS else (None, None)
-    if known is None:
-        parser.parse_args(argv)  # prints help or the error and exits
+    if not argv or argv[0] not in COMMANDS:
+        build_parser().parse_args(argv)  # prints the help or names the unknown command, and exits
         return 2
-    module = importlib.import_module(f"realbogus.cli.{known._module}")
-    help_text = COMMANDS[known.command][1]
-    sub = argparse.ArgumentParser(prog=f"realbogus {known.command}", description=help_text)
-    module.add_arguments(sub)
-    args = sub.parse_args(argv[1:])
-    return int(module.run(args) or 0)
+    command = argv[0]
+    module_name, help_text = COMMANDS[command]
+    module = importlib.import_module(f"realbogus.cli.{module_name}")
+    parser = argparse.ArgumentParser(prog=f"realbogus {command}", description=help_text)
+    module.add_arguments(parser)
+    return int(module.run(parser.parse_args(argv[1:])) or 0)
 
 
 if __name__ == "__main__":  # pragma: no cover

@@ -1,0 +1,102 @@
+"""What the DVC stages share: reading the tables one stage hands the next, versions for
+tracking, and the evaluate-and-log step every training stage ends with.
+
+Tables between stages (all keyed by the release's detection ``id``):
+
+* ``data/ingested/catalog.parquet``: id, row (index into ``stamps.npy``), label (the
+  release's OBJECT_TYPE), band, the 38 features, source.
+* a labels table ``labels.csv``: id, label -- a label version; the release's own labels
+  are version 0, each relabel (``merge``) writes a new one.
+* ``split.csv``: id, split (train / val / test / reserve).
+* ``scores.parquet``: id, split, label, artifact_score -- one model's scores for every sample.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from collections.abc import Mapping, Sequence
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from realbogus.atomic import atomic_path
+
+LABELS_COLUMNS = ("id", "label")
+EVALUATED_SPLITS = ("val", "test")
+
+
+def read_table(path: str | os.PathLike[str], *, columns: Sequence[str], what: str) -> pd.DataFrame:
+    """A parquet or CSV table that must hold ``columns``; the error names the file and what it is."""
+    path = Path(path)
+    if not path.exists():
+        raise FileNotFoundError(f"{path}: {what} not found (has the stage that writes it run?)")
+    table = pd.read_parquet(path) if path.suffix == ".parquet" else pd.read_csv(path)
+    missing = [column for column in columns if column not in table.columns]
+    if missing:
+        raise ValueError(f"{path}: {what} lacks column(s) {missing}; has {list(table.columns)}")
+    if table["id"].duplicated().any():
+        duplicated = table.loc[table["id"].duplicated(), "id"].head(5).tolist()
+        raise ValueError(f"{path}: {what} has duplicate id(s), e.g. {duplicated}")
+    return table
+
+
+def labels_from_catalog(catalog: pd.DataFrame) -> pd.DataFrame:
+    """Label version 0: the release's own OBJECT_TYPE per id."""
+    return catalog.loc[:, ["id", "label"]].astype({"id": np.int64, "label": np.int8}).sort_values("id").reset_index(drop=True)
+
+
+def write_labels(labels: pd.DataFrame, path: str | os.PathLike[str]) -> None:
+    """Write a labels table deterministically (sorted by id, plain CSV): the same labels
+    always give the same bytes, so a label version's content hash identifies it."""
+    table = labels.loc[:, list(LABELS_COLUMNS)].astype({"id": np.int64, "label": np.int8})
+    with atomic_path(path) as temporary:
+        table.sort_values("id").to_csv(temporary, index=False, lineterminator="\n")
+
+
+def align(table: pd.DataFrame, ids: np.ndarray, *, column: str, what: str) -> np.ndarray:
+    """``table[column]`` reordered to follow ``ids``; every id must be present."""
+    indexed = table.set_index("id")[column]
+    missing = np.setdiff1d(ids, indexed.index.to_numpy())
+    if missing.size:
+        raise ValueError(f"{what} has no {column!r} for {missing.size} id(s), e.g. {missing[:5].tolist()}")
+    return indexed.loc[ids].to_numpy()
+
+
+def write_scores(*, ids: np.ndarray, split: np.ndarray, labels: np.ndarray, artifact_score: np.ndarray,
+                 path: str | os.PathLike[str]) -> None:
+    """One model's artifact score for every sample, with its split and the label it trained on."""
+    table = pd.DataFrame({"id": ids.astype(np.int64), "split": split, "label": labels.astype(np.int8),
+                          "artifact_score": artifact_score.astype(np.float32)})
+    with atomic_path(path) as temporary:
+        table.to_parquet(temporary, index=False)
+
+
+def evaluate_splits(*, labels: np.ndarray, artifact_score: np.ndarray, split: np.ndarray, out_dir: Path,
+                    name: str, splits: Sequence[str] = EVALUATED_SPLITS) -> dict[str, dict[str, Any]]:
+    """The paper's metrics per split (files under ``out_dir/<split>/``), as {split: metrics}."""
+    from realbogus.evaluation import evaluate_scores
+
+    results = {}
+    for split_name in splits:
+        chosen = split == split_name
+        if not chosen.any():
+            continue
+        results[split_name] = evaluate_scores(labels=labels[chosen], artifact_score=artifact_score[chosen],
+                                              out_dir=out_dir / split_name, name=f"{name} {split_name}")
+    return results
+
+
+def write_json(data: Mapping[str, Any], path: str | os.PathLike[str]) -> None:
+    with atomic_path(path) as temporary:
+        temporary.write_text(json.dumps(data, indent=2, sort_keys=True, allow_nan=False) + "\n")
+
+
+def log_split_metrics(run: Any, results: Mapping[str, Mapping[str, Any]], out_dir: Path) -> None:
+    """Log ``{split: metrics}`` as ``<split>_<metric>`` plus the split's files as artifacts."""
+    for split_name, metrics in results.items():
+        run.log_metrics({f"{split_name}_{key}": value for key, value in metrics.items()
+                         if isinstance(value, (int, float)) and value is not None})
+        run.log_artifacts(out_dir / split_name, artifact_path=f"evaluation/{split_name}")

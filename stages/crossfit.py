@@ -1,0 +1,31 @@
+"""DVC stage `crossfit` (a matrix over every ensemble member): cross-fitted artifact scores
+for mining -- each sample scored by a model that never trained on it (K folds; K=2 is the
+paper's train-on-half, predict-the-rest)."""
+
+from __future__ import annotations
+
+import argparse
+
+from realbogus.params import load_params, section
+from realbogus.training_runs import crossfit_member, load_inputs
+
+
+def main(argv: list[str] | None = None) -> None:
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--member", required=True)
+    parser.add_argument("--ingested", default="data/ingested")
+    parser.add_argument("--features", default="data/features/features.parquet")
+    parser.add_argument("--labels", default="data/ingested/catalog.parquet")
+    parser.add_argument("--out", required=True)
+    args = parser.parse_args(argv)
+    params = load_params()
+    settings = section(params, "crossfit")
+    inputs = load_inputs(ingested_dir=args.ingested, features_path=args.features, labels_path=args.labels)
+    table = crossfit_member(member=args.member, params=params, inputs=inputs, folds=settings["folds"],
+                            seed=settings["seed"], validation_fraction=settings["validation_fraction"],
+                            out_path=args.out)
+    print(f"{args.member}: cross-fitted scores for {table['artifact_score'].notna().sum()} samples")
+
+
+if __name__ == "__main__":
+    main()

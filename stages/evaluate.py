@@ -1,0 +1,64 @@
+"""DVC stage `evaluate`: before/after the relabel for every member (the paper's Table 4,
+against the given labels and, for simulated data, the truth), ROC before/after with
+Goldstein's points, CNNs vs forest, all in MLflow and reports/summary.md."""
+
+from __future__ import annotations
+
+import argparse
+import json
+from pathlib import Path
+
+import pandas as pd
+
+from realbogus import tracking
+from realbogus.atomic import atomic_path
+from realbogus.params import load_params, section
+from realbogus.pipeline import read_table, write_json
+from realbogus.report import COLUMNS, before_after_table, plot_before_after, write_summary
+
+
+def main(argv: list[str] | None = None) -> None:
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--labels", default="data/labels/labels.csv")
+    parser.add_argument("--truth", default="data/simulated/truth.parquet")
+    parser.add_argument("--reports", default="reports")
+    args = parser.parse_args(argv)
+    params = load_params()
+    members = section(params, "ensemble")["members"]
+    reports = Path(args.reports)
+    out = reports / "evaluate"
+    out.mkdir(parents=True, exist_ok=True)
+    new_labels = read_table(args.labels, columns=("id", "label"), what="new labels")
+    truth = pd.read_parquet(args.truth)
+    tables, figures, metrics = {}, [], {}
+    for member in members:
+        old_dir = Path("data/models") / member
+        old = pd.read_parquet(old_dir / "scores.parquet")
+        new = pd.read_parquet(Path("data/retrain") / member / "scores.parquet")
+        table = before_after_table(old_scores=old, new_scores=new, new_labels=new_labels, truth=truth)
+        tables[member] = table
+        with atomic_path(out / f"table4_{member}.csv") as temporary:
+            table.to_csv(temporary, index=False, lineterminator="\n", float_format="%.6g")
+        figure = out / f"roc_before_after_{member}.png"
+        plot_before_after(old_scores=old, new_scores=new, new_labels=new_labels, member=member, path=figure)
+        figures.append(str(figure.relative_to(reports)))
+        for _, row in table.iterrows():
+            prefix = f"{member}.{'truth' if row['judged_by'] == 'truth' else 'given'}.{COLUMNS.index(row['column'])}"
+            metrics.update({f"{prefix}.{key}": float(row[key]) for key in ("auc", "fpr_at_mdr_0.05", "accuracy")})
+    write_json(metrics, out / "metrics.json")
+    merge = json.loads(Path("reports/merge/metrics.json").read_text())
+    mining_path = Path("reports/mine_truth/metrics.json")
+    mining = json.loads(mining_path.read_text()) if mining_path.exists() else None
+    write_summary(path=reports / "summary.md", tables=tables, merge=merge, mining=mining, figures=figures)
+    with tracking.stage_run(stage="evaluate", params={"ensemble": section(params, "ensemble")},
+                            data_version=tracking.content_hash("data/ingested/catalog.parquet"),
+                            labels_version=tracking.content_hash(args.labels),
+                            data_source=str(section(params, "release")["path"])) as run:
+        run.log_metrics({key.replace("/", "_"): value for key, value in metrics.items()})
+        run.log_artifacts(out, artifact_path="evaluate")
+        run.log_artifacts(reports / "summary.md", artifact_path="evaluate")
+    print((reports / "summary.md").read_text())
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,41 @@
+"""DVC stages `rf`, `train` (a matrix over the ensemble's CNNs) and `retrain`: one ensemble member trained on the train split, scored on every sample, evaluated on val and test."""
+
+from __future__ import annotations
+
+import argparse
+
+from realbogus.params import load_params, section
+from realbogus.pipeline import align, read_table
+from realbogus.training_runs import load_inputs, new_split, train_and_evaluate
+
+
+def main(argv: list[str] | None = None) -> None:
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--member", required=True, help="rf or a model name under params.yaml models")
+    parser.add_argument("--ingested", default="data/ingested")
+    parser.add_argument("--features", default="data/features/features.parquet")
+    parser.add_argument("--labels", default="data/ingested/catalog.parquet")
+    parser.add_argument("--split", default="data/split/split.csv")
+    parser.add_argument("--model-dir", default=None)
+    parser.add_argument("--reports", default=None)
+    parser.add_argument("--stage", default="train")
+    parser.add_argument("--new-split-seed", type=int, default=None,
+                        help="draw a new stratified split from --labels with this seed instead of reading --split "
+                             "(retraining after a relabel: the paper's guard against mining bias)")
+    args = parser.parse_args(argv)
+    params = load_params()
+    inputs = load_inputs(ingested_dir=args.ingested, features_path=args.features, labels_path=args.labels)
+    if args.new_split_seed is None:
+        split = align(read_table(args.split, columns=("id", "split"), what="split"), inputs.ids, column="split",
+                      what=args.split)
+    else:
+        split = new_split(ids=inputs.ids, labels=inputs.labels, params=params, seed=args.new_split_seed)
+    results = train_and_evaluate(member=args.member, params=params, inputs=inputs, split=split,
+                                 seed=section(params, "ensemble")["seed"],
+                                 model_dir=args.model_dir or f"data/models/{args.member}",
+                                 reports_dir=args.reports or f"reports/train/{args.member}", stage=args.stage)
+    print({name: {key: metrics[key] for key in ("auc", "accuracy")} for name, metrics in results.items()})
+
+
+if __name__ == "__main__":
+    main()

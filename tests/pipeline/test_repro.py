@@ -1,0 +1,74 @@
+"""The whole pipeline under a real `dvc repro`, then label versions through git and DVC."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pandas as pd
+import pytest
+
+from pipeline.conftest import run
+
+pytestmark = pytest.mark.slow
+
+
+def test_full_loop_then_label_versions(tiny_repo: Path, pipeline_env: dict, tmp_path: Path) -> None:
+    repo, env = tiny_repo, pipeline_env
+    run(["dvc", "repro"], cwd=repo, env=env)
+
+    # Every stage wrote its outputs, and a second repro has nothing to do.
+    summary = (repo / "reports" / "summary.md").read_text()
+    assert "train-new/test-new" in summary and "FPR at MDR 0.05" in summary
+    merge = json.loads((repo / "reports" / "merge" / "metrics.json").read_text())
+    changelog = pd.read_csv(repo / "reports" / "merge" / "changelog.csv")
+    assert merge["changed_0_to_1"] + merge["changed_1_to_0"] == len(changelog) > 0
+    candidates = pd.read_csv(repo / "data" / "mine" / "candidates.csv")
+    assert len(candidates) == 20
+    again = run(["dvc", "repro"], cwd=repo, env=env)
+    assert "Data and pipelines are up to date" in again.stdout + again.stderr
+    metrics = run(["dvc", "metrics", "show", "--json"], cwd=repo, env=env).stdout
+    assert "fpr_at_mdr_0.05" in metrics
+
+    # Label version 0 ...
+    run(["git", "add", "-A"], cwd=repo)
+    run(["git", "commit", "-qm", "labels v0"], cwd=repo)
+    run(["git", "tag", "v0"], cwd=repo)
+    labels_v0 = (repo / "data" / "labels" / "labels.csv").read_bytes()
+
+    # ... a person overrules the simulated expert on one candidate: a new version.
+    candidate = candidates.iloc[0]
+    expert = pd.read_csv(repo / "data" / "review" / "simulated_expert.csv").set_index("id")
+    expert_said = expert.loc[candidate["id"], "decision"]
+    person_says = "non-artifact" if expert_said == "artifact" else "artifact"
+    with open(repo / "data" / "decisions" / "people.csv", "a") as decisions:
+        decisions.write(f"{candidate['id']},{person_says},alice,2026-11-25T00:00:00+00:00,x,{candidate['given_label']}\n")
+    run(["dvc", "repro", "merge"], cwd=repo, env=env)
+    labels_v1 = (repo / "data" / "labels" / "labels.csv").read_bytes()
+    assert labels_v1 != labels_v0
+    run(["git", "add", "-A"], cwd=repo)
+    run(["git", "commit", "-qm", "labels v1"], cwd=repo)
+    run(["git", "tag", "v1"], cwd=repo)
+
+    log = run(["realbogus", "labels", "log", "--repo", str(repo)], cwd=repo, env=env).stdout
+    assert log.count("labels v") == 2
+    diff = run(["realbogus", "labels", "diff", "v0", "v1", "--repo", str(repo)], cwd=repo, env=env)
+    changed = pd.read_csv(pd.io.common.StringIO(diff.stdout))
+    assert changed["id"].tolist() == [candidate["id"]]
+
+    # Checking out v0 brings its labels back byte for byte.
+    run(["git", "checkout", "-q", "v0"], cwd=repo)
+    run(["dvc", "checkout"], cwd=repo, env=env)
+    assert (repo / "data" / "labels" / "labels.csv").read_bytes() == labels_v0
+
+    # Through a DVC remote: push, clone afresh, pull, the same bytes.
+    remote = tmp_path / "remote"
+    run(["git", "checkout", "-q", "v1"], cwd=repo)
+    run(["dvc", "remote", "add", "-d", "local", str(remote)], cwd=repo, env=env)
+    run(["git", "commit", "-qam", "remote"], cwd=repo)
+    run(["dvc", "push", "-r", "local"], cwd=repo, env=env)
+    clone = tmp_path / "clone"
+    run(["git", "clone", "-q", str(repo), str(clone)], cwd=tmp_path)
+    run(["git", "checkout", "-q", "v0"], cwd=clone)
+    run(["dvc", "pull", "-r", "local", "data/labels/labels.csv"], cwd=clone, env=env)
+    assert (clone / "data" / "labels" / "labels.csv").read_bytes() == labels_v0
