@@ -14,7 +14,7 @@ from pathlib import Path
 import pandas as pd
 
 from realbogus.atomic import atomic_path
-from realbogus.params import config_from_mapping, load_params, section
+from realbogus.params import load_params, section
 from realbogus.simulate import SimulationConfig, simulate_release
 
 RUN_KEYS = ("n", "seed", "label_noise", "flip_ratio", "workers")
@@ -36,10 +36,10 @@ def main(argv: list[str] | None = None) -> None:
             pd.DataFrame({"id": pd.Series(dtype="int64")}).to_parquet(temporary, index=False)
         print(f"release.path is {section(params, 'release')['path']}: simulation skipped")
         return
-    physics = config_from_mapping(SimulationConfig, settings.get("physics") or {}, where="params.yaml simulate.physics")
+    config = SimulationConfig.from_mapping(settings.get("config") or {}, where="params.yaml simulate.config")
     summary = simulate_release(out_dir=release_dir, truth_path=truth_path, preview_path=out / "preview.png",
-                               config=physics, **{key: settings[key] for key in RUN_KEYS})
-    print(summary)
+                               config=config, **{key: settings[key] for key in RUN_KEYS})
+    print(summary.as_dict())
 
 
 if __name__ == "__main__":

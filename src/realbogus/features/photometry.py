@@ -138,9 +138,16 @@ def _kron_photometry(
     # SExtractor's floor: never shrink the AUTO aperture below MIN_KRON_RADIUS in
     # units of sqrt(a*b), so faint sources keep a sensible aperture.
     scaled_radius = np.maximum(KRON_FACTOR * kron_radius, MIN_KRON_RADIUS)
-    flux, flux_error, sum_flags = sep.sum_ellipse(
-        data, x, y, a, b, theta, scaled_radius, err=noise_sigma, mask=mask, subpix=1
-    )
+    try:
+        flux, flux_error, sum_flags = sep.sum_ellipse(
+            data, x, y, a, b, theta, scaled_radius, err=noise_sigma, mask=mask, subpix=1
+        )
+    except Exception as error:  # sep raises a bare Exception for an ellipse it rejects
+        if "invalid aperture parameters" not in str(error):
+            raise
+        # A few extraction ellipses (nearly one-dimensional objects on bad columns) are
+        # rejected by sep's aperture code; like SExtractor, report the photometry as unmeasured.
+        return math.nan, math.nan, int(kron_flags[0]), float(scaled_radius[0] * a[0])
     return (
         float(flux[0]),
         float(flux_error[0]),

@@ -1,0 +1,59 @@
+"""Simulator throughput: samples/s and peak RSS for writing a release of N samples.
+
+Usage: python benchmarks/bench_simulate.py N [--workers W] [--repeats R]
+
+Prints one JSON object: the median samples/s over the repeats of the whole release
+(rendering, features, GIF/FITS encoding, tar writing), the median render-only rate of
+one process (no features, no encoding) measured in the same run for comparison, and
+the peak resident memory of this process and of its workers.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import resource
+import statistics
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+from realbogus.simulate import SimulationConfig, simulate_release, simulate_sample
+
+
+def _render_only_rate(n: int) -> float:
+    config = SimulationConfig()
+    started = time.perf_counter()
+    for index in range(n):
+        simulate_sample(seed=0, index=index, label_noise=0.015, flip_ratio=3.0, config=config)
+    return n / (time.perf_counter() - started)
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("n", type=int)
+    parser.add_argument("--workers", type=int, default=2)
+    parser.add_argument("--repeats", type=int, default=3)
+    args = parser.parse_args()
+    rates, render_rates = [], []
+    for repeat in range(args.repeats):
+        with tempfile.TemporaryDirectory() as tmp:
+            summary = simulate_release(out_dir=Path(tmp) / "release", truth_path=Path(tmp) / "truth.parquet",
+                                       n=args.n, seed=repeat, workers=args.workers, progress=False)
+            rates.append(summary.samples_per_second)
+        render_rates.append(_render_only_rate(min(args.n, 500)))
+    kib_self = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+    kib_children = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss
+    print(json.dumps({
+        "benchmark": "simulate", "n": args.n, "workers": args.workers, "repeats": args.repeats,
+        "samples_per_second_median": statistics.median(rates), "samples_per_second": rates,
+        "render_only_samples_per_second_one_process_median": statistics.median(render_rates),
+        "peak_rss_mib_main": kib_self / 1024, "peak_rss_mib_largest_worker": kib_children / 1024,
+        "python": sys.version.split()[0],
+    }, indent=2))
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

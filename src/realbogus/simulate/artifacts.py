@@ -1,0 +1,291 @@
+"""Recipes for the artifact types: what each puts on the sky and on the detector.
+
+Each recipe has two steps, called by ``scene.render_plan``:
+
+* ``setup(canvas, rng, on_fake)``: before rendering -- central sources, misregistration,
+  PSF-model or flux-scale errors, noise excess;
+* ``detector(canvas, rng, on_fake)``: after the noisy search and template exist and
+  before the subtraction -- pixel-level defects (cosmic rays, bad columns, hot pixels,
+  saturation and bleed trails) and masks.
+
+``on_fake`` is True when a fake was injected on the defect (a label-noise mechanism):
+the defect is then placed on or next to the fake.  Amplitudes are in units of the
+search image's per-pixel noise so they mean the same in every band and sky.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Callable
+from dataclasses import dataclass
+
+import numpy as np
+
+from realbogus.simulate.psf import GRID
+
+
+@dataclass(frozen=True)
+class Recipe:
+    setup: Callable[..., None]
+    detector: Callable[..., None]
+
+
+def _nothing(canvas, rng, *, on_fake: bool) -> None:  # noqa: ANN001 - recipe signature
+    return None
+
+
+def _center(canvas) -> tuple[float, float]:  # noqa: ANN001
+    return canvas.detection_y, canvas.detection_x
+
+
+def _random_sign(rng: np.random.Generator) -> float:
+    return 1.0 if rng.random() < 0.5 else -1.0
+
+
+# --------------------------------------------------------------------------- sky-side artifacts
+
+
+def _dipole_setup(canvas, rng, *, on_fake: bool) -> None:  # noqa: ANN001
+    """A static source at the detection, misregistered by a fraction of a pixel or more."""
+    y, x = _center(canvas)
+    conditions = canvas.conditions
+    magnitude = conditions.limiting_mag - rng.uniform(2.5, 6.5)
+    if rng.random() < 0.7:
+        canvas.stars.append((y, x, conditions.flux(magnitude)))
+        canvas.details["artifact_detail"] = "star"
+    else:
+        from realbogus.simulate.scene import add_galaxy
+
+        add_galaxy(canvas, rng, y=y, x=x, magnitude=magnitude, half_light_radius=float(rng.uniform(0.6, 2.0)),
+                   index=float(rng.uniform(1.0, 4.0)))
+        canvas.details["artifact_detail"] = "galaxy"
+    shift = rng.uniform(*canvas.config.dipole_shift_px_range)
+    angle = rng.uniform(0.0, 2 * math.pi)
+    canvas.shift_y, canvas.shift_x = shift * math.sin(angle), shift * math.cos(angle)
+    # The detection sits on the positive lobe, which the search image's shift points to.
+    canvas.detection_y, canvas.detection_x = y + 0.5 * canvas.shift_y, x + 0.5 * canvas.shift_x
+
+
+def _mis_subtraction_errors(canvas, rng, *, strength: float) -> None:  # noqa: ANN001
+    """PSF-model and/or flux-scale errors, at least one of them large."""
+    config = canvas.config
+    which = rng.integers(3)  # 0: PSF only, 1: scale only, 2: both
+    if which in (0, 2):
+        error = strength * _random_sign(rng) * rng.uniform(*config.bad_subtraction_psf_error_range)
+        if rng.random() < 0.5:
+            canvas.template_psf_model_error = error
+        else:
+            canvas.search_psf_model_error = error
+    if which in (1, 2):
+        canvas.flux_scale_error = strength * _random_sign(rng) * rng.uniform(*config.bad_subtraction_scale_error_range)
+
+
+def _bad_subtraction_setup(canvas, rng, *, on_fake: bool) -> None:  # noqa: ANN001
+    """A bright star whose subtraction leaves a ring or a core residual."""
+    y, x = _center(canvas)
+    magnitude = canvas.conditions.limiting_mag - rng.uniform(3.0, 7.5)
+    canvas.stars.append((y, x, canvas.conditions.flux(magnitude)))
+    _mis_subtraction_errors(canvas, rng, strength=1.0)
+    canvas.shift_y += rng.normal(0.0, 0.1)
+    canvas.shift_x += rng.normal(0.0, 0.1)
+
+
+def _galaxy_core_setup(canvas, rng, *, on_fake: bool) -> None:  # noqa: ANN001
+    """A bright, concentrated galaxy whose nucleus is imperfectly subtracted."""
+    from realbogus.simulate.scene import add_galaxy
+
+    y, x = _center(canvas)
+    magnitude = canvas.conditions.limiting_mag - rng.uniform(3.5, 7.0)
+    add_galaxy(canvas, rng, y=y, x=x, magnitude=magnitude, half_light_radius=float(rng.uniform(0.8, 3.0)),
+               index=float(rng.uniform(1.5, 4.0)))
+    _mis_subtraction_errors(canvas, rng, strength=1.0)
+    shift = rng.uniform(0.15, 0.6)
+    angle = rng.uniform(0.0, 2 * math.pi)
+    canvas.shift_y, canvas.shift_x = shift * math.sin(angle), shift * math.cos(angle)
+
+
+def _noise_peak_setup(canvas, rng, *, on_fake: bool) -> None:  # noqa: ANN001
+    """Noise locally larger than the noise model: the detector finds a peak in it."""
+    y, x = _center(canvas)
+    canvas.noise_excess = (y, x, float(rng.uniform(1.5, 4.0)), float(rng.uniform(*canvas.config.noise_peak_excess_range)))
+
+
+# --------------------------------------------------------------------------- detector-side artifacts
+
+
+def _cosmic_ray(canvas, rng, *, on_fake: bool) -> None:  # noqa: ANN001
+    """A sharp hit or track in the search image (never PSF-shaped)."""
+    y, x = _center(canvas)
+    sigma = canvas.conditions.search_noise
+    length = float(rng.choice([0.0, rng.uniform(1.0, 4.0), rng.uniform(4.0, 16.0)], p=[0.3, 0.35, 0.35]))
+    angle = rng.uniform(0.0, math.pi)
+    amplitude = sigma * rng.uniform(8.0, 80.0)
+    n_steps = max(1, int(length * 3))
+    for step in range(n_steps):
+        fraction = step / max(n_steps - 1, 1) - 0.5
+        point_y = y + fraction * length * math.sin(angle)
+        point_x = x + fraction * length * math.cos(angle)
+        _deposit(canvas.search, point_y, point_x, amplitude * rng.uniform(0.6, 1.2) / 3.0 if length else amplitude)
+    canvas.details["artifact_detail"] = "hit" if length == 0.0 else f"track{length:.0f}px"
+
+
+def _deposit(image: np.ndarray, y: float, x: float, amount: float) -> None:
+    """Bilinear deposit of ``amount`` at a sub-pixel position (sharp, unlike the PSF)."""
+    row, column = int(math.floor(y)), int(math.floor(x))
+    fraction_y, fraction_x = y - row, x - column
+    for d_row, weight_y in ((0, 1 - fraction_y), (1, fraction_y)):
+        for d_column, weight_x in ((0, 1 - fraction_x), (1, fraction_x)):
+            if 0 <= row + d_row < GRID and 0 <= column + d_column < GRID:
+                image[row + d_row, column + d_column] += amount * weight_y * weight_x
+
+
+def _bad_column(canvas, rng, *, on_fake: bool) -> None:  # noqa: ANN001
+    """A hot column (part or all of the stamp's height) through or beside the detection."""
+    y, x = _center(canvas)
+    sigma = canvas.conditions.search_noise
+    column = int(round(x)) + (int(rng.integers(-1, 2)) if on_fake else int(rng.integers(-2, 3)))
+    start = int(rng.integers(0, int(y))) if rng.random() < 0.5 else 0
+    level = sigma * rng.uniform(3.0, 15.0)
+    values = level * (1.0 + 0.2 * rng.standard_normal(GRID - start))
+    canvas.search[start:, column] += values
+    if rng.random() < 0.3:
+        canvas.search[start:, column + 1] += 0.4 * values  # charge spilling into the neighbour
+    if rng.random() < 0.2:
+        # The template's own bad column elsewhere: a negative column in the difference.
+        other = column + int(rng.choice([-1, 1])) * int(rng.integers(5, 20))
+        canvas.template[:, other] += sigma * rng.uniform(2.0, 8.0) * 10 ** (-0.4 * canvas.conditions.template_depth_mag)
+    canvas.details["artifact_detail"] = "partial_column" if start else "full_column"
+
+
+def _hot_pixels(canvas, rng, *, on_fake: bool) -> None:  # noqa: ANN001
+    """One to four hot pixels clustered at the detection."""
+    y, x = _center(canvas)
+    sigma = canvas.conditions.search_noise
+    count = int(rng.integers(1, 5))
+    row, column = int(round(y)), int(round(x))
+    for _ in range(count):
+        canvas.search[row + int(rng.integers(-1, 2)), column + int(rng.integers(-1, 2))] += sigma * rng.uniform(10.0, 150.0)
+    canvas.details["artifact_detail"] = f"{count}px"
+
+
+def _saturated_setup(canvas, rng, *, on_fake: bool) -> None:  # noqa: ANN001
+    """A star bright enough to saturate, at or near the detection."""
+    y, x = _center(canvas)
+    conditions = canvas.conditions
+    offset = rng.uniform(4.0, 10.0) if on_fake else rng.uniform(0.0, 4.0)
+    angle = rng.uniform(0.0, 2 * math.pi)
+    star_y, star_x = y + offset * math.sin(angle), x + offset * math.cos(angle)
+    # Peak over saturation by a factor 1.5 .. 40 (peak fraction of a Moffat ~ 1/(1.1 FWHM^2)).
+    peak_fraction = 1.0 / (1.13 * conditions.seeing_fwhm_px ** 2)
+    flux = canvas.config.saturation_electrons * rng.uniform(1.5, 40.0) / peak_fraction
+    canvas.stars.append((star_y, star_x, flux))
+    canvas.details["saturated_star_offset_px"] = offset
+    if not on_fake:
+        # The detection is on the residual of the saturated core.
+        canvas.detection_y, canvas.detection_x = star_y, star_x
+    canvas.flux_scale_error += rng.normal(0.0, 0.03)
+    # The residual of a saturated core can be negative at the star: the detection is then
+    # on the brightest positive part of the residual or the trail nearby.
+    canvas.detection_radius = 8
+
+
+def _bleed(image: np.ndarray, level: float) -> np.ndarray:
+    """Clip ``image`` at ``level`` and spread each column's excess charge along the column.
+
+    Returns the boolean map of saturated (clipped or bled) pixels.
+    """
+    excess = np.maximum(image - level, 0.0)
+    saturated = excess > 0.0
+    if not saturated.any():
+        return saturated
+    np.minimum(image, level, out=image)
+    for column in np.flatnonzero(saturated.any(axis=0)):
+        rows = np.flatnonzero(saturated[:, column])
+        extra_pixels = int(excess[:, column].sum() / level)
+        low = max(0, rows.min() - extra_pixels // 2)
+        high = min(image.shape[0], rows.max() + 1 + (extra_pixels - extra_pixels // 2))
+        image[low:high, column] = level
+        saturated[low:high, column] = True
+    return saturated
+
+
+def _saturated_detector(canvas, rng, *, on_fake: bool) -> None:  # noqa: ANN001
+    saturation = canvas.config.saturation_electrons
+    search_saturated = _bleed(canvas.search, saturation)
+    # The template coadd saturates at its own level (other exposure times, other gains).
+    template_saturated = _bleed(canvas.template, saturation * rng.uniform(0.8, 3.0))
+    if rng.random() < 0.5:
+        # The pipeline masks saturated pixels in the difference (1e-30 in the release).
+        canvas.mask(all_channels=False)[search_saturated | template_saturated] = True
+        canvas.details["artifact_detail"] = "masked_core"
+    else:
+        canvas.details["artifact_detail"] = "bleed_trail"
+
+
+def _masked_setup(canvas, rng, *, on_fake: bool) -> None:  # noqa: ANN001
+    """Edge of the CCD, or a masked patch, at the detection."""
+    subtype = "mask" if on_fake or rng.random() < 0.5 else "ccd_edge"
+    canvas.details["artifact_detail"] = subtype
+    if subtype == "mask":
+        # A masked region usually hides a mis-subtracted source: leave a residual at its border.
+        y, x = _center(canvas)
+        magnitude = canvas.conditions.limiting_mag - rng.uniform(2.0, 6.0)
+        if not on_fake:
+            offset = rng.uniform(1.0, 3.0)
+            angle = rng.uniform(0, 2 * math.pi)
+            canvas.stars.append((y + offset * math.sin(angle), x + offset * math.cos(angle),
+                                 canvas.conditions.flux(magnitude)))
+            _mis_subtraction_errors(canvas, rng, strength=1.0)
+
+
+def _masked_detector(canvas, rng, *, on_fake: bool) -> None:  # noqa: ANN001
+    y, x = _center(canvas)
+    row, column = int(round(y)), int(round(x))
+    sigma = canvas.conditions.search_noise
+    if canvas.details.get("artifact_detail") == "mask":
+        height, width = int(rng.integers(3, 16)), int(rng.integers(3, 16))
+        # The patch covers part of the detection's neighbourhood, not its peak pixel.
+        top = row + int(rng.integers(-height, 2)) if rng.random() < 0.5 else row + int(rng.integers(1, 4))
+        left = column + int(rng.integers(-width, 2)) if rng.random() < 0.5 else column + int(rng.integers(1, 4))
+        top, left = max(top, 0), max(left, 0)
+        patch = (slice(top, top + height), slice(left, left + width))
+        if (row - top) in range(height) and (column - left) in range(width):
+            # Keep the peak pixel itself visible: move the patch off it.
+            patch = (slice(row + 1, row + 1 + height), patch[1])
+        canvas.mask(all_channels=rng.random() < 0.3)[patch] = True
+        return
+    # CCD edge: the stamp runs off the CCD on one side; the pixels beyond it are masked
+    # in all three stamps and the last columns/rows before it glow (edge transition).
+    side = int(rng.integers(4))
+    distance = int(rng.integers(2, 12))
+    glow = sigma * rng.uniform(3.0, 12.0)
+    scale = rng.uniform(1.0, 3.0)
+    mask = canvas.mask(all_channels=True)
+    indices = np.arange(GRID)
+    if side in (0, 1):  # left / right edge: a column boundary
+        edge = column - distance if side == 0 else column + distance
+        inside = indices >= edge if side == 0 else indices <= edge
+        depth = np.abs(indices - edge).astype(float)
+        mask[:, ~inside] = True
+        canvas.search[:, inside] += (glow * np.exp(-depth[inside] / scale))[None, :]
+        canvas.ccd_edge = ("x", "low" if side == 0 else "high", edge)
+    else:  # bottom / top edge: a row boundary
+        edge = row - distance if side == 2 else row + distance
+        inside = indices >= edge if side == 2 else indices <= edge
+        depth = np.abs(indices - edge).astype(float)
+        mask[~inside, :] = True
+        canvas.search[inside, :] += (glow * np.exp(-depth[inside] / scale))[:, None]
+        canvas.ccd_edge = ("y", "low" if side == 2 else "high", edge)
+
+
+RECIPES: dict[str, Recipe] = {
+    "dipole": Recipe(_dipole_setup, _nothing),
+    "bad_subtraction": Recipe(_bad_subtraction_setup, _nothing),
+    "galaxy_core": Recipe(_galaxy_core_setup, _nothing),
+    "cosmic_ray": Recipe(_nothing, _cosmic_ray),
+    "bad_column": Recipe(_nothing, _bad_column),
+    "hot_pixel": Recipe(_nothing, _hot_pixels),
+    "saturated_star": Recipe(_saturated_setup, _saturated_detector),
+    "masked_edge": Recipe(_masked_setup, _masked_detector),
+    "noise_peak": Recipe(_noise_peak_setup, _nothing),
+}

@@ -1,0 +1,180 @@
+"""The simulator's knobs: one frozen object, built once (from params.yaml or defaults).
+
+Every number that sets how hard the classification problem is lives here, so the
+calibration against the paper's forest figures (issue 3, item 4) changes only this
+object, never the physics code.  Magnitudes are AB, lengths in pixels unless the name
+says arcsec, fluxes in electrons.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import Any
+
+# The artifact families the simulator draws for label-1 detections.
+ARTIFACT_TYPES: tuple[str, ...] = (
+    "dipole",             # misregistration between template and search around a static source
+    "bad_subtraction",    # mis-subtracted star: PSF-model and flux-scale error
+    "galaxy_core",        # mis-subtracted galaxy nucleus
+    "cosmic_ray",         # sharp track or hit in the search image
+    "bad_column",         # hot / bad CCD column
+    "hot_pixel",          # a few hot pixels
+    "saturated_star",     # saturated star with a bleed trail
+    "masked_edge",        # CCD edge or masked region (1e-30 in the FITS)
+    "noise_peak",         # a peak of (locally under-estimated) noise
+)
+
+# Mechanisms by which a given label differs from the truth (Ayyar et al. 2022, sec. 5).
+# given 0, truly artifact: the fake landed on a defect that dominates the stamp.
+MECHANISMS_GIVEN0_TRUE1: tuple[str, ...] = (
+    "fake_on_bad_column", "fake_on_mask", "fake_near_saturated_star", "random_flip",
+)
+# given 1, truly non-artifact: a real, unknown transient among the random detections.
+MECHANISMS_GIVEN1_TRUE0: tuple[str, ...] = ("real_transient", "random_flip")
+# The artifact a fake-on-defect mechanism puts under the fake.
+MECHANISM_ARTIFACT: dict[str, str] = {
+    "fake_on_bad_column": "bad_column",
+    "fake_on_mask": "masked_edge",
+    "fake_near_saturated_star": "saturated_star",
+}
+
+# 454,092 artifacts of 898,963 samples in the real release (Ayyar et al. 2022).
+REAL_RELEASE_ARTIFACT_FRACTION = 454_092 / 898_963
+
+
+def _weights(**weights: float) -> tuple[tuple[str, float], ...]:
+    return tuple(weights.items())
+
+
+@dataclass(frozen=True)
+class SimulationConfig:
+    """Knobs of the DES-like simulation (defaults: a DES-SN Y1-like mix).
+
+    Class balance and label noise
+        artifact_fraction: share of samples whose GIVEN label is 1 (artifact).
+        mislabel_mechanism_weights_given0 / _given1: relative weight of each mechanism
+            among the mislabelled samples of that given label.
+    Observing conditions (per detection)
+        seeing_fwhm_arcsec_range: search-image seeing, drawn log-normally inside it.
+        template_seeing_fwhm_arcsec_range: template seeing (usually better).
+        template_depth_mag_range: how much deeper the template is than the search image.
+        sky_electrons: per-band sky level per pixel of the search image.
+        zeropoint: per-band magnitude of one electron in a search exposure.
+        read_noise_electrons, saturation_electrons: CCD properties.
+        resample_correlation_px: Gaussian sigma of the pixel correlation from resampling
+            both images onto a common grid (before the PSF matching adds its own).
+    Subtraction imperfections of ordinary (non-artifact) detections
+        registration_error_px: sigma of the template-search misregistration.
+        psf_model_error: fractional sigma of the PSF-model FWHM error.
+        flux_scale_error: fractional sigma of the flux-scale (SCALE) error.
+    Fakes (non-artifacts)
+        fake_mag_from_limit_max: faintest fake, magnitudes relative to the 5-sigma limit.
+        fake_mag_from_limit_scale: fakes fall off exponentially brighter than that, with
+            this scale (mag); small = fakes crowd near the limit = a harder problem.
+        fake_mag_from_limit_min: brightest fake relative to the limit.
+        host_fraction: share of fakes (and real transients) placed on a host galaxy.
+    Artifacts
+        artifact_type_weights: relative frequency of each type in ARTIFACT_TYPES.
+        dipole_shift_px_range: misregistration of dipole artifacts.
+        bad_subtraction_psf_error_range, bad_subtraction_scale_error_range: the
+            (absolute) PSF-width and flux-scale errors of mis-subtracted stars and cores.
+        noise_peak_excess_range: local noise under-estimate factor of noise peaks.
+    Field
+        star_density, galaxy_density: mean number of field stars / galaxies per stamp.
+    """
+
+    artifact_fraction: float = REAL_RELEASE_ARTIFACT_FRACTION
+    mislabel_mechanism_weights_given0: tuple[tuple[str, float], ...] = _weights(
+        fake_on_bad_column=0.3, fake_on_mask=0.25, fake_near_saturated_star=0.25, random_flip=0.2,
+    )
+    mislabel_mechanism_weights_given1: tuple[tuple[str, float], ...] = _weights(
+        real_transient=0.8, random_flip=0.2,
+    )
+
+    seeing_fwhm_arcsec_range: tuple[float, float] = (0.9, 1.8)
+    template_seeing_fwhm_arcsec_range: tuple[float, float] = (0.95, 1.6)
+    template_depth_mag_range: tuple[float, float] = (0.0, 0.8)
+    sky_electrons: tuple[tuple[str, float], ...] = _weights(g=700.0, r=1400.0, i=2600.0, z=4300.0)
+    zeropoint: tuple[tuple[str, float], ...] = _weights(g=31.3, r=31.6, i=31.5, z=31.2)
+    zeropoint_scatter_mag: float = 0.15
+    read_noise_electrons: float = 7.0
+    saturation_electrons: float = 140_000.0
+    resample_correlation_px: float = 0.6
+
+    registration_error_px: float = 0.04
+    psf_model_error: float = 0.015
+    flux_scale_error: float = 0.01
+
+    fake_mag_from_limit_max: float = 0.0
+    fake_mag_from_limit_scale: float = 2.5
+    fake_mag_from_limit_min: float = -5.0
+    host_fraction: float = 0.6
+
+    artifact_type_weights: tuple[tuple[str, float], ...] = _weights(
+        dipole=0.22, bad_subtraction=0.12, galaxy_core=0.12, cosmic_ray=0.10, bad_column=0.07,
+        hot_pixel=0.05, saturated_star=0.06, masked_edge=0.08, noise_peak=0.18,
+    )
+    dipole_shift_px_range: tuple[float, float] = (0.3, 1.5)
+    bad_subtraction_psf_error_range: tuple[float, float] = (0.04, 0.2)
+    bad_subtraction_scale_error_range: tuple[float, float] = (0.03, 0.15)
+    noise_peak_excess_range: tuple[float, float] = (1.8, 3.0)
+
+    star_density: float = 0.45
+    galaxy_density: float = 1.5
+
+    def __post_init__(self) -> None:
+        if not 0.0 < self.artifact_fraction < 1.0:
+            raise ValueError(f"artifact_fraction must be in (0, 1), got {self.artifact_fraction}")
+        _check_weights("artifact_type_weights", self.artifact_type_weights, ARTIFACT_TYPES)
+        _check_weights("mislabel_mechanism_weights_given0", self.mislabel_mechanism_weights_given0,
+                       MECHANISMS_GIVEN0_TRUE1)
+        _check_weights("mislabel_mechanism_weights_given1", self.mislabel_mechanism_weights_given1,
+                       MECHANISMS_GIVEN1_TRUE0)
+        for name in ("seeing_fwhm_arcsec_range", "template_seeing_fwhm_arcsec_range",
+                     "template_depth_mag_range", "dipole_shift_px_range",
+                     "bad_subtraction_psf_error_range", "bad_subtraction_scale_error_range",
+                     "noise_peak_excess_range"):
+            low, high = getattr(self, name)
+            if not low <= high:
+                raise ValueError(f"{name} must be (low, high) with low <= high, got {(low, high)}")
+        if self.fake_mag_from_limit_min >= self.fake_mag_from_limit_max:
+            raise ValueError("fake_mag_from_limit_min must be below fake_mag_from_limit_max")
+        if not 0.0 <= self.host_fraction <= 1.0:
+            raise ValueError(f"host_fraction must be in [0, 1], got {self.host_fraction}")
+
+    def band_value(self, table: str, band: str) -> float:
+        """Per-band value of ``sky_electrons`` or ``zeropoint``."""
+        return dict(getattr(self, table))[band]
+
+    @classmethod
+    def from_mapping(cls, mapping: Mapping[str, Any], *, where: str = "simulate.config") -> "SimulationConfig":
+        """Build from a params.yaml mapping; weight tables may be given as mappings.
+
+        Unknown keys are an error naming ``where`` (usually a typo in params.yaml).
+        """
+        allowed = {f.name for f in dataclasses.fields(cls)}
+        unknown = sorted(set(mapping) - allowed)
+        if unknown:
+            raise ValueError(f"{where}: unknown key(s) {unknown}; expected some of {sorted(allowed)}")
+        values: dict[str, Any] = {}
+        for key, value in mapping.items():
+            if isinstance(value, Mapping):
+                defaults = dict(getattr(cls(), key))
+                defaults.update({str(k): float(v) for k, v in value.items()})
+                values[key] = tuple(defaults.items())
+            elif isinstance(value, list):
+                values[key] = tuple(value)
+            else:
+                values[key] = value
+        return cls(**values)
+
+
+def _check_weights(name: str, weights: tuple[tuple[str, float], ...], allowed: tuple[str, ...]) -> None:
+    names = [key for key, _ in weights]
+    unknown = sorted(set(names) - set(allowed))
+    if unknown:
+        raise ValueError(f"{name}: unknown name(s) {unknown}; expected some of {list(allowed)}")
+    if any(weight < 0 for _, weight in weights) or sum(weight for _, weight in weights) <= 0:
+        raise ValueError(f"{name}: weights must be non-negative with a positive sum, got {dict(weights)}")

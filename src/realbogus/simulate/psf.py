@@ -1,0 +1,182 @@
+"""Point-spread functions and galaxy profiles on the simulator's square pixel grid.
+
+Images are rendered on a ``GRID x GRID`` canvas larger than the 51x51 stamp, and every
+convolution is a product in Fourier space (``numpy.fft.rfft2`` layout).  The canvas is
+large enough that Moffat wings wrapping around its edges stay far below the noise in the
+central stamp.  Coordinates: ``x`` is the column, ``y`` the row, in pixels, origin at the
+first pixel's centre.
+"""
+
+from __future__ import annotations
+
+import math
+from functools import lru_cache
+
+import numpy as np
+import scipy.fft
+
+GRID = 72  # canvas side: stamp + detection search + kernel margin; 2**3 * 3**2 keeps FFTs fast
+CENTER = GRID // 2  # canvas pixel the stamp is centred on
+
+
+@lru_cache(maxsize=4)
+def _frequencies(size: int) -> tuple[np.ndarray, np.ndarray]:
+    """Spatial frequencies (cycles per pixel) of the rfft2 layout: (size, size//2+1) each."""
+    frequency_y = np.fft.fftfreq(size)[:, None]
+    frequency_x = np.fft.rfftfreq(size)[None, :]
+    return frequency_y, frequency_x
+
+
+@lru_cache(maxsize=4)
+def _wrapped_offsets(size: int) -> tuple[np.ndarray, np.ndarray]:
+    """Pixel offsets from pixel (0, 0) with wrap-around, for kernels centred at the origin."""
+    offsets = np.fft.fftfreq(size) * size
+    return offsets[:, None], offsets[None, :]
+
+
+def moffat_alpha(*, fwhm: float, beta: float) -> float:
+    """Moffat core width alpha for a given FWHM (pixels) and wing index beta."""
+    return fwhm / (2.0 * math.sqrt(2.0 ** (1.0 / beta) - 1.0))
+
+
+def _elliptical_radius2(dy: np.ndarray, dx: np.ndarray, *, axis_ratio: float, angle: float) -> np.ndarray:
+    """Squared elliptical radius: major axis at ``angle`` (radians from +x), minor = ratio * major."""
+    cos, sin = math.cos(angle), math.sin(angle)
+    along = dx * cos + dy * sin
+    across = -dx * sin + dy * cos
+    return along * along + (across / axis_ratio) ** 2
+
+
+def moffat_transfer(*, fwhm: float, beta: float, ellipticity: float = 0.0, angle: float = 0.0,
+                    size: int = GRID) -> np.ndarray:
+    """Fourier transform (rfft2 layout, complex (size, size//2+1)) of a unit-flux Moffat PSF.
+
+    fwhm: along the major axis, pixels; ellipticity: 1 - minor/major.
+    """
+    dy, dx = _wrapped_offsets(size)
+    alpha = moffat_alpha(fwhm=fwhm, beta=beta)
+    radius2 = _elliptical_radius2(dy, dx, axis_ratio=1.0 - ellipticity, angle=angle)
+    image = (1.0 + radius2 / (alpha * alpha)) ** (-beta)
+    # Taper the far wings to zero before the canvas edge: a wing cut off sharply there
+    # would ring through bright (saturated) stars in the Fourier convolution.
+    image *= _edge_taper(size)
+    transfer = rfft2(image / image.sum())
+    # Drop the Nyquist row and column: a sub-pixel phase ramp there is not Hermitian, so the
+    # inverse real FFT would turn it into +-1 stripes through very bright (saturated) stars.
+    # The PSF has no meaningful power at Nyquist anyway.
+    if size % 2 == 0:
+        transfer[size // 2, :] = 0.0
+        transfer[:, -1] = 0.0
+    return transfer
+
+
+@lru_cache(maxsize=4)
+def _edge_taper(size: int) -> np.ndarray:
+    dy, dx = _wrapped_offsets(size)
+    radius = np.sqrt(dy * dy + dx * dx)
+    inner, outer = 0.6 * (size / 2), size / 2
+    ramp = np.clip((outer - radius) / (outer - inner), 0.0, 1.0)
+    return 0.5 - 0.5 * np.cos(np.pi * ramp)
+
+
+def moffat_image(*, y: float, x: float, fwhm: float, beta: float, ellipticity: float = 0.0, angle: float = 0.0,
+                 size: int = GRID) -> np.ndarray:
+    """Unit-flux Moffat PSF centred at canvas position (y, x), sampled at pixel centres.
+
+    Used for very bright stars, where shifting a pixel-sampled PSF by a Fourier phase ramp
+    would ring visibly; normalised analytically so flux beyond the canvas is not re-added.
+    """
+    rows = np.arange(size, dtype=float)[:, None]
+    columns = np.arange(size, dtype=float)[None, :]
+    alpha = moffat_alpha(fwhm=fwhm, beta=beta)
+    axis_ratio = 1.0 - ellipticity
+    radius2 = _elliptical_radius2(rows - y, columns - x, axis_ratio=axis_ratio, angle=angle)
+    return (beta - 1.0) / (math.pi * alpha * alpha * axis_ratio) * (1.0 + radius2 / (alpha * alpha)) ** (-beta)
+
+
+def gaussian_transfer(*, sigma_y: float, sigma_x: float, size: int = GRID) -> np.ndarray:
+    """Fourier transform of a unit-flux Gaussian kernel (real, (size, size//2+1))."""
+    frequency_y, frequency_x = _frequencies(size)
+    two_pi2 = 2.0 * math.pi * math.pi
+    return np.exp(-two_pi2 * (sigma_y * sigma_y * frequency_y ** 2 + sigma_x * sigma_x * frequency_x ** 2))
+
+
+def shift_transfer(*, dy: float, dx: float, size: int = GRID) -> np.ndarray:
+    """Fourier phase ramp that moves an image by (+dy, +dx) pixels when multiplied in."""
+    frequency_y, frequency_x = _frequencies(size)
+    return np.exp(-2j * math.pi * frequency_y * dy) * np.exp(-2j * math.pi * frequency_x * dx)
+
+
+def point_sources_transfer(*, ys: np.ndarray, xs: np.ndarray, fluxes: np.ndarray,
+                           size: int = GRID) -> np.ndarray:
+    """Fourier transform of delta functions of ``fluxes`` at canvas positions (ys, xs).
+
+    Multiplied by a PSF transfer this renders exact, sub-pixel-placed point sources.
+    """
+    frequency_y, frequency_x = _frequencies(size)
+    total = np.zeros((size, size // 2 + 1), dtype=complex)
+    for y, x, flux in zip(ys, xs, fluxes):
+        # The phase ramp is separable: an outer product of two 1-d ramps.
+        total += (flux * np.exp(-2j * math.pi * frequency_y * y)) * np.exp(-2j * math.pi * frequency_x * x)
+    return total
+
+
+def sersic_b(index: float) -> float:
+    """b_n of the Sersic profile (Ciotti & Bertin 1999 expansion), so r_e holds half the light."""
+    return 2.0 * index - 1.0 / 3.0 + 4.0 / (405.0 * index) + 46.0 / (25515.0 * index * index)
+
+
+def sersic_image(*, y: float, x: float, half_light_radius: float, index: float, axis_ratio: float,
+                 angle: float, size: int = GRID) -> np.ndarray:
+    """Unit-sum Sersic galaxy (before the PSF) on the canvas, float (size, size).
+
+    The profile is evaluated at pixel centres; the centre pixel of a cuspy (n ~ 4) profile
+    is then a little low, which the PSF convolution hides at DECam sampling.
+    """
+    # Only the box within 5 r_e holds light worth rendering; beyond it the wings would
+    # only wrap around the canvas in the Fourier convolution.
+    extent = 5.0 * half_light_radius
+    row_low, row_high = max(0, int(y - extent)), min(size, int(y + extent) + 2)
+    column_low, column_high = max(0, int(x - extent)), min(size, int(x + extent) + 2)
+    image = np.zeros((size, size))
+    if row_low >= row_high or column_low >= column_high:
+        return image
+    rows = np.arange(row_low, row_high, dtype=float)[:, None]
+    columns = np.arange(column_low, column_high, dtype=float)[None, :]
+    radius = np.sqrt(_elliptical_radius2(rows - y, columns - x, axis_ratio=axis_ratio, angle=angle)) / half_light_radius
+    box = np.exp(-sersic_b(index) * (radius ** (1.0 / index) - 1.0))
+    box[radius > 5.0] = 0.0
+    total = box.sum()
+    if total > 0:
+        image[row_low:row_high, column_low:column_high] = box / total
+    return image
+
+
+def rfft2(image: np.ndarray) -> np.ndarray:
+    """Real 2-d FFT of a canvas image (scipy's is faster than numpy's at these sizes)."""
+    return scipy.fft.rfft2(image)
+
+
+def irfft2(transform: np.ndarray) -> np.ndarray:
+    """Inverse of ``rfft2`` back to a (GRID, GRID) canvas image."""
+    return scipy.fft.irfft2(transform, s=(GRID, GRID))
+
+
+def width_change_transfer(*, sigma_psf: float, fractional_error: float, size: int = GRID) -> np.ndarray:
+    """Fourier factor that widens (or, for a negative error, narrows) a PSF by ``fractional_error``.
+
+    A Gaussian of variance ((1 + e)^2 - 1) sigma_psf^2: exact for Gaussian PSFs, close for
+    Moffat cores; it lets a mis-modelled PSF be made without another FFT.
+    """
+    variance = ((1.0 + fractional_error) ** 2 - 1.0) * sigma_psf * sigma_psf
+    frequency_y, frequency_x = _frequencies(size)
+    exponent = -2.0 * math.pi * math.pi * variance * (frequency_y ** 2 + frequency_x ** 2)
+    # A narrowing factor grows with frequency; cap it where the PSF has no power anyway.
+    return np.exp(np.minimum(exponent, 3.0))
+
+
+def effective_area(*, fwhm: float, beta: float) -> float:
+    """Noise-equivalent area (pixels) 1 / sum(psf^2) of a Moffat PSF: sets point-source S/N."""
+    alpha = moffat_alpha(fwhm=fwhm, beta=beta)
+    # Integral of the squared unit-flux Moffat: (beta-1)^2 / (pi alpha^2 (2 beta - 1)).
+    return math.pi * alpha * alpha * (2.0 * beta - 1.0) / (beta - 1.0) ** 2

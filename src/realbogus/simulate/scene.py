@@ -1,0 +1,554 @@
+"""One detection: draw its observing conditions and contents, then render its stamps.
+
+The model of one stamp (all fluxes in search-image electrons until the template is
+written out in its own units):
+
+* a static sky (field stars as Moffat point sources, Sersic galaxies) seen by the template
+  through PSF_T and by the search image through PSF_S, shifted by the misregistration;
+* a transient (an injected fake, or a real transient) seen only in the search image;
+* sky + read + source Poisson noise, correlated by the resampling both images went
+  through; the template is deeper (less noise) and usually sharper;
+* detector effects (cosmic rays, bad columns, hot pixels, saturation and bleeding, masks)
+  added to the pixels, not to the sky;
+* the difference ``search - scale * (K * template)`` with the matching kernel K built from
+  MODELLED PSFs (with their errors) and the scale with its error -- or, when the search
+  image is the sharper one, ``K * search - scale * template``.  K spreads the convolved
+  image's noise, which is why real difference stamps show correlated noise;
+* a detection: the stamp is centred on the difference's smoothed peak near the object,
+  like SExtractor on the difference image; masked pixels become 1e-30.
+
+The per-sample random stream is used in a fixed order (plan first, then the rendering),
+so a sample is a pure function of (seed, index, config, label-noise settings).
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass, field
+from functools import lru_cache
+
+import numpy as np
+
+from realbogus.features.context import ObservationContext
+from realbogus.release.layout import (
+    BANDS,
+    CCD_SHAPE,
+    MASKED_PIXEL_VALUE,
+    PIXEL_SCALE_ARCSEC,
+    STAMP_SIZE,
+)
+from realbogus.simulate import artifacts
+from realbogus.simulate.config import MECHANISM_ARTIFACT, SimulationConfig
+from realbogus.simulate.label_noise import LabelDraw, draw_labels
+from realbogus.simulate.psf import (
+    CENTER,
+    GRID,
+    effective_area,
+    gaussian_transfer,
+    irfft2,
+    moffat_image,
+    moffat_transfer,
+    point_sources_transfer,
+    rfft2,
+    sersic_image,
+    shift_transfer,
+    width_change_transfer,
+)
+
+HALF_STAMP = STAMP_SIZE // 2
+# DES-SN fields (shallow and deep) and the Y1 season's nights.
+SN_FIELDS: tuple[str, ...] = ("C1", "C2", "C3", "E1", "E2", "S1", "S2", "X1", "X2", "X3")
+SEASON_START = np.datetime64("2013-08-31")
+SEASON_DAYS = 166  # to mid-February 2014
+# DECam CCD 61 has been dead since 2012; the others (1..62) take data.
+LIVE_CCDS: tuple[int, ...] = tuple(ccd for ccd in range(1, 63) if ccd != 61)
+# How far (pixels) the detection may sit from the object we put at the stamp centre;
+# the canvas margin around the stamp ((GRID - 51) / 2 = 10 px) bounds it.
+DETECTION_SEARCH_RADIUS = 4
+# Wiener-style floor when dividing PSF transforms to build the matching kernel.
+KERNEL_REGULARISATION = 1e-4
+# Stars brighter than this (electrons) are drawn in pixel space (see psf.moffat_image).
+BRIGHT_STAR_ELECTRONS = 2e6
+# PSF power (|transfer|^2) below which the matching kernel follows its Gaussian fit.
+KERNEL_BLEND_POWER = 1e-3
+
+
+@dataclass(frozen=True)
+class Conditions:
+    """Observing conditions of one detection (search image, template, CCD, night)."""
+
+    band: str
+    zeropoint: float
+    template_zeropoint: float
+    sky_electrons: float
+    search_noise: float          # per-pixel sigma of the search image, electrons
+    template_depth_mag: float    # template is this many magnitudes deeper
+    seeing_fwhm_px: float
+    template_seeing_fwhm_px: float
+    search_beta: float
+    template_beta: float
+    search_psf_ellipticity: float
+    search_psf_angle: float
+    template_psf_ellipticity: float
+    template_psf_angle: float
+    limiting_mag: float          # 5-sigma point-source limit in the difference
+    ccdid: int
+    x_ccd: float
+    y_ccd: float
+    night: str                   # YYYYMMDD
+    field_name: str
+
+    @property
+    def template_noise(self) -> float:
+        """Per-pixel sigma of the template in search-image electrons."""
+        return self.search_noise * 10.0 ** (-0.4 * self.template_depth_mag)
+
+    @property
+    def scale(self) -> float:
+        """Flux of a source in the search image per unit flux in the template (SCALE)."""
+        return 10.0 ** (0.4 * (self.zeropoint - self.template_zeropoint))
+
+    def flux(self, magnitude: float) -> float:
+        """Search-image electrons of a source of AB ``magnitude``."""
+        return 10.0 ** (0.4 * (self.zeropoint - magnitude))
+
+
+@dataclass(frozen=True)
+class SamplePlan:
+    """Everything drawn about one sample before rendering: labels, kind, conditions."""
+
+    index: int
+    labels: LabelDraw
+    scene_kind: str        # fake | real_transient | artifact | fake_on_artifact
+    artifact_type: str     # one of ARTIFACT_TYPES, or "none"
+    conditions: Conditions
+    magnitude: float       # transient magnitude (NaN without a transient)
+    host_galaxy: bool
+
+
+@dataclass
+class Canvas:
+    """The mutable state of one rendering, shared by the artifact recipes.
+
+    Positions are canvas pixels (GRID x GRID); the stamp is cut around the detection.
+    """
+
+    conditions: Conditions
+    config: SimulationConfig
+    detection_y: float
+    detection_x: float
+    stars: list[tuple[float, float, float]] = field(default_factory=list)      # y, x, flux
+    galaxies: list[dict[str, float]] = field(default_factory=list)
+    transients: list[tuple[float, float, float]] = field(default_factory=list)  # search only
+    shift_y: float = 0.0
+    shift_x: float = 0.0
+    template_psf_model_error: float = 0.0   # fractional FWHM error of the modelled PSF_T
+    search_psf_model_error: float = 0.0
+    flux_scale_error: float = 0.0
+    noise_excess: tuple[float, float, float, float] | None = None  # y, x, sigma, factor
+    # (axis "x"|"y", side "low"|"high", canvas index of the last on-CCD column/row)
+    ccd_edge: tuple[str, str, int] | None = None
+    # How far (pixels) the detection may sit from the nominal position.
+    detection_radius: int = DETECTION_SEARCH_RADIUS
+    details: dict[str, object] = field(default_factory=dict)
+    # Filled by the rendering:
+    search: np.ndarray | None = None
+    template: np.ndarray | None = None       # search units
+    search_noise_image: np.ndarray | None = None
+    # Canvas-pixel masks (True = masked) per channel, set by the recipes.
+    difference_mask: np.ndarray | None = None
+    stamp_mask: np.ndarray | None = None      # masked in all three channels
+
+    def mask(self, *, all_channels: bool) -> np.ndarray:
+        name = "stamp_mask" if all_channels else "difference_mask"
+        if getattr(self, name) is None:
+            setattr(self, name, np.zeros((GRID, GRID), dtype=bool))
+        return getattr(self, name)
+
+
+@dataclass(frozen=True)
+class RenderedSample:
+    """The three float32 (51, 51) stamps in FITS units, their context and truth extras."""
+
+    template: np.ndarray
+    search: np.ndarray
+    difference: np.ndarray
+    context: ObservationContext
+    truth: dict[str, object]
+
+
+# --------------------------------------------------------------------------- planning
+
+
+def _log_uniform_inside(rng: np.random.Generator, low: float, high: float) -> float:
+    """Log-normal centred on the geometric middle of (low, high), clipped to it."""
+    if low == high:
+        return low
+    middle = 0.5 * (math.log(low) + math.log(high))
+    width = 0.25 * (math.log(high) - math.log(low))
+    return float(math.exp(min(max(rng.normal(middle, width), math.log(low)), math.log(high))))
+
+
+def draw_conditions(rng: np.random.Generator, *, config: SimulationConfig) -> Conditions:
+    """Draw one detection's band, seeing, depth, zeropoints, CCD position and night."""
+    band = BANDS[int(rng.integers(len(BANDS)))]
+    zeropoint = config.band_value("zeropoint", band) + rng.normal(0.0, config.zeropoint_scatter_mag)
+    sky = config.band_value("sky_electrons", band) * rng.uniform(0.7, 1.5)  # moon, airmass
+    search_noise = math.sqrt(sky + config.read_noise_electrons ** 2)
+    seeing_px = _log_uniform_inside(rng, *config.seeing_fwhm_arcsec_range) / PIXEL_SCALE_ARCSEC
+    template_seeing_px = _log_uniform_inside(rng, *config.template_seeing_fwhm_arcsec_range) / PIXEL_SCALE_ARCSEC
+    depth = rng.uniform(*config.template_depth_mag_range)
+    search_beta = rng.uniform(2.5, 4.0)
+    template_beta = rng.uniform(2.5, 4.0)
+    # The difference's noise: search noise plus the (matched) template noise.
+    difference_noise = search_noise * math.sqrt(1.0 + 10.0 ** (-0.8 * depth))
+    area = effective_area(fwhm=max(seeing_px, template_seeing_px), beta=search_beta)
+    limiting_mag = zeropoint - 2.5 * math.log10(5.0 * difference_noise * math.sqrt(area))
+    night = str(SEASON_START + np.timedelta64(int(rng.integers(SEASON_DAYS)), "D")).replace("-", "")
+    return Conditions(
+        band=band, zeropoint=float(zeropoint),
+        # Templates are coadds normalised to their own zeropoint.
+        template_zeropoint=float(zeropoint + rng.normal(0.0, 0.3)),
+        sky_electrons=float(sky), search_noise=search_noise, template_depth_mag=float(depth),
+        seeing_fwhm_px=seeing_px, template_seeing_fwhm_px=template_seeing_px,
+        search_beta=float(search_beta), template_beta=float(template_beta),
+        search_psf_ellipticity=float(rng.uniform(0.0, 0.08)), search_psf_angle=float(rng.uniform(0, math.pi)),
+        template_psf_ellipticity=float(rng.uniform(0.0, 0.05)), template_psf_angle=float(rng.uniform(0, math.pi)),
+        limiting_mag=float(limiting_mag), ccdid=int(LIVE_CCDS[int(rng.integers(len(LIVE_CCDS)))]),
+        x_ccd=float(rng.uniform(40.0, CCD_SHAPE[1] - 40.0)), y_ccd=float(rng.uniform(40.0, CCD_SHAPE[0] - 40.0)),
+        night=night, field_name=SN_FIELDS[int(rng.integers(len(SN_FIELDS)))],
+    )
+
+
+def _choose(rng: np.random.Generator, weights: tuple[tuple[str, float], ...]) -> str:
+    names = [name for name, _ in weights]
+    values = np.array([weight for _, weight in weights], dtype=float)
+    return names[int(rng.choice(len(names), p=values / values.sum()))]
+
+
+def draw_fake_mag_from_limit(rng: np.random.Generator, *, config: SimulationConfig) -> float:
+    """Fake magnitude minus the limiting magnitude: a truncated exponential, densest at the faint end."""
+    span = config.fake_mag_from_limit_max - config.fake_mag_from_limit_min
+    scale = config.fake_mag_from_limit_scale
+    # Inverse CDF of an exponential truncated to [0, span].
+    depth_below_max = -scale * math.log(1.0 - rng.random() * (1.0 - math.exp(-span / scale)))
+    return config.fake_mag_from_limit_max - depth_below_max
+
+
+def draw_plan(rng: np.random.Generator, *, index: int, label_noise: float, flip_ratio: float,
+              config: SimulationConfig) -> SamplePlan:
+    """Draw labels, kind and conditions of one sample (no pixels: the cheap 'dry' part)."""
+    labels = draw_labels(rng, label_noise=label_noise, flip_ratio=flip_ratio, config=config)
+    mechanism = labels.mislabel_mechanism
+    if mechanism in MECHANISM_ARTIFACT:
+        scene_kind, artifact_type = "fake_on_artifact", MECHANISM_ARTIFACT[mechanism]
+    elif labels.true_label == 0:
+        scene_kind = "real_transient" if mechanism == "real_transient" else "fake"
+        artifact_type = "none"
+    else:
+        scene_kind, artifact_type = "artifact", _choose(rng, config.artifact_type_weights)
+    conditions = draw_conditions(rng, config=config)
+    if scene_kind == "artifact":
+        magnitude, host = math.nan, False
+    else:
+        offset = draw_fake_mag_from_limit(rng, config=config)
+        if scene_kind == "fake_on_artifact":
+            offset = max(offset, config.fake_mag_from_limit_max - 1.5)  # a faint fake the defect swamps
+        magnitude = conditions.limiting_mag + offset
+        host_probability = min(1.0, config.host_fraction + (0.25 if scene_kind == "real_transient" else 0.0))
+        host = bool(rng.random() < host_probability)
+    return SamplePlan(index=index, labels=labels, scene_kind=scene_kind, artifact_type=artifact_type,
+                      conditions=conditions, magnitude=float(magnitude), host_galaxy=host)
+
+
+# --------------------------------------------------------------------------- scene
+
+
+def _add_field(canvas: Canvas, rng: np.random.Generator) -> None:
+    """Field stars and galaxies scattered over the canvas (not only the stamp)."""
+    conditions, config = canvas.conditions, canvas.config
+    area_ratio = (GRID / STAMP_SIZE) ** 2
+    low, high = 0.0, GRID - 1.0
+    for _ in range(rng.poisson(config.star_density * area_ratio)):
+        magnitude = max(17.0, conditions.limiting_mag + 0.5 - rng.exponential(2.0))
+        canvas.stars.append((rng.uniform(low, high), rng.uniform(low, high), conditions.flux(magnitude)))
+    for _ in range(rng.poisson(config.galaxy_density * area_ratio)):
+        magnitude = max(18.0, conditions.limiting_mag + 0.7 - rng.exponential(1.6))
+        add_galaxy(canvas, rng, y=rng.uniform(low, high), x=rng.uniform(low, high), magnitude=magnitude)
+
+
+def add_galaxy(canvas: Canvas, rng: np.random.Generator, *, y: float, x: float, magnitude: float,
+               half_light_radius: float | None = None, index: float | None = None) -> dict[str, float]:
+    """Add a Sersic galaxy; unspecified shape parameters are drawn (brighter = larger)."""
+    if half_light_radius is None:
+        half_light_radius = float(np.clip(rng.lognormal(math.log(2.2), 0.45) * 10 ** (-0.12 * (magnitude - 21.5)),
+                                          0.6, 9.0))
+    if index is None:
+        index = float(rng.uniform(0.6, 4.0))
+    galaxy = {"y": y, "x": x, "flux": canvas.conditions.flux(magnitude), "magnitude": magnitude,
+              "half_light_radius": half_light_radius, "index": index,
+              "axis_ratio": float(rng.uniform(0.3, 1.0)), "angle": float(rng.uniform(0.0, math.pi))}
+    canvas.galaxies.append(galaxy)
+    return galaxy
+
+
+def add_transient(canvas: Canvas, rng: np.random.Generator, *, magnitude: float, host: bool,
+                  nuclear_probability: float = 0.1) -> None:
+    """The fake (or real transient) at the nominal detection position, on a host if asked."""
+    y, x = canvas.detection_y, canvas.detection_x
+    canvas.transients.append((y, x, canvas.conditions.flux(magnitude)))
+    if not host:
+        return
+    host_magnitude = float(rng.uniform(18.5, min(24.0, canvas.conditions.limiting_mag + 0.5)))
+    galaxy_y, galaxy_x = y, x
+    galaxy = add_galaxy(canvas, rng, y=y, x=x, magnitude=host_magnitude)
+    if rng.random() >= nuclear_probability:
+        # Fakes follow the host's light: offset ~ half-light radius, in a random direction.
+        radius = galaxy["half_light_radius"] * abs(rng.normal(0.0, 0.9))
+        angle = rng.uniform(0.0, 2 * math.pi)
+        galaxy_y, galaxy_x = y - radius * math.sin(angle), x - radius * math.cos(angle)
+        galaxy["y"], galaxy["x"] = galaxy_y, galaxy_x
+    canvas.details["host_magnitude"] = host_magnitude
+    canvas.details["host_offset_px"] = math.hypot(galaxy_y - y, galaxy_x - x)
+
+
+# --------------------------------------------------------------------------- rendering
+
+
+def _white_noise_transfer(rng: np.random.Generator, *, sigma_map: np.ndarray) -> np.ndarray:
+    """Fourier transform of Gaussian white noise with per-pixel sigma ``sigma_map``."""
+    return rfft2(rng.standard_normal((GRID, GRID)) * sigma_map)
+
+
+@lru_cache(maxsize=8)
+def _resampling(sigma: float) -> np.ndarray:
+    """Fourier kernel of the resampling correlation, normalised to keep per-pixel variance."""
+    transfer = gaussian_transfer(sigma_y=sigma, sigma_x=sigma)
+    kernel = irfft2(transfer)
+    return transfer / float(np.sqrt(np.sum(kernel * kernel)))
+
+
+def _matching_kernel(sharp: np.ndarray, broad: np.ndarray, *, sigma_sharp: float, sigma_broad: float) -> np.ndarray:
+    """Fourier kernel K with K * sharp ~= broad, smooth and compact like a fitted kernel.
+
+    Where the sharp PSF still has power, K is the PSF ratio (the ideal kernel); where it
+    has none the ratio is noise-like and would ring, so K blends into the Gaussian of
+    width sqrt(sigma_broad^2 - sigma_sharp^2) that a kernel fit would find there.
+    """
+    power = np.abs(sharp) ** 2
+    ratio = broad * np.conj(sharp) / (power + KERNEL_REGULARISATION)
+    gaussian_sigma = math.sqrt(max(sigma_broad ** 2 - sigma_sharp ** 2, 0.0))
+    gaussian = gaussian_transfer(sigma_y=gaussian_sigma, sigma_x=gaussian_sigma)
+    weight = power / (power + KERNEL_BLEND_POWER)
+    return weight * ratio + (1.0 - weight) * gaussian
+
+
+def _static_transfer(canvas: Canvas) -> np.ndarray:
+    """Fourier transform of the static sky before the PSF, without the bright stars."""
+    stars = [star for star in canvas.stars if star[2] <= BRIGHT_STAR_ELECTRONS]
+    transfer = point_sources_transfer(ys=np.array([s[0] for s in stars]), xs=np.array([s[1] for s in stars]),
+                                      fluxes=np.array([s[2] for s in stars]))
+    if canvas.galaxies:
+        image = np.zeros((GRID, GRID))
+        for galaxy in canvas.galaxies:
+            image += galaxy["flux"] * sersic_image(
+                y=galaxy["y"], x=galaxy["x"], half_light_radius=galaxy["half_light_radius"],
+                index=galaxy["index"], axis_ratio=galaxy["axis_ratio"], angle=galaxy["angle"])
+        transfer = transfer + rfft2(image)
+    return transfer
+
+
+def _fwhm_to_sigma(fwhm: float) -> float:
+    return fwhm / (2.0 * math.sqrt(2.0 * math.log(2.0)))
+
+
+def render_plan(plan: SamplePlan, rng: np.random.Generator, *, config: SimulationConfig) -> RenderedSample:
+    """Render the three stamps of ``plan`` with the sample's random stream ``rng``."""
+    conditions = plan.conditions
+    canvas = Canvas(conditions=conditions, config=config,
+                    detection_y=CENTER + rng.uniform(-0.5, 0.5), detection_x=CENTER + rng.uniform(-0.5, 0.5))
+    canvas.shift_y, canvas.shift_x = rng.normal(0.0, config.registration_error_px, size=2)
+    canvas.template_psf_model_error, canvas.search_psf_model_error = rng.normal(0.0, config.psf_model_error, size=2)
+    canvas.flux_scale_error = float(rng.normal(0.0, config.flux_scale_error))
+    _add_field(canvas, rng)
+    if plan.scene_kind in ("fake", "real_transient", "fake_on_artifact"):
+        add_transient(canvas, rng, magnitude=plan.magnitude, host=plan.host_galaxy,
+                      nuclear_probability=0.3 if plan.scene_kind == "real_transient" else 0.1)
+    recipe = artifacts.RECIPES.get(plan.artifact_type)
+    on_fake = plan.scene_kind == "fake_on_artifact"
+    if recipe is not None:
+        recipe.setup(canvas, rng, on_fake=on_fake)
+
+    # Sky through the two PSFs; the search sees the sky shifted by the misregistration.
+    template_psf = moffat_transfer(fwhm=conditions.template_seeing_fwhm_px, beta=conditions.template_beta,
+                                   ellipticity=conditions.template_psf_ellipticity, angle=conditions.template_psf_angle)
+    search_psf = moffat_transfer(fwhm=conditions.seeing_fwhm_px, beta=conditions.search_beta,
+                                 ellipticity=conditions.search_psf_ellipticity, angle=conditions.search_psf_angle)
+    static = _static_transfer(canvas)
+    transients = point_sources_transfer(ys=np.array([t[0] for t in canvas.transients]),
+                                        xs=np.array([t[1] for t in canvas.transients]),
+                                        fluxes=np.array([t[2] for t in canvas.transients]))
+    template_signal_transfer = static * template_psf
+    search_signal_transfer = (static * shift_transfer(dy=canvas.shift_y, dx=canvas.shift_x) + transients) * search_psf
+    bright = [star for star in canvas.stars if star[2] > BRIGHT_STAR_ELECTRONS]
+    if bright:
+        template_bright = sum(flux * moffat_image(
+            y=y, x=x, fwhm=conditions.template_seeing_fwhm_px, beta=conditions.template_beta,
+            ellipticity=conditions.template_psf_ellipticity, angle=conditions.template_psf_angle) for y, x, flux in bright)
+        search_bright = sum(flux * moffat_image(
+            y=y + canvas.shift_y, x=x + canvas.shift_x, fwhm=conditions.seeing_fwhm_px, beta=conditions.search_beta,
+            ellipticity=conditions.search_psf_ellipticity, angle=conditions.search_psf_angle) for y, x, flux in bright)
+        template_signal_transfer = template_signal_transfer + rfft2(template_bright)
+        search_signal_transfer = search_signal_transfer + rfft2(search_bright)
+    template_signal = irfft2(template_signal_transfer)
+    search_signal = irfft2(search_signal_transfer)
+
+    # Noise: sky + read + source Poisson, then correlated by the resampling (in Fourier space).
+    correlation = _resampling(config.resample_correlation_px)
+    search_sigma = np.sqrt(conditions.search_noise ** 2 + np.maximum(search_signal, 0.0))
+    if canvas.noise_excess is not None:
+        # A patch where the noise is larger than the pipeline's noise model believes.
+        peak_y, peak_x, envelope_sigma, factor = canvas.noise_excess
+        rows, columns = np.ogrid[:GRID, :GRID]
+        envelope = np.exp(-0.5 * ((rows - peak_y) ** 2 + (columns - peak_x) ** 2) / envelope_sigma ** 2)
+        search_sigma = search_sigma * (1.0 + (factor - 1.0) * envelope)
+    # The template is a deeper coadd: its source Poisson noise shrinks with its depth too.
+    template_sigma = np.sqrt(conditions.search_noise ** 2 + np.maximum(template_signal, 0.0)) \
+        * 10.0 ** (-0.4 * conditions.template_depth_mag)
+    search_transfer = search_signal_transfer + _white_noise_transfer(rng, sigma_map=search_sigma) * correlation
+    template_transfer = template_signal_transfer + _white_noise_transfer(rng, sigma_map=template_sigma) * correlation
+    canvas.search = irfft2(search_transfer)
+    canvas.template = irfft2(template_transfer)
+    difference = _subtract(canvas, search_transfer=search_transfer, template_transfer=template_transfer,
+                           template_psf=template_psf, search_psf=search_psf)
+    if recipe is not None:
+        clean_search, clean_template = canvas.search.copy(), canvas.template.copy()
+        recipe.detector(canvas, rng, on_fake=on_fake)
+        # Detector defects enter the difference linearly: add their own subtraction.
+        search_defects, template_defects = canvas.search - clean_search, canvas.template - clean_template
+        if search_defects.any() or template_defects.any():
+            difference = difference + _subtract(
+                canvas, search_transfer=rfft2(search_defects), template_transfer=rfft2(template_defects),
+                template_psf=template_psf, search_psf=search_psf)
+
+    center_y, center_x = _detect(canvas, difference)
+    rows = slice(center_y - HALF_STAMP, center_y + HALF_STAMP + 1)
+    columns = slice(center_x - HALF_STAMP, center_x + HALF_STAMP + 1)
+    template_units = 1.0 / conditions.scale  # template electrons per search electron
+    stamps = {
+        "template": canvas.template[rows, columns] * template_units,
+        "search": canvas.search[rows, columns].copy(),
+        "difference": difference[rows, columns].copy(),
+    }
+    if canvas.difference_mask is not None:
+        stamps["difference"][canvas.difference_mask[rows, columns]] = MASKED_PIXEL_VALUE
+    if canvas.stamp_mask is not None:
+        for name in stamps:
+            stamps[name][canvas.stamp_mask[rows, columns]] = MASKED_PIXEL_VALUE
+    masked_fraction = float(np.mean(stamps["difference"] == MASKED_PIXEL_VALUE))
+
+    # The detection moved by the recentring: keep the CCD position consistent with it.
+    x_ccd = conditions.x_ccd + (center_x - CENTER)
+    y_ccd = conditions.y_ccd + (center_y - CENTER)
+    if canvas.ccd_edge is not None:
+        # The stamp runs off the CCD: put the detection that far from the CCD's edge.
+        axis, side, edge = canvas.ccd_edge
+        center = center_x if axis == "x" else center_y
+        extent = CCD_SHAPE[1] if axis == "x" else CCD_SHAPE[0]
+        position = float(center - edge) if side == "low" else float(extent - 1 - (edge - center))
+        if axis == "x":
+            x_ccd = position
+        else:
+            y_ccd = position
+        canvas.details["edge_distance_px"] = float(abs(center - edge))
+    fitted_scale = conditions.scale * (1.0 + canvas.flux_scale_error)
+    context = ObservationContext(
+        band=conditions.band, ccdid=conditions.ccdid, x_ccd=float(x_ccd), y_ccd=float(y_ccd),
+        zeropoint=conditions.zeropoint, template_zeropoint=conditions.template_zeropoint,
+        limiting_mag=conditions.limiting_mag, seeing_fwhm_px=conditions.seeing_fwhm_px,
+        template_seeing_fwhm_px=conditions.template_seeing_fwhm_px, scale=float(fitted_scale),
+    )
+    difference_noise = conditions.search_noise * math.sqrt(1.0 + 10.0 ** (-0.8 * conditions.template_depth_mag))
+    broad_fwhm = max(conditions.seeing_fwhm_px, conditions.template_seeing_fwhm_px)
+    area = effective_area(fwhm=broad_fwhm, beta=conditions.search_beta)
+    transient_flux = canvas.transients[0][2] if canvas.transients else math.nan
+    truth = {
+        "snr": transient_flux / (difference_noise * math.sqrt(area)),
+        "transient_flux": transient_flux,
+        "shift_px": math.hypot(canvas.shift_y, canvas.shift_x),
+        "template_psf_model_error": float(canvas.template_psf_model_error),
+        "search_psf_model_error": float(canvas.search_psf_model_error),
+        "flux_scale_error": canvas.flux_scale_error,
+        "masked_fraction": masked_fraction,
+        "detection_offset_px": math.hypot(center_y - canvas.detection_y, center_x - canvas.detection_x),
+        "host_magnitude": math.nan,
+        "host_offset_px": math.nan,
+        "artifact_detail": "",
+    }
+    truth.update(canvas.details)
+    return RenderedSample(
+        template=stamps["template"].astype(np.float32), search=stamps["search"].astype(np.float32),
+        difference=stamps["difference"].astype(np.float32), context=context, truth=truth)
+
+
+def _subtract(canvas: Canvas, *, search_transfer: np.ndarray, template_transfer: np.ndarray,
+              template_psf: np.ndarray, search_psf: np.ndarray) -> np.ndarray:
+    """PSF-matched difference from the images' transforms, with modelled (erroneous) PSFs and scale.
+
+    The sharper image is convolved with K = broad_model / sharp_model; K also spreads that
+    image's noise, which gives the difference its correlated look.
+    """
+    conditions = canvas.conditions
+    template_model = template_psf * width_change_transfer(
+        sigma_psf=_fwhm_to_sigma(conditions.template_seeing_fwhm_px), fractional_error=canvas.template_psf_model_error)
+    search_model = search_psf * width_change_transfer(
+        sigma_psf=_fwhm_to_sigma(conditions.seeing_fwhm_px), fractional_error=canvas.search_psf_model_error)
+    scale_error = 1.0 + canvas.flux_scale_error
+    sigma_template = _fwhm_to_sigma(conditions.template_seeing_fwhm_px * (1.0 + canvas.template_psf_model_error))
+    sigma_search = _fwhm_to_sigma(conditions.seeing_fwhm_px * (1.0 + canvas.search_psf_model_error))
+    if conditions.template_seeing_fwhm_px <= conditions.seeing_fwhm_px:
+        kernel = _matching_kernel(template_model, search_model, sigma_sharp=sigma_template, sigma_broad=sigma_search)
+        return irfft2(search_transfer - scale_error * kernel * template_transfer)
+    kernel = _matching_kernel(search_model, template_model, sigma_sharp=sigma_search, sigma_broad=sigma_template)
+    return irfft2(kernel * search_transfer - scale_error * template_transfer)
+
+
+def _detect(canvas: Canvas, difference: np.ndarray) -> tuple[int, int]:
+    """Canvas pixel of the smoothed difference's maximum near the nominal position."""
+    radius = canvas.detection_radius
+    nominal_y, nominal_x = int(round(canvas.detection_y)), int(round(canvas.detection_x))
+    window = difference[nominal_y - radius - 2:nominal_y + radius + 3, nominal_x - radius - 2:nominal_x + radius + 3]
+    window = np.where(np.isfinite(window), window, 0.0)
+    if canvas.difference_mask is not None:
+        masked = canvas.difference_mask[nominal_y - radius - 2:nominal_y + radius + 3,
+                                        nominal_x - radius - 2:nominal_x + radius + 3]
+        window = np.where(masked, -np.inf, window)
+    # 3x3 box smoothing: a detection is a few connected pixels, not one hot pixel alone.
+    padded = window
+    smooth = (padded[:-2, :-2] + padded[:-2, 1:-1] + padded[:-2, 2:] + padded[1:-1, :-2] + padded[1:-1, 1:-1]
+              + padded[1:-1, 2:] + padded[2:, :-2] + padded[2:, 1:-1] + padded[2:, 2:])[1:-1, 1:-1]
+    smooth = np.where(np.isfinite(smooth), smooth, -np.inf)
+    peak_y, peak_x = np.unravel_index(int(np.argmax(smooth)), smooth.shape)
+    # The stamp must stay inside the canvas.
+    low, high = HALF_STAMP, GRID - 1 - HALF_STAMP
+    return (min(max(nominal_y - radius + int(peak_y), low), high),
+            min(max(nominal_x - radius + int(peak_x), low), high))
+
+
+def simulate_sample(*, seed: int, index: int, label_noise: float, flip_ratio: float,
+                    config: SimulationConfig, render: bool = True) -> tuple[SamplePlan, RenderedSample | None]:
+    """Plan (and render) sample ``index`` of a release with ``seed``: a pure function of its inputs."""
+    rng = sample_rng(seed=seed, index=index)
+    plan = draw_plan(rng, index=index, label_noise=label_noise, flip_ratio=flip_ratio, config=config)
+    if not render:
+        return plan, None
+    return plan, render_plan(plan, rng, config=config)
+
+
+def sample_rng(*, seed: int, index: int) -> np.random.Generator:
+    """The random stream of sample ``index``: child ``index`` of ``SeedSequence(seed)``.
+
+    Same as ``SeedSequence(seed).spawn(n)[index]`` for any n > index, so the stream does
+    not depend on how samples are chunked across workers.
+    """
+    return np.random.default_rng(np.random.SeedSequence(entropy=seed, spawn_key=(index,)))

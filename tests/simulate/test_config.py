@@ -1,0 +1,25 @@
+from __future__ import annotations
+
+import pytest
+
+from realbogus.simulate import SimulationConfig
+
+
+def test_from_mapping_merges_weight_tables_and_refuses_typos() -> None:
+    config = SimulationConfig.from_mapping({"artifact_type_weights": {"dipole": 0.5}, "host_fraction": 0.3,
+                                            "seeing_fwhm_arcsec_range": [1.0, 1.5]})
+    weights = dict(config.artifact_type_weights)
+    assert weights["dipole"] == 0.5 and weights["noise_peak"] == dict(SimulationConfig().artifact_type_weights)["noise_peak"]
+    assert config.seeing_fwhm_arcsec_range == (1.0, 1.5)
+    with pytest.raises(ValueError, match="simulate.config: unknown key.*host_fractoin"):
+        SimulationConfig.from_mapping({"host_fractoin": 0.3})
+
+
+@pytest.mark.parametrize("kwargs, message", [
+    (dict(artifact_fraction=1.0), "artifact_fraction"),
+    (dict(artifact_type_weights=(("dipoles", 1.0),)), "unknown name"),
+    (dict(seeing_fwhm_arcsec_range=(2.0, 1.0)), "seeing_fwhm_arcsec_range"),
+])
+def test_bad_config_is_refused(kwargs: dict, message: str) -> None:
+    with pytest.raises(ValueError, match=message):
+        SimulationConfig(**kwargs)

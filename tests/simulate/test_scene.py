@@ -1,0 +1,185 @@
+"""Physics of single stamps: determinism, each artifact type, flux recovery, masks."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from realbogus.release.layout import MASKED_PIXEL_VALUE, STAMP_SIZE
+from realbogus.simulate import ARTIFACT_TYPES, SimulationConfig, draw_truth_table, simulate_sample
+from realbogus.simulate.psf import moffat_alpha
+
+SEED = 7
+N_DRY = 1500
+
+
+@pytest.fixture(scope="module")
+def dry_truth():
+    return draw_truth_table(n=N_DRY, seed=SEED)
+
+
+def _render(index: int, config: SimulationConfig | None = None, seed: int = SEED):
+    plan, rendered = simulate_sample(seed=seed, index=index, label_noise=0.015, flip_ratio=3.0,
+                                     config=config or SimulationConfig())
+    return plan, rendered
+
+
+def test_same_seed_and_index_give_identical_stamps_and_others_differ() -> None:
+    _, first = _render(3)
+    _, again = _render(3)
+    _, other = _render(4)
+    for name in ("template", "search", "difference"):
+        a, b = getattr(first, name), getattr(again, name)
+        assert a.shape == (STAMP_SIZE, STAMP_SIZE) and a.dtype == np.float32
+        assert np.array_equal(a, b)
+    assert not np.array_equal(first.difference, other.difference)
+
+
+def test_dry_plan_equals_rendered_plan(dry_truth) -> None:
+    plan, _ = _render(10)
+    row = dry_truth.iloc[10]
+    assert (plan.labels.given_label, plan.scene_kind, plan.artifact_type) == (
+        row["given_label"], row["scene_kind"], row["artifact_type"])
+
+
+def test_every_artifact_type_appears(dry_truth) -> None:
+    assert set(ARTIFACT_TYPES) <= set(dry_truth["artifact_type"])
+    assert {"fake", "artifact"} <= set(dry_truth["scene_kind"])
+
+
+def _first(dry_truth, artifact_type: str, offset: int = 0) -> int:
+    rows = dry_truth.index[(dry_truth["artifact_type"] == artifact_type) & (dry_truth["scene_kind"] == "artifact")]
+    return int(rows[offset])
+
+
+def _robust_sigma(image: np.ndarray) -> float:
+    valid = image[image != np.float32(MASKED_PIXEL_VALUE)]
+    return 1.4826 * float(np.median(np.abs(valid - np.median(valid))))
+
+
+@pytest.mark.parametrize("artifact_type", ARTIFACT_TYPES)
+def test_each_artifact_type_renders_a_detection_at_the_centre(dry_truth, artifact_type: str) -> None:
+    plan, rendered = _render(_first(dry_truth, artifact_type))
+    assert plan.artifact_type == artifact_type and plan.labels.true_label == 1
+    for name in ("template", "search", "difference"):
+        assert np.isfinite(getattr(rendered, name)).all()
+    difference = rendered.difference
+    center = difference[STAMP_SIZE // 2 - 1:STAMP_SIZE // 2 + 2, STAMP_SIZE // 2 - 1:STAMP_SIZE // 2 + 2]
+    center = center[center != np.float32(MASKED_PIXEL_VALUE)]
+    # The stamp is centred on the difference's local peak: the centre is positive.
+    assert center.size and center.max() > 0
+
+
+def test_masked_edge_stamps_hold_1e30_and_consistent_ccd_position(dry_truth) -> None:
+    seen_edge = seen_mask = False
+    for offset in range(12):
+        plan, rendered = _render(_first(dry_truth, "masked_edge", offset))
+        masked = rendered.difference == np.float32(MASKED_PIXEL_VALUE)
+        assert masked.any() and 0 < rendered.truth["masked_fraction"] < 1
+        if rendered.truth["artifact_detail"] == "ccd_edge":
+            seen_edge = True
+            # Off the CCD: masked in all three stamps; and the CCD position says so.
+            assert (rendered.search[masked] == np.float32(MASKED_PIXEL_VALUE)).all()
+            context = rendered.context
+            distance = min(context.x_ccd, context.y_ccd, 2047 - context.x_ccd, 4095 - context.y_ccd)
+            assert distance == pytest.approx(rendered.truth["edge_distance_px"])
+            assert distance < STAMP_SIZE // 2
+        else:
+            seen_mask = True
+        if seen_edge and seen_mask:
+            break
+    assert seen_edge and seen_mask
+
+
+def test_saturated_stars_are_clipped_with_a_bleed_trail(dry_truth) -> None:
+    config = SimulationConfig()
+    plan, rendered = _render(_first(dry_truth, "saturated_star"), config)
+    saturated = rendered.search >= np.float32(config.saturation_electrons) * 0.999
+    assert saturated.sum() > 5
+    assert rendered.search.max() <= np.float32(config.saturation_electrons) * 1.0001
+    # A bleed trail is taller than wide.
+    rows, columns = np.nonzero(saturated)
+    assert rows.max() - rows.min() > columns.max() - columns.min()
+
+
+def test_cosmic_rays_are_sharper_than_the_psf(dry_truth) -> None:
+    for offset in range(5):
+        plan, rendered = _render(_first(dry_truth, "cosmic_ray", offset))
+        search = rendered.search
+        window = np.zeros_like(search, dtype=bool)
+        window[STAMP_SIZE // 2 - 4:STAMP_SIZE // 2 + 5, STAMP_SIZE // 2 - 4:STAMP_SIZE // 2 + 5] = True
+        peak = np.unravel_index(np.argmax(np.where(window, search, -np.inf)), search.shape)
+        neighbours = search[peak[0] - 1:peak[0] + 2, peak[1] - 1:peak[1] + 2]
+        # A PSF with FWHM >= 3.4 px keeps >= 60% of its peak in the neighbouring pixels;
+        # a cosmic-ray hit or track drops faster in at least one direction.
+        assert np.sort(neighbours.ravel())[0] < 0.6 * search[peak]
+
+
+def test_fake_flux_is_recovered_by_aperture_photometry_on_the_difference() -> None:
+    config = SimulationConfig(star_density=0.0, galaxy_density=0.0, host_fraction=0.0, registration_error_px=0.0,
+                              psf_model_error=0.0, flux_scale_error=0.0, fake_mag_from_limit_min=-3.5,
+                              fake_mag_from_limit_max=-2.5)
+    ratios = []
+    for index in range(200):
+        plan, rendered = _render(index, config, seed=3)
+        if plan.scene_kind != "fake":
+            continue
+        conditions = plan.conditions
+        # The difference has the broader PSF; integrate a 3-FWHM aperture and compare
+        # with the Moffat's analytic encircled energy there.
+        if conditions.template_seeing_fwhm_px <= conditions.seeing_fwhm_px:
+            fwhm, beta = conditions.seeing_fwhm_px, conditions.search_beta
+        else:
+            fwhm, beta = conditions.template_seeing_fwhm_px, conditions.template_beta
+        radius = 3.0 * fwhm
+        rows, columns = np.mgrid[:STAMP_SIZE, :STAMP_SIZE]
+        center = STAMP_SIZE // 2
+        aperture = (rows - center) ** 2 + (columns - center) ** 2 <= radius ** 2
+        encircled = 1.0 - (1.0 + (radius / moffat_alpha(fwhm=fwhm, beta=beta)) ** 2) ** (1.0 - beta)
+        ratios.append(rendered.difference[aperture].sum() / (rendered.truth["transient_flux"] * encircled))
+        if len(ratios) == 30:
+            break
+    assert len(ratios) == 30
+    ratios = np.array(ratios)
+    # Each fake has S/N ~ 50-120 in a PSF fit; the wide aperture is noisier, so check the mean
+    # tightly and every sample loosely.  No flux should vanish or double.
+    assert abs(np.mean(ratios) - 1.0) < 0.04
+    assert np.all(np.abs(ratios - 1.0) < 0.3)
+
+
+def test_difference_noise_is_spatially_correlated() -> None:
+    config = SimulationConfig(star_density=0.0, galaxy_density=0.0, host_fraction=0.0)
+    correlations = []
+    for index in range(40):
+        plan, rendered = _render(index, config, seed=4)
+        if plan.scene_kind != "fake":
+            continue
+        border = rendered.difference[:12, :].astype(float)  # far from the fake
+        border = border - border.mean()
+        correlations.append(np.sum(border[:, 1:] * border[:, :-1]) / np.sum(border * border))
+    # Resampling and the matching kernel correlate neighbouring pixels (white noise: ~0).
+    assert 0.3 < np.median(correlations) < 0.95
+
+
+def test_snr_and_magnitude_follow_the_limit() -> None:
+    truth = draw_truth_table(n=2000, seed=9)
+    fakes = truth[truth["scene_kind"] == "fake"]
+    config = SimulationConfig()
+    assert fakes["mag_from_limit"].max() <= config.fake_mag_from_limit_max + 1e-9
+    assert fakes["mag_from_limit"].min() >= config.fake_mag_from_limit_min - 1e-9
+    # Fakes follow an exponential truncated to [min, max], densest at the faint end:
+    # its median lies scale * ln(2 / (1 + exp(-span / scale))) below the faint end.
+    span = config.fake_mag_from_limit_max - config.fake_mag_from_limit_min
+    scale = config.fake_mag_from_limit_scale
+    expected_median = config.fake_mag_from_limit_max - scale * np.log(2.0 / (1.0 + np.exp(-span / scale)))
+    assert abs(fakes["mag_from_limit"].median() - expected_median) < 0.2
+    assert fakes["mag_from_limit"].median() > (config.fake_mag_from_limit_max + config.fake_mag_from_limit_min) / 2
+    assert truth.loc[truth["scene_kind"] == "artifact", "magnitude"].isna().all()
+
+
+def test_stamps_always_have_the_release_shape() -> None:
+    # Off-centre saturated stars and dipoles move the detection: the cut must stay 51x51.
+    config = SimulationConfig(artifact_type_weights=(("saturated_star", 1.0), ("dipole", 1.0)), artifact_fraction=0.95)
+    for index in range(60):
+        _, rendered = _render(index, config, seed=5)
+        assert rendered.template.shape == rendered.search.shape == rendered.difference.shape == (STAMP_SIZE, STAMP_SIZE)
