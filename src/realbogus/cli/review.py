@@ -1,0 +1,62 @@
+"""``realbogus review``: serve the review page for the mined candidates on 127.0.0.1."""
+
+from __future__ import annotations
+
+import argparse
+import getpass
+import sys
+
+from realbogus.review.server import DEFAULT_PORT, make_server
+
+
+def _default_reviewer() -> str:
+    try:
+        return getpass.getuser()
+    except (KeyError, OSError):  # no login name in some containers
+        return "reviewer"
+
+
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--candidates", default="data/mine/candidates.csv",
+                        help="candidate list from the mining stage (default: %(default)s)")
+    parser.add_argument("--stamps", default="data/ingested/stamps.npy",
+                        help="stamp array (N, 51, 51, 3) uint8 that the list's 'row' column indexes "
+                             "(default: %(default)s)")
+    parser.add_argument("--decisions", default="data/decisions/people.csv",
+                        help="decisions CSV to append to, created if missing; the merge stage reads it "
+                             "(default: %(default)s)")
+    parser.add_argument("--port", type=int, default=DEFAULT_PORT,
+                        help=f"port on 127.0.0.1 (default {DEFAULT_PORT}; 0 picks a free one)")
+    parser.add_argument("--reviewer", default=None,
+                        help="your name, written with every decision (default: your login name); "
+                             "others can open the page with ?reviewer=NAME")
+    parser.add_argument("--quiet", action="store_true", help="do not log each request")
+
+
+def run(args: argparse.Namespace) -> int:
+    try:
+        server = make_server(
+            candidates_path=args.candidates, stamps_path=args.stamps, decisions_path=args.decisions,
+            reviewer=args.reviewer or _default_reviewer(), port=args.port, quiet=args.quiet,
+        )
+    except (ValueError, FileNotFoundError) as error:
+        print(f"realbogus review: {error}", file=sys.stderr)
+        return 2
+    except OSError as error:
+        print(f"realbogus review: cannot listen on 127.0.0.1:{args.port}: {error.strerror or error} "
+              f"(is another review running? try --port 0)", file=sys.stderr)
+        return 2
+    session = server.session
+    progress = session.state(reviewer=session.default_reviewer)["progress"]
+    print(f"reviewing {progress['total']} candidates ({args.candidates}, version "
+          f"{session.candidates.version[:8]}) as {session.default_reviewer!r}; "
+          f"{progress['decided']} decided so far")
+    print(f"decisions go to {args.decisions}")
+    print(f"open {server.url} in a browser; Ctrl-C stops the server", flush=True)
+    try:
+        server.serve_forever()
+    except KeyboardInterrupt:
+        print("\nstopped; every confirmed decision is on disk")
+    finally:
+        server.server_close()
+    return 0

@@ -1,0 +1,237 @@
+"""The decisions file: an append-only CSV that loses nothing.
+
+Columns ``DECISION_COLUMNS``: id, decision (artifact, non-artifact, unsure, skip, undo),
+reviewer, time (UTC ISO 8601), candidates_version (MD5 of the candidate list the decision
+was made on), old_label (the given label at that time).
+
+Every record is one line written with a single ``write`` on an ``O_APPEND`` descriptor
+and ``fsync``'ed before the page hears "saved", so a crash or power cut loses at most
+a decision the reviewer was never told was saved.  Nothing is ever rewritten: an undo is
+a record of its own.  Writers take a thread lock and an exclusive ``flock`` on the file,
+so two reviewers on one server, or two servers on one file, interleave whole lines, and
+each re-reads what the other appended before it decides what an undo undoes.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import csv
+import fcntl
+import io
+import os
+import threading
+from collections.abc import Iterator
+from dataclasses import dataclass
+from datetime import datetime, timezone
+from pathlib import Path
+
+from realbogus.votes import DECISIONS, RECORD_KINDS, UNDO
+
+DECISION_COLUMNS: tuple[str, ...] = (
+    "id", "decision", "reviewer", "time", "candidates_version", "old_label",
+)
+MAX_REVIEWER_LENGTH = 64
+
+
+@dataclass(frozen=True)
+class DecisionRecord:
+    """One line of the decisions file."""
+
+    id: int
+    decision: str
+    reviewer: str
+    time: str
+    candidates_version: str
+    old_label: int
+
+
+def validate_reviewer(name: object) -> str:
+    """The reviewer's name, stripped; ValueError unless 1..64 printable characters."""
+    if not isinstance(name, str):
+        raise ValueError(f"reviewer must be a name (text), got {type(name).__name__}")
+    stripped = name.strip()
+    if not stripped or len(stripped) > MAX_REVIEWER_LENGTH:
+        raise ValueError(f"reviewer name must be 1..{MAX_REVIEWER_LENGTH} characters, got {len(stripped)}")
+    if not stripped.isprintable():
+        raise ValueError("reviewer name must not contain control characters")
+    return stripped
+
+
+def current_decisions(records: list[DecisionRecord], *, reviewer: str) -> dict[int, str]:
+    """Each candidate's current decision by one reviewer, after applying their undos.
+
+    Returns id -> decision for the candidates the reviewer has a standing decision on
+    (skip included: the reviewer chose to pass it by).
+    """
+    standing = _standing_records(records, reviewer=reviewer)
+    return {record.id: record.decision for record in standing}
+
+
+def _standing_records(records: list[DecisionRecord], *, reviewer: str) -> list[DecisionRecord]:
+    """The reviewer's decisions not yet undone, oldest first (the undo stack)."""
+    stack: list[DecisionRecord] = []
+    for record in records:
+        if record.reviewer != reviewer:
+            continue
+        if record.decision == UNDO:
+            # An undo names the candidate it undoes; take back the latest decision on it.
+            for position in range(len(stack) - 1, -1, -1):
+                if stack[position].id == record.id:
+                    del stack[position]
+                    break
+        else:
+            stack.append(record)
+    return stack
+
+
+class DecisionStore:
+    """The decisions file of one review session, opened (and created if new) on init.
+
+    path: the decisions CSV; its folder is created if missing.
+    candidates_version: written into every record this store appends.
+    """
+
+    def __init__(self, *, path: str | os.PathLike[str], candidates_version: str) -> None:
+        self.path = Path(path)
+        self.candidates_version = candidates_version
+        self._lock = threading.Lock()
+        self._records: list[DecisionRecord] = []
+        self._offset = 0  # bytes of the file already parsed into _records
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        with self._locked() as fd:
+            if os.fstat(fd).st_size == 0:
+                # New (or created by a writer that crashed before its header): header first.
+                self._write_all(fd, _csv_line(DECISION_COLUMNS))
+                _fsync_directory(self.path.parent)
+            self._refresh(fd)
+
+    # -- locking and reading -------------------------------------------------------
+
+    @contextlib.contextmanager
+    def _locked(self) -> Iterator[int]:
+        """The file's descriptor, held under the thread lock and an exclusive flock."""
+        with self._lock:
+            fd = os.open(self.path, os.O_RDWR | os.O_CREAT | os.O_APPEND | os.O_CLOEXEC, 0o644)
+            try:
+                fcntl.flock(fd, fcntl.LOCK_EX)
+                yield fd
+            finally:
+                os.close(fd)  # closing releases the flock
+
+    def _refresh(self, fd: int) -> None:
+        """Parse whatever was appended since the last read (by us or another process)."""
+        size = os.fstat(fd).st_size
+        if size == self._offset:
+            return
+        new_bytes = os.pread(fd, size - self._offset, self._offset)
+        if not new_bytes.endswith(b"\n"):
+            # Writers hold the lock for a whole line, so a line without its newline is
+            # what a crash mid-write leaves.  Appending after it would glue two records.
+            raise ValueError(
+                f"{self.path}: the last line is incomplete (a write was interrupted); that "
+                f"decision was never confirmed to the reviewer: delete the partial last line "
+                f"and start again"
+            )
+        first_line = _line_number(self._offset, self._records)
+        reader = csv.reader(io.StringIO(new_bytes.decode("utf-8")))
+        for line_offset, fields in enumerate(reader):
+            line_number = first_line + line_offset
+            if line_number == 1:
+                if tuple(fields) != DECISION_COLUMNS:
+                    raise ValueError(
+                        f"{self.path}: header is {fields}, expected {list(DECISION_COLUMNS)}; "
+                        f"is this a decisions file?"
+                    )
+                continue
+            self._records.append(_parse_record(fields, path=self.path, line_number=line_number))
+        self._offset = size
+
+    @staticmethod
+    def _write_all(fd: int, data: bytes) -> None:
+        written = 0
+        while written < len(data):
+            written += os.write(fd, data[written:])
+        os.fsync(fd)
+
+    def records(self) -> list[DecisionRecord]:
+        """Every record in the file, in the order written (re-reads new lines first)."""
+        with self._locked() as fd:
+            self._refresh(fd)
+            return list(self._records)
+
+    # -- writing -------------------------------------------------------------------
+
+    def append(self, *, candidate_id: int, decision: str, reviewer: str, old_label: int) -> DecisionRecord:
+        """Append one decision, fsync'ed before returning.  ``decision`` is one of DECISIONS."""
+        if decision not in DECISIONS:
+            raise ValueError(f"decision must be one of {DECISIONS}, got {decision!r}")
+        reviewer = validate_reviewer(reviewer)
+        with self._locked() as fd:
+            self._refresh(fd)
+            return self._append_locked(fd, candidate_id=candidate_id, decision=decision,
+                                       reviewer=reviewer, old_label=old_label)
+
+    def undo_last(self, *, reviewer: str, old_label_of: dict[int, int]) -> DecisionRecord | None:
+        """Append an undo of the reviewer's latest standing decision; None if there is none.
+
+        old_label_of: candidate id -> given label, for the undo record's old_label.
+        """
+        reviewer = validate_reviewer(reviewer)
+        with self._locked() as fd:
+            self._refresh(fd)
+            standing = _standing_records(self._records, reviewer=reviewer)
+            if not standing:
+                return None
+            undone = standing[-1]
+            return self._append_locked(fd, candidate_id=undone.id, decision=UNDO, reviewer=reviewer,
+                                       old_label=old_label_of.get(undone.id, undone.old_label))
+
+    def _append_locked(self, fd: int, *, candidate_id: int, decision: str, reviewer: str,
+                       old_label: int) -> DecisionRecord:
+        record = DecisionRecord(
+            id=int(candidate_id), decision=decision, reviewer=reviewer,
+            time=datetime.now(timezone.utc).isoformat(timespec="milliseconds"),
+            candidates_version=self.candidates_version, old_label=int(old_label),
+        )
+        line = _csv_line((record.id, record.decision, record.reviewer, record.time,
+                          record.candidates_version, record.old_label))
+        self._write_all(fd, line)
+        self._records.append(record)
+        self._offset += len(line)
+        return record
+
+
+def _csv_line(fields: tuple[object, ...]) -> bytes:
+    buffer = io.StringIO()
+    csv.writer(buffer, lineterminator="\n").writerow(fields)
+    return buffer.getvalue().encode("utf-8")
+
+
+def _line_number(offset: int, records: list[DecisionRecord]) -> int:
+    """1-based line number of the line that starts at ``offset``."""
+    return 1 if offset == 0 else len(records) + 2
+
+
+def _parse_record(fields: list[str], *, path: Path, line_number: int) -> DecisionRecord:
+    where = f"{path} line {line_number}"
+    if len(fields) != len(DECISION_COLUMNS):
+        raise ValueError(f"{where}: {len(fields)} fields, expected {len(DECISION_COLUMNS)} "
+                         f"({', '.join(DECISION_COLUMNS)})")
+    raw_id, decision, reviewer, time, version, raw_old_label = fields
+    try:
+        candidate_id, old_label = int(raw_id), int(raw_old_label)
+    except ValueError as error:
+        raise ValueError(f"{where}: id and old_label must be integers, got {raw_id!r}, {raw_old_label!r}") from error
+    if decision not in RECORD_KINDS:
+        raise ValueError(f"{where}: decision {decision!r} is not one of {RECORD_KINDS}")
+    return DecisionRecord(id=candidate_id, decision=decision, reviewer=reviewer, time=time,
+                          candidates_version=version, old_label=old_label)
+
+
+def _fsync_directory(directory: Path) -> None:
+    """Make a new file's directory entry durable too (a fresh file could vanish otherwise)."""
+    fd = os.open(directory, os.O_RDONLY)
+    try:
+        os.fsync(fd)
+    finally:
+        os.close(fd)

@@ -1,0 +1,184 @@
+"""Tiny candidate lists and stamps made on the fly, a running review server, and Chromium."""
+
+from __future__ import annotations
+
+import http.client
+import json
+import os
+import threading
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from realbogus.review.server import ReviewServer, make_server
+
+CHROMIUM_PATH = Path("/usr/bin/chromium")
+# Flags for a headless Chromium in a container with no network and no GPU.
+CHROMIUM_ARGS = [
+    "--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
+    "--disable-component-update", "--disable-sync", "--no-first-run",
+]
+MEMBERS = ("model1", "model2", "rf")
+
+
+@dataclass(frozen=True)
+class ReviewInputs:
+    candidates: Path
+    stamps: Path
+    decisions: Path
+    table: pd.DataFrame  # as written, in file order (not rank order)
+    stamp_array: np.ndarray
+
+
+def category_of(*, label: int, artifact_score: float) -> int:
+    """The paper's category 1..6 from the given label and an artifact score."""
+    if label == 1:
+        return 1 if artifact_score < 0.1 else 2 if artifact_score < 0.5 else 3
+    return 4 if artifact_score < 0.5 else 5 if artifact_score < 0.9 else 6
+
+
+def make_stamps(*, n_stamps: int, rng: np.random.Generator) -> np.ndarray:
+    """(n, 51, 51, 3) uint8 stamps that look roughly like the release's, so a screenshot
+    of the page is readable: a noisy sky, a galaxy in template and search, and in every
+    other stamp a point source in search and difference (else a dipole residual)."""
+    yy, xx = np.mgrid[:51, :51].astype(float)
+
+    def blob(y: float, x: float, sigma: float) -> np.ndarray:
+        return np.exp(-((yy - y) ** 2 + (xx - x) ** 2) / (2 * sigma**2))
+
+    stamps = np.empty((n_stamps, 51, 51, 3), dtype=np.uint8)
+    for i in range(n_stamps):
+        galaxy = rng.uniform(40, 120) * blob(*rng.uniform(18, 33, 2), rng.uniform(3, 7))
+        source = rng.uniform(60, 140) * blob(25 + rng.normal(0, 1), 25 + rng.normal(0, 1), rng.uniform(1.4, 2.2))
+        if i % 2:
+            difference = source
+        else:  # a mis-subtraction: positive and negative lobes side by side
+            difference = source - 0.9 * rng.uniform(60, 140) * blob(25, 27.5, 1.8)
+        template = 60 + galaxy + rng.normal(0, 6, (51, 51))
+        search = 60 + galaxy + (source if i % 2 else 0) + rng.normal(0, 8, (51, 51))
+        difference = 80 + difference + rng.normal(0, 8, (51, 51))
+        stamps[i] = np.clip(np.stack([template, search, difference], axis=-1), 0, 255).astype(np.uint8)
+    return stamps
+
+
+def write_review_inputs(directory: Path, *, n_candidates: int = 8, n_stamps: int = 20, seed: int = 3) -> ReviewInputs:
+    """A candidate list of ``n_candidates`` over ``n_stamps`` random stamps.
+
+    Ids are not in rank order and rows are a shuffled subset, so a test that mixes up
+    id, row and rank fails.
+    """
+    rng = np.random.default_rng(seed)
+    stamp_array = make_stamps(n_stamps=n_stamps, rng=rng)
+    ids = rng.choice(np.arange(100_000, 999_999), size=n_candidates, replace=False)
+    labels = rng.integers(0, 2, size=n_candidates)
+    table = pd.DataFrame({
+        "id": ids,
+        "row": rng.choice(n_stamps, size=n_candidates, replace=False),
+        "given_label": labels,
+        "rank": rng.permutation(n_candidates),
+        "rank_score": rng.random(n_candidates).round(4),
+    })
+    for member in MEMBERS:
+        # Scores that disagree with the label, as mined candidates do.
+        scores = np.where(labels == 1, rng.uniform(0, 0.3, n_candidates), rng.uniform(0.7, 1, n_candidates))
+        table[f"score_{member}"] = scores.round(4)
+        table[f"cat_{member}"] = [category_of(label=l, artifact_score=s) for l, s in zip(labels, scores)]
+    directory.mkdir(parents=True, exist_ok=True)
+    candidates = directory / "candidates.csv"
+    stamps = directory / "stamps.npy"
+    table.to_csv(candidates, index=False)
+    np.save(stamps, stamp_array)
+    return ReviewInputs(candidates=candidates, stamps=stamps, decisions=directory / "review" / "decisions.csv",
+                        table=table, stamp_array=stamp_array)
+
+
+@pytest.fixture
+def review_inputs(tmp_path: Path) -> ReviewInputs:
+    return write_review_inputs(tmp_path / "data")
+
+
+class RunningServer:
+    """A ReviewServer serving in a background thread, with a tiny HTTP client."""
+
+    def __init__(self, server: ReviewServer) -> None:
+        self.server = server
+        self.thread = threading.Thread(target=server.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True)
+        self.thread.start()
+
+    @property
+    def port(self) -> int:
+        return self.server.port
+
+    @property
+    def url(self) -> str:
+        return self.server.url
+
+    def request(self, method: str, path: str, *, body: bytes | None = None,
+                headers: dict[str, str] | None = None, skip_host: bool = False) -> tuple[int, dict | bytes, str]:
+        """(status, JSON payload or raw bytes, content type) of one request on a fresh connection."""
+        connection = http.client.HTTPConnection("127.0.0.1", self.port, timeout=10)
+        try:
+            connection.putrequest(method, path, skip_host=skip_host, skip_accept_encoding=True)
+            for name, value in (headers or {}).items():
+                connection.putheader(name, value)
+            if body is not None and "Content-Length" not in (headers or {}):
+                connection.putheader("Content-Length", str(len(body)))
+            connection.endheaders(body)
+            response = connection.getresponse()
+            data = response.read()
+            content_type = response.getheader("Content-Type", "")
+        finally:
+            connection.close()
+        if content_type.startswith("application/json"):
+            return response.status, json.loads(data), content_type
+        return response.status, data, content_type
+
+    def post_json(self, path: str, payload: object) -> tuple[int, dict]:
+        status, data, _ = self.request("POST", path, body=json.dumps(payload).encode(),
+                                       headers={"Content-Type": "application/json"})
+        return status, data
+
+    def stop(self) -> None:
+        self.server.shutdown()
+        self.server.server_close()
+        self.thread.join(timeout=5)
+
+
+@pytest.fixture
+def start_server() -> Iterator[Callable[..., RunningServer]]:
+    """Factory: start a review server on a free port for given inputs; all stopped at the end."""
+    started: list[RunningServer] = []
+
+    def start(inputs: ReviewInputs, *, reviewer: str = "ann", port: int = 0) -> RunningServer:
+        server = make_server(candidates_path=inputs.candidates, stamps_path=inputs.stamps,
+                             decisions_path=inputs.decisions, reviewer=reviewer, port=port, quiet=True)
+        running = RunningServer(server)
+        started.append(running)
+        return running
+
+    yield start
+    for running in started:
+        if running.thread.is_alive():
+            running.stop()
+
+
+@pytest.fixture
+def chromium_executable() -> str:
+    """Debian's Chromium (``apt-get install chromium``; ``make browser`` does it).
+
+    Skips, saying why, only when it is not installed; Playwright's own browser download
+    is never used (the test machines have no internet).
+    """
+    if not CHROMIUM_PATH.exists() or not os.access(CHROMIUM_PATH, os.X_OK):
+        pytest.skip(f"{CHROMIUM_PATH} not found: install Debian's chromium (make browser) to run the page test")
+    pytest.importorskip("playwright.sync_api", reason="the playwright Python package is not installed")
+    return str(CHROMIUM_PATH)
+
+
+def file_bytes(path: Path) -> bytes:
+    return path.read_bytes() if path.exists() else b""
+

@@ -1,0 +1,65 @@
+"""``realbogus review`` as a command: serves until interrupted, clear errors on bad input."""
+
+from __future__ import annotations
+
+import argparse
+import http.client
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+
+from realbogus.cli import review as review_cli
+
+from .conftest import ReviewInputs
+
+
+def parse(argv: list[str]) -> argparse.Namespace:
+    parser = argparse.ArgumentParser()
+    review_cli.add_arguments(parser)
+    return parser.parse_args(argv)
+
+
+def test_bad_inputs_exit_2_naming_the_file(review_inputs: ReviewInputs, tmp_path: Path, capsys) -> None:
+    missing = tmp_path / "nope.csv"
+    args = parse(["--candidates", str(missing), "--stamps", str(review_inputs.stamps),
+                  "--decisions", str(review_inputs.decisions)])
+    assert review_cli.run(args) == 2
+    assert str(missing) in capsys.readouterr().err
+    bad_decisions = tmp_path / "bad.csv"
+    bad_decisions.write_text("not,a,decisions,file\n")
+    args = parse(["--candidates", str(review_inputs.candidates), "--stamps", str(review_inputs.stamps),
+                  "--decisions", str(bad_decisions)])
+    assert review_cli.run(args) == 2
+    assert "is this a decisions file?" in capsys.readouterr().err
+
+
+def test_command_serves_and_stops_on_ctrl_c(review_inputs: ReviewInputs) -> None:
+    command = [sys.executable, "-c", "from realbogus.cli import main; raise SystemExit(main())", "review",
+               "--candidates", str(review_inputs.candidates), "--stamps", str(review_inputs.stamps),
+               "--decisions", str(review_inputs.decisions), "--port", "0", "--reviewer", "dee", "--quiet"]
+    process = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+                               env={**os.environ, "PYTHONUNBUFFERED": "1"})
+    try:
+        url_line = ""
+        deadline = time.monotonic() + 30
+        while "open http://" not in url_line and time.monotonic() < deadline:
+            url_line = process.stdout.readline()
+            if not url_line and process.poll() is not None:
+                pytest.fail(f"review exited early: {process.stderr.read()}")
+        port = int(url_line.split("http://127.0.0.1:")[1].split("/")[0])
+        connection = http.client.HTTPConnection("127.0.0.1", port, timeout=10)
+        connection.request("GET", "/api/state")
+        state = json.loads(connection.getresponse().read())
+        assert state["reviewer"] == "dee"
+        assert state["progress"]["total"] == len(review_inputs.table)
+    finally:
+        process.send_signal(signal.SIGINT)
+        out, err = process.communicate(timeout=20)
+    assert process.returncode == 0, err
+    assert "stopped" in out
