@@ -6,12 +6,18 @@ Prints one JSON object: the median samples/s over the repeats of the whole relea
 (rendering, features, GIF/FITS encoding, tar writing), the median render-only rate of
 one process (no features, no encoding) measured in the same run for comparison, and
 the peak resident memory of this process and of its workers.
+
+The box is shared, so wall-clock rates swing with other load: the JSON also gives the CPU
+time per sample (main process plus workers, median over repeats) and the load average
+before and after, and ``capacity_samples_per_second_at_workers_cores`` = workers / CPU
+time per sample, the rate the run would reach with ``workers`` cores to itself.
 """
 
 from __future__ import annotations
 
 import argparse
 import json
+import os
 import resource
 import statistics
 import sys
@@ -30,24 +36,39 @@ def _render_only_rate(n: int) -> float:
     return n / (time.perf_counter() - started)
 
 
+def _cpu_seconds() -> float:
+    """User + system CPU time of this process and its finished children (the workers)."""
+    total = 0.0
+    for who in (resource.RUSAGE_SELF, resource.RUSAGE_CHILDREN):
+        usage = resource.getrusage(who)
+        total += usage.ru_utime + usage.ru_stime
+    return total
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("n", type=int)
     parser.add_argument("--workers", type=int, default=2)
     parser.add_argument("--repeats", type=int, default=3)
     args = parser.parse_args()
-    rates, render_rates = [], []
+    rates, render_rates, cpu_ms = [], [], []
+    load_before = os.getloadavg()[0]
     for repeat in range(args.repeats):
+        cpu_before = _cpu_seconds()
         with tempfile.TemporaryDirectory() as tmp:
             summary = simulate_release(out_dir=Path(tmp) / "release", truth_path=Path(tmp) / "truth.parquet",
                                        n=args.n, seed=repeat, workers=args.workers, progress=False)
             rates.append(summary.samples_per_second)
+        cpu_ms.append(1e3 * (_cpu_seconds() - cpu_before) / args.n)
         render_rates.append(_render_only_rate(min(args.n, 500)))
     kib_self = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
     kib_children = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss
     print(json.dumps({
         "benchmark": "simulate", "n": args.n, "workers": args.workers, "repeats": args.repeats,
         "samples_per_second_median": statistics.median(rates), "samples_per_second": rates,
+        "cpu_ms_per_sample_median": statistics.median(cpu_ms), "cpu_ms_per_sample": cpu_ms,
+        "capacity_samples_per_second_at_workers_cores": args.workers * 1e3 / statistics.median(cpu_ms),
+        "load_average_1min_before_after": [load_before, os.getloadavg()[0]],
         "render_only_samples_per_second_one_process_median": statistics.median(render_rates),
         "peak_rss_mib_main": kib_self / 1024, "peak_rss_mib_largest_worker": kib_children / 1024,
         "python": sys.version.split()[0],

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import argparse
 
+from realbogus.members import FOREST
 from realbogus.params import load_params, section
 from realbogus.training_runs import crossfit_member, load_inputs
 
@@ -20,7 +21,9 @@ def main(argv: list[str] | None = None) -> None:
     args = parser.parse_args(argv)
     params = load_params()
     settings = section(params, "crossfit")
-    inputs = load_inputs(ingested_dir=args.ingested, features_path=args.features, labels_path=args.labels)
+    # Only the forest reads the features; the CNNs read the stamps.
+    inputs = load_inputs(ingested_dir=args.ingested, labels_path=args.labels,
+                         features_path=args.features if args.member == FOREST else None)
     table = crossfit_member(member=args.member, params=params, inputs=inputs, folds=settings["folds"],
                             seed=settings["seed"], validation_fraction=settings["validation_fraction"],
                             out_path=args.out)

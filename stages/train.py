@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 
+from realbogus.members import FOREST
 from realbogus.params import load_params, section
 from realbogus.pipeline import align, read_table
 from realbogus.training_runs import load_inputs, new_split, train_and_evaluate
@@ -24,7 +25,9 @@ def main(argv: list[str] | None = None) -> None:
                              "(retraining after a relabel: the paper's guard against mining bias)")
     args = parser.parse_args(argv)
     params = load_params()
-    inputs = load_inputs(ingested_dir=args.ingested, features_path=args.features, labels_path=args.labels)
+    # Only the forest reads the features; the CNNs read the stamps.
+    inputs = load_inputs(ingested_dir=args.ingested, labels_path=args.labels,
+                         features_path=args.features if args.member == FOREST else None)
     if args.new_split_seed is None:
         split = align(read_table(args.split, columns=("id", "split"), what="split"), inputs.ids, column="split",
                       what=args.split)

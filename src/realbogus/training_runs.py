@@ -30,18 +30,21 @@ class StageInputs:
     ids: np.ndarray
     rows: np.ndarray
     labels: np.ndarray
-    features: pd.DataFrame
+    features: pd.DataFrame | None
     stamps: np.ndarray
     data_version: str
     labels_version: str
 
 
-def load_inputs(*, ingested_dir: str | Path, features_path: str | Path, labels_path: str | Path) -> StageInputs:
+def load_inputs(*, ingested_dir: str | Path, features_path: str | Path | None,
+                labels_path: str | Path) -> StageInputs:
+    """The stage inputs; ``features_path`` None when no member needs the features (CNNs)."""
     ingested_dir = Path(ingested_dir)
     catalog = read_table(ingested_dir / "catalog.parquet", columns=("id", "row", "label"),
                          what="ingested catalog").sort_values("id").reset_index(drop=True)
     ids = catalog["id"].to_numpy()
-    features = read_table(features_path, columns=("id",), what="feature table").set_index("id").loc[ids].reset_index()
+    features = None if features_path is None else (
+        read_table(features_path, columns=("id",), what="feature table").set_index("id").loc[ids].reset_index())
     labels = align(read_table(labels_path, columns=("id", "label"), what="labels"), ids, column="label",
                    what=str(labels_path)).astype(np.int64)
     stamps = np.load(ingested_dir / "stamps.npy", mmap_mode="r")

@@ -30,6 +30,18 @@ def test_full_loop_then_label_versions(tiny_repo: Path, pipeline_env: dict, tmp_
     metrics = run(["dvc", "metrics", "show", "--json"], cwd=repo, env=env).stdout
     assert "fpr_at_mdr_0.05" in metrics
 
+    # Mining never reads the truth: without the truth table its output is byte-identical.
+    truth = repo / "data" / "simulated" / "truth.parquet"
+    hidden = tmp_path / "truth.parquet"
+    truth.rename(hidden)
+    try:
+        run(["python", "stages/mine.py", "--out", str(tmp_path / "mine"), "--reports", str(tmp_path / "mine_reports")],
+            cwd=repo, env={**env, "REALBOGUS_TRACKING": "0"})
+    finally:
+        hidden.rename(truth)
+    for name in ("candidates.csv", "ranking.parquet"):
+        assert (tmp_path / "mine" / name).read_bytes() == (repo / "data" / "mine" / name).read_bytes()
+
     # Label version 0 ...
     run(["git", "add", "-A"], cwd=repo)
     run(["git", "commit", "-qm", "labels v0"], cwd=repo)
@@ -61,14 +73,15 @@ def test_full_loop_then_label_versions(tiny_repo: Path, pipeline_env: dict, tmp_
     run(["dvc", "checkout"], cwd=repo, env=env)
     assert (repo / "data" / "labels" / "labels.csv").read_bytes() == labels_v0
 
-    # Through a DVC remote: push, clone afresh, pull, the same bytes.
+    # Through a DVC remote: push every tagged version, clone afresh, pull v0: the same bytes.
     remote = tmp_path / "remote"
-    run(["git", "checkout", "-q", "v1"], cwd=repo)
-    run(["dvc", "remote", "add", "-d", "local", str(remote)], cwd=repo, env=env)
-    run(["git", "commit", "-qam", "remote"], cwd=repo)
-    run(["dvc", "push", "-r", "local"], cwd=repo, env=env)
+    run(["dvc", "remote", "add", "--local", "store", str(remote)], cwd=repo, env=env)
+    for tag in ("v0", "v1"):
+        run(["git", "checkout", "-q", tag], cwd=repo)
+        run(["dvc", "push", "-r", "store", "data/labels/labels.csv"], cwd=repo, env=env)
     clone = tmp_path / "clone"
     run(["git", "clone", "-q", str(repo), str(clone)], cwd=tmp_path)
     run(["git", "checkout", "-q", "v0"], cwd=clone)
-    run(["dvc", "pull", "-r", "local", "data/labels/labels.csv"], cwd=clone, env=env)
+    run(["dvc", "remote", "add", "--local", "store", str(remote)], cwd=clone, env=env)
+    run(["dvc", "pull", "-r", "store", "data/labels/labels.csv"], cwd=clone, env=env)
     assert (clone / "data" / "labels" / "labels.csv").read_bytes() == labels_v0

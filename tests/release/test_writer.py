@@ -23,6 +23,28 @@ def test_gif_round_trip_is_lossless_for_every_grey_level():
             assert np.array_equal(np.asarray(image.convert("L")), stamp)
 
 
+@pytest.mark.parametrize("shape", [(51, 51), (1, 1), (1, 600), (600, 1), (17, 255), (120, 97)])
+def test_gif_decodes_exactly_as_greyscale_for_any_size_and_level(shape):
+    # The stream is uncompressed LZW with periodic clear codes: long runs of one level, all
+    # levels and sizes that end a clear interval or a 255-byte sub-block exactly must all
+    # come back pixel for pixel, as mode "L" (the fast path of the release reader).
+    rng = np.random.default_rng(sum(shape))
+    for stamp in (rng.integers(0, 256, shape, dtype=np.uint8), np.full(shape, 255, np.uint8),
+                  np.zeros(shape, np.uint8), (np.arange(shape[0] * shape[1]) % 256).astype(np.uint8).reshape(shape)):
+        content = encode_gif(stamp)
+        assert content.startswith(b"GIF87a") and content.endswith(b"\x00\x3b")
+        with Image.open(io.BytesIO(content)) as image:
+            assert image.mode == "L" and image.size == (shape[1], shape[0])
+            assert np.array_equal(np.asarray(image), stamp)
+
+
+def test_gif_rejects_non_uint8_or_non_2d():
+    with pytest.raises(ValueError, match="2-D uint8"):
+        encode_gif(np.zeros((51, 51), np.float32))
+    with pytest.raises(ValueError, match="2-D uint8"):
+        encode_gif(np.zeros((3, 51, 51), np.uint8))
+
+
 def test_fits_is_valid_and_float_exact_for_astropy():
     rng = np.random.default_rng(1)
     stamp = rng.normal(size=(51, 51)).astype(np.float32)

@@ -183,3 +183,19 @@ def test_stamps_always_have_the_release_shape() -> None:
     for index in range(60):
         _, rendered = _render(index, config, seed=5)
         assert rendered.template.shape == rendered.search.shape == rendered.difference.shape == (STAMP_SIZE, STAMP_SIZE)
+
+
+def test_canvas_ffts_equal_scipy_fft_bit_for_bit() -> None:
+    # psf.rfft2 / irfft2 may call scipy's pocketfft kernels directly (a speed-up): the
+    # numbers must be exactly scipy.fft's, or the rendered stamps would change.
+    import scipy.fft
+
+    from realbogus.simulate import psf
+
+    rng = np.random.default_rng(5)
+    image = rng.standard_normal((psf.GRID, psf.GRID)) * 1e3
+    transform = psf.rfft2(image)
+    assert np.array_equal(transform, scipy.fft.rfft2(image))
+    assert np.array_equal(psf.irfft2(transform), scipy.fft.irfft2(transform, s=(psf.GRID, psf.GRID)))
+    real_transfer = psf.gaussian_transfer(sigma_y=1.3, sigma_x=0.7)  # float input takes the public path
+    assert np.array_equal(psf.irfft2(real_transfer), scipy.fft.irfft2(real_transfer, s=(psf.GRID, psf.GRID)))

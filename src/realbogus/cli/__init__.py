@@ -19,6 +19,8 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "models": ("models", "print the CNN presets with their layers and parameter counts"),
     "review": ("review", "serve the review page for the mined candidates on 127.0.0.1"),
     "labels": ("labels", "label versions in git history (log) and what changed between two (diff)"),
+    "score": ("score", "score new detections (release, tar, ingested folder or .npy) with a trained CNN"),
+    "survey": ("survey", "survey mode: simulate observers' votes, vet labels by majority, choose a threshold"),
 }
 
 

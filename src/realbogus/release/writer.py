@@ -7,6 +7,7 @@ ingest stage consume exactly as they would consume the real one.
 from __future__ import annotations
 
 import contextlib
+import functools
 import io
 import math
 import os
@@ -17,7 +18,6 @@ from types import TracebackType
 
 import numpy as np
 import pandas as pd
-from PIL import Image
 
 from realbogus.atomic import atomic_path
 from realbogus.release.layout import (
@@ -38,15 +38,86 @@ _STRUCTURAL_KEYWORDS = frozenset({"SIMPLE", "BITPIX", "NAXIS", "NAXIS1", "NAXIS2
 # --------------------------------------------------------------------------- stamps
 
 
+# GIF stamps are written without compression: every pixel is a 9-bit LZW literal code, with
+# a clear code often enough that a decoder's code table never outgrows 9 bits (it would after
+# 254 codes; 250 leaves a margin for decoders that widen one code early).  That stream is a
+# valid GIF that any decoder turns back into exactly the same pixels, and it is built with a
+# few vectorised numpy operations: ~40 us per 51x51 stamp against ~250 us for Pillow's
+# encoder, which matters at three GIFs per simulated sample.  The files (3,746 bytes for
+# 51x51) are about the size of Pillow's LZW-compressed noisy stamps (noise does not compress).
+_GIF_LITERALS_PER_CLEAR = 250
+_GIF_CLEAR_CODE = 256
+_GIF_END_CODE = 257
+_GIF_CODE_BITS = 9
+_GIF_GREY_PALETTE = np.repeat(np.arange(256, dtype=np.uint8), 3).tobytes()
+_GIF_GROUP_SHIFTS = np.arange(0, 8 * _GIF_CODE_BITS, _GIF_CODE_BITS, dtype=np.uint64)
+
+
+def _pack_9bit_codes(codes: np.ndarray) -> np.ndarray:
+    """Pack 9-bit codes least-significant bit first (GIF's LZW bit order) into bytes.
+
+    Eight codes make 72 bits = 9 bytes: the low 64 bits as a little-endian uint64, then
+    the top 8 bits of the eighth code.
+    """
+    n_codes = codes.size
+    groups = np.zeros((-(-n_codes // 8), 8), dtype=np.uint64)
+    groups.ravel()[:n_codes] = codes
+    packed = np.empty((groups.shape[0], 9), dtype=np.uint8)
+    packed[:, :8] = np.bitwise_or.reduce(groups << _GIF_GROUP_SHIFTS, axis=1).astype("<u8").view(np.uint8).reshape(-1, 8)
+    packed[:, 8] = (groups[:, 7] >> np.uint64(1)).astype(np.uint8)
+    n_bytes = (n_codes * _GIF_CODE_BITS + 7) // 8
+    return packed.ravel()[:n_bytes]
+
+
+def _gif_code_positions(n_pixels: int) -> tuple[np.ndarray, np.ndarray, int]:
+    """(position of each pixel's code, positions of the clear codes, number of codes)."""
+    pixel = np.arange(n_pixels)
+    n_clears = -(-n_pixels // _GIF_LITERALS_PER_CLEAR)
+    pixel_positions = pixel + pixel // _GIF_LITERALS_PER_CLEAR + 1
+    clear_positions = np.arange(n_clears) * (_GIF_LITERALS_PER_CLEAR + 1)
+    return pixel_positions, clear_positions, n_pixels + n_clears + 1
+
+
+_GIF_LAYOUT_CACHE: dict[int, tuple[np.ndarray, np.ndarray, int]] = {}
+
+
 def encode_gif(stamp_uint8: np.ndarray) -> bytes:
-    """Encode a (51, 51) uint8 stamp as an 8-bit greyscale GIF (lossless: 256 grey levels)."""
+    """Encode a (rows, columns) uint8 stamp as an 8-bit greyscale GIF (lossless: 256 grey levels).
+
+    The GIF has a 256-entry identity grey palette (Pillow opens it as mode "L") and an
+    uncompressed LZW stream (see ``_GIF_LITERALS_PER_CLEAR``).
+    """
     array = np.asarray(stamp_uint8)
     if array.dtype != np.uint8 or array.ndim != 2:
         raise ValueError(f"GIF stamp must be a 2-D uint8 array, got {array.dtype} {array.shape}")
-    buffer = io.BytesIO()
-    # Mode "L" is saved with an identity grey palette, so every value 0..255 survives.
-    Image.fromarray(np.ascontiguousarray(array)).save(buffer, format="GIF")
-    return buffer.getvalue()
+    rows, columns = array.shape
+    if not (0 < rows < 65536 and 0 < columns < 65536):
+        raise ValueError(f"GIF stamp must be 1..65535 pixels on each side, got {array.shape}")
+    n_pixels = rows * columns
+    layout = _GIF_LAYOUT_CACHE.get(n_pixels)
+    if layout is None:
+        layout = _GIF_LAYOUT_CACHE.setdefault(n_pixels, _gif_code_positions(n_pixels))
+    pixel_positions, clear_positions, n_codes = layout
+    codes = np.empty(n_codes, dtype=np.uint16)
+    codes[pixel_positions] = array.ravel()
+    codes[clear_positions] = _GIF_CLEAR_CODE
+    codes[-1] = _GIF_END_CODE
+    stream = _pack_9bit_codes(codes)
+    # Data sub-blocks: a length byte (255 for all but the last) before each <= 255 bytes.
+    n_full, remainder = divmod(stream.size, 255)
+    blocks = np.empty((n_full, 256), dtype=np.uint8)
+    blocks[:, 0] = 255
+    blocks[:, 1:] = stream[:n_full * 255].reshape(n_full, 255)
+    tail = bytes([remainder]) + stream[n_full * 255:].tobytes() if remainder else b""
+    size = rows.to_bytes(2, "little"), columns.to_bytes(2, "little")
+    return b"".join((
+        b"GIF87a", size[1], size[0], b"\x87\x00\x00",  # screen: global table of 256 colours
+        _GIF_GREY_PALETTE,
+        b"\x2c\x00\x00\x00\x00", size[1], size[0], b"\x00",  # image at (0, 0), no local table
+        b"\x08",  # LZW minimum code size: 8-bit pixels
+        blocks.tobytes(), tail, b"\x00",  # sub-blocks, block terminator
+        b"\x3b",  # trailer
+    ))
 
 
 def _format_card(keyword: str, value: object, comment: str | None = None) -> bytes:
@@ -80,6 +151,18 @@ def _format_card(keyword: str, value: object, comment: str | None = None) -> byt
     return card.ljust(FITS_CARD).encode("ascii")
 
 
+@functools.lru_cache(maxsize=16)
+def _structural_cards(rows: int, columns: int) -> bytes:
+    """The header's first five cards (the same for every stamp of a shape; cached)."""
+    return b"".join((
+        _format_card("SIMPLE", True, "conforms to FITS standard"),
+        _format_card("BITPIX", -32, "32-bit IEEE float"),
+        _format_card("NAXIS", 2),
+        _format_card("NAXIS1", columns),  # FITS axis 1 is the fastest-varying: columns
+        _format_card("NAXIS2", rows),
+    ))
+
+
 def encode_fits(stamp_float32: np.ndarray, *, header_cards: Mapping[str, object] | None = None) -> bytes:
     """Encode a 2-D float stamp as a FITS file with one primary HDU (BITPIX = -32).
 
@@ -99,13 +182,7 @@ def encode_fits(stamp_float32: np.ndarray, *, header_cards: Mapping[str, object]
     if not np.issubdtype(array.dtype, np.floating):
         raise ValueError(f"FITS stamp must be a float array, got {array.dtype}")
     rows, columns = array.shape
-    cards = [
-        _format_card("SIMPLE", True, "conforms to FITS standard"),
-        _format_card("BITPIX", -32, "32-bit IEEE float"),
-        _format_card("NAXIS", 2),
-        _format_card("NAXIS1", columns),  # FITS axis 1 is the fastest-varying: columns
-        _format_card("NAXIS2", rows),
-    ]
+    cards = [_structural_cards(rows, columns)]
     for keyword, value in (header_cards or {}).items():
         if keyword.upper() in _STRUCTURAL_KEYWORDS:
             raise ValueError(f"FITS card {keyword} is set by the writer and may not be overridden")

@@ -169,8 +169,9 @@ def simulate_chunk(job: _Job, start: int, stop: int) -> list[tuple[int, str, dic
             plan, rendered = simulate_sample(seed=job.seed, index=index, label_noise=job.label_noise,
                                              flip_ratio=job.flip_ratio, config=job.config)
             assert rendered is not None
-            features = compute_features(rendered.template.astype(np.float64), rendered.search.astype(np.float64),
-                                        rendered.difference.astype(np.float64), context=rendered.context)
+            # compute_features takes its own float64 copies (float32 -> float64 is exact).
+            features = compute_features(rendered.template, rendered.search, rendered.difference,
+                                        context=rendered.context)
         except Exception as error:
             # Name the sample so it can be re-rendered alone with simulate_sample(seed, index).
             raise RuntimeError(f"simulating sample index {index} (ID {detection_id(index)}) of seed {job.seed} "

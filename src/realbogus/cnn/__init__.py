@@ -1,0 +1,1 @@
+"""The paper's CNNs: builder and presets (models), batch pipeline (data), training (training)."""

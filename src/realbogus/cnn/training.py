@@ -1,0 +1,379 @@
+"""Train the CNNs with the paper's settings and score stamps with a trained model.
+
+The defaults of :class:`TrainConfig` are Ayyar et al. 2022's: Adam at 2e-5 halved every
+10 epochs, batch 64, up to 50 epochs, binary cross-entropy, early stopping on val_loss
+with patience 15 and the best-val_loss weights kept.  The options (mixed precision, XLA,
+rotation/flip augmentation, several devices) are off by default to match the paper.
+
+:func:`train_cnn` is the one entry point every stage uses (the train matrix, the
+cross-fitting for mining, the retrain); it takes the stamp array plus row indices so the
+stages choose the split and the array can stay a memmap on disk.
+
+Distribution uses the backend's own engine: ``tf.distribute.MirroredStrategy`` on
+tensorflow (the only place this package touches ``tf``; the models stay plain Keras) and
+``keras.distribution.DataParallel`` on jax.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import dataclasses
+import time
+from collections.abc import Callable, Iterator, Mapping
+from typing import Any
+
+import keras
+import numpy as np
+
+from realbogus.cnn.data import StampBatches, validate_rows, validate_stamps
+from realbogus.cnn.models import CNNConfig, build_model
+
+MIXED_PRECISION_POLICIES = ("mixed_float16", "mixed_bfloat16")
+
+
+@dataclasses.dataclass(frozen=True)
+class TrainConfig:
+    """Training settings; the defaults reproduce the paper.
+
+    learning_rate: Adam's initial learning rate.
+    lr_decay_every_epochs / lr_decay_factor: the rate is multiplied by the factor every
+        that many epochs (the paper halves it every 10).
+    batch_size: samples per optimiser step (the global batch when on several devices).
+    max_epochs: upper limit on epochs.
+    early_stopping_patience: stop after this many epochs without a lower val_loss
+        (None: never stop early).
+    restore_best_weights: end with the weights of the lowest-val_loss epoch.
+    mixed_precision: None (float32, the paper), "mixed_float16" (GPUs) or
+        "mixed_bfloat16" (recent CPUs / TPUs).
+    xla: compile the train / predict steps with XLA (``jit_compile``).
+    augment: random 90-degree rotations and flips of the training stamps.
+    multi_device: data-parallel over all local accelerators (or all logical CPU devices
+        when there is no accelerator).
+    deterministic: make the backend's ops deterministic so a seeded CPU rerun reproduces
+        weights and metrics bit for bit (TensorFlow: ``enable_op_determinism`` while
+        training, restored afterwards; it may cost speed on GPUs).
+    loader_workers: threads that prefetch batches from the stamp file.
+    verbose: Keras fit verbosity (0 silent, 1 progress bar, 2 one line per epoch).
+    """
+
+    learning_rate: float = 2e-5
+    lr_decay_every_epochs: int = 10
+    lr_decay_factor: float = 0.5
+    batch_size: int = 64
+    max_epochs: int = 50
+    early_stopping_patience: int | None = 15
+    restore_best_weights: bool = True
+    mixed_precision: str | None = None
+    xla: bool = False
+    augment: bool = False
+    multi_device: bool = False
+    deterministic: bool = True
+    loader_workers: int = 1
+    verbose: int = 0
+
+    def __post_init__(self) -> None:
+        if not self.learning_rate > 0:
+            raise ValueError(f"TrainConfig.learning_rate must be > 0, got {self.learning_rate!r}")
+        if self.lr_decay_every_epochs < 1:
+            raise ValueError(f"TrainConfig.lr_decay_every_epochs must be >= 1, got {self.lr_decay_every_epochs!r}")
+        if not 0 < self.lr_decay_factor <= 1:
+            raise ValueError(f"TrainConfig.lr_decay_factor must be in (0, 1], got {self.lr_decay_factor!r}")
+        for name in ("batch_size", "max_epochs", "loader_workers"):
+            if int(getattr(self, name)) < 1:
+                raise ValueError(f"TrainConfig.{name} must be >= 1, got {getattr(self, name)!r}")
+        if self.early_stopping_patience is not None and self.early_stopping_patience < 0:
+            raise ValueError(
+                f"TrainConfig.early_stopping_patience must be >= 0 or None, got {self.early_stopping_patience!r}"
+            )
+        if self.mixed_precision is not None and self.mixed_precision not in MIXED_PRECISION_POLICIES:
+            raise ValueError(
+                f"TrainConfig.mixed_precision must be None or one of {MIXED_PRECISION_POLICIES}, "
+                f"got {self.mixed_precision!r}"
+            )
+
+    @classmethod
+    def from_params(cls, params: Mapping[str, Any]) -> TrainConfig:
+        """Build from a params.yaml mapping of the field names above (unknown keys are an error).
+
+        ``mixed_precision`` may also be false (None) or true ("mixed_float16").
+        """
+        known = {field.name for field in dataclasses.fields(cls)}
+        unknown = set(params) - known
+        if unknown:
+            raise ValueError(f"unknown training params {sorted(unknown)}; expected a subset of {sorted(known)}")
+        values = dict(params)
+        if "mixed_precision" in values:
+            policy = values["mixed_precision"]
+            # YAML booleans: false means float32, true means the GPU-standard float16 policy.
+            if policy is False:
+                values["mixed_precision"] = None
+            elif policy is True:
+                values["mixed_precision"] = "mixed_float16"
+        casts: dict[str, Callable[[Any], Any]] = {
+            "learning_rate": float,
+            "lr_decay_factor": float,
+            "lr_decay_every_epochs": int,
+            "batch_size": int,
+            "max_epochs": int,
+            "loader_workers": int,
+            "verbose": int,
+        }
+        for name, cast in casts.items():
+            if name in values:
+                values[name] = cast(values[name])
+        return cls(**values)
+
+    def learning_rate_at(self, epoch: int) -> float:
+        """The learning rate used during ``epoch`` (0-based): a step decay."""
+        return self.learning_rate * self.lr_decay_factor ** (epoch // self.lr_decay_every_epochs)
+
+
+@dataclasses.dataclass
+class TrainResult:
+    """What :func:`train_cnn` returns.
+
+    model: the trained, compiled Keras model (best-val_loss weights when restored).
+    history: per-epoch metrics, each a list of length ``epochs_run``: loss, accuracy,
+        val_loss, val_accuracy (when there is a validation set) and learning_rate.
+    best_epoch: 0-based epoch with the lowest val_loss (the last epoch without validation).
+    epochs_run: epochs actually trained (fewer than max_epochs after an early stop).
+    fit_seconds: wall time of the whole fit, validation included.
+    replicas: devices the training ran on in sync (1 unless multi_device).
+    """
+
+    model: keras.Model
+    history: dict[str, list[float]]
+    best_epoch: int
+    epochs_run: int
+    fit_seconds: float
+    replicas: int
+
+
+def seed_everything(*, seed: int) -> None:
+    """Seed Python's ``random``, numpy and the backend (weight init, dropout)."""
+    keras.utils.set_random_seed(seed)
+
+
+@contextlib.contextmanager
+def op_determinism(*, enabled: bool) -> Iterator[None]:
+    """Make the backend's ops deterministic inside the block, then restore the previous mode.
+
+    TensorFlow's switch is process-wide; restoring it keeps one training run's choice from
+    leaking into the rest of the process.  Other backends are deterministic on CPU already.
+    """
+    if not enabled or keras.backend.backend() != "tensorflow":
+        yield
+        return
+    import tensorflow as tf
+
+    # Neither the query nor the switch-off has a public alias in TF 2.21.
+    from tensorflow.python.framework import config as tf_framework_config
+
+    was_enabled = tf_framework_config.is_op_determinism_enabled()
+    tf.config.experimental.enable_op_determinism()
+    try:
+        yield
+    finally:
+        if not was_enabled:
+            tf_framework_config.disable_op_determinism()
+
+
+@contextlib.contextmanager
+def _dtype_policy(policy: str | None) -> Iterator[None]:
+    # Layers read the global policy when they are created, so it only needs to be set
+    # while the model is built; restore it so later models in this process are unaffected.
+    previous = keras.config.dtype_policy()
+    if policy is not None:
+        keras.config.set_dtype_policy(policy)
+    try:
+        yield
+    finally:
+        keras.config.set_dtype_policy(previous)
+
+
+@contextlib.contextmanager
+def distribution_scope(*, multi_device: bool) -> Iterator[int]:
+    """Context in which to build, compile and fit a data-parallel model; yields the replica count.
+
+    tensorflow: ``tf.distribute.MirroredStrategy`` over the GPUs, or over the logical CPU
+    devices when there is no GPU (how the tests run it with two logical CPUs).
+    jax: ``keras.distribution.DataParallel`` over ``keras.distribution.list_devices()``.
+    """
+    if not multi_device:
+        yield 1
+        return
+    backend = keras.backend.backend()
+    if backend == "tensorflow":
+        import tensorflow as tf
+
+        devices = [d.name for d in tf.config.list_logical_devices("GPU")] or [
+            d.name for d in tf.config.list_logical_devices("CPU")
+        ]
+        strategy = tf.distribute.MirroredStrategy(devices=devices)
+        with strategy.scope():
+            yield int(strategy.num_replicas_in_sync)
+    elif backend == "jax":
+        devices = keras.distribution.list_devices()
+        distribution = keras.distribution.DataParallel(devices=devices)
+        with distribution.scope():
+            yield len(devices)
+    else:
+        raise ValueError(
+            f"multi_device training is implemented for the tensorflow and jax backends, not {backend!r}; "
+            "set KERAS_BACKEND=tensorflow or jax, or multi_device: false"
+        )
+
+
+def compile_model(*, model: keras.Model, train_config: TrainConfig) -> keras.Model:
+    """Compile with Adam, binary cross-entropy and accuracy, as the paper trained."""
+    model.compile(
+        optimizer=keras.optimizers.Adam(learning_rate=train_config.learning_rate),
+        loss=keras.losses.BinaryCrossentropy(),
+        metrics=[keras.metrics.BinaryAccuracy(name="accuracy")],
+        jit_compile=bool(train_config.xla),
+    )
+    return model
+
+
+def train_cnn(
+    *,
+    stamps: np.ndarray,
+    labels: np.ndarray,
+    train_rows: np.ndarray,
+    val_rows: np.ndarray,
+    model_config: CNNConfig,
+    train_config: TrainConfig,
+    seed: int,
+    on_epoch_end: Callable[[int, dict[str, float]], None] | None = None,
+) -> TrainResult:
+    """Train one CNN on ``stamps[train_rows]``, validating on ``stamps[val_rows]``.
+
+    stamps: (N, 51, 51, 3) uint8, channels (template, search, difference); a
+        ``np.load(..., mmap_mode="r")`` memmap is read batch by batch, never whole.
+    labels: (N,) int, 1 = artifact (bogus), 0 = non-artifact (real).
+    train_rows, val_rows: (R,) int row indices into ``stamps``; disjoint.  An empty
+        ``val_rows`` trains without validation, early stopping or best-weight restoring.
+    seed: seeds weight initialisation, dropout, shuffling and augmentation.
+    on_epoch_end: called after each epoch with (0-based epoch, logs) where logs holds
+        loss, accuracy, val_loss, val_accuracy and learning_rate, e.g. to log to MLflow.
+    """
+    validate_stamps(stamps)
+    labels = np.asarray(labels)
+    if labels.shape != (len(stamps),):
+        raise ValueError(f"labels must have shape ({len(stamps)},) to match stamps, got {labels.shape}")
+    if not np.issubdtype(labels.dtype, np.integer) and not np.issubdtype(labels.dtype, np.bool_):
+        raise ValueError(f"labels must be integers 0/1 (1 = artifact), got dtype {labels.dtype}")
+    train_rows = validate_rows(train_rows, n_samples=len(stamps), what="train_rows")
+    val_rows = validate_rows(val_rows, n_samples=len(stamps), what="val_rows")
+    if len(train_rows) == 0:
+        raise ValueError("train_rows is empty: nothing to train on")
+    bad_labels = np.setdiff1d(np.unique(labels[np.concatenate([train_rows, val_rows])]), [0, 1])
+    if bad_labels.size:
+        raise ValueError(f"labels must be 0 (non-artifact) or 1 (artifact); found {bad_labels[:5].tolist()}")
+    overlap = np.intersect1d(train_rows, val_rows)
+    if overlap.size:
+        raise ValueError(f"train_rows and val_rows overlap in {overlap.size} rows, e.g. {overlap[:5].tolist()}")
+
+    seed_everything(seed=seed)
+    has_validation = len(val_rows) > 0
+    train_batches = StampBatches(
+        stamps=stamps,
+        labels=labels,
+        rows=train_rows,
+        batch_size=train_config.batch_size,
+        shuffle=True,
+        seed=seed,
+        augment=train_config.augment,
+        workers=train_config.loader_workers,
+    )
+    val_batches = (
+        StampBatches(
+            stamps=stamps,
+            labels=labels,
+            rows=val_rows,
+            batch_size=max(train_config.batch_size, 256),  # no gradients: bigger batches are cheaper
+            shuffle=False,
+            workers=train_config.loader_workers,
+        )
+        if has_validation
+        else None
+    )
+
+    callbacks: list[keras.callbacks.Callback] = [
+        keras.callbacks.LearningRateScheduler(lambda epoch, _rate: train_config.learning_rate_at(epoch)),
+    ]
+    if has_validation and train_config.early_stopping_patience is not None:
+        callbacks.append(
+            keras.callbacks.EarlyStopping(
+                monitor="val_loss",
+                patience=train_config.early_stopping_patience,
+                restore_best_weights=train_config.restore_best_weights,
+            )
+        )
+    elif has_validation and train_config.restore_best_weights:
+        # No early stop but still end on the best epoch: patience beyond max_epochs never fires.
+        callbacks.append(
+            keras.callbacks.EarlyStopping(
+                monitor="val_loss", patience=train_config.max_epochs + 1, restore_best_weights=True
+            )
+        )
+    if on_epoch_end is not None:
+        callbacks.append(
+            keras.callbacks.LambdaCallback(
+                on_epoch_end=lambda epoch, logs: on_epoch_end(epoch, {k: float(v) for k, v in (logs or {}).items()})
+            )
+        )
+
+    with op_determinism(enabled=train_config.deterministic), distribution_scope(
+        multi_device=train_config.multi_device
+    ) as replicas:
+        with _dtype_policy(train_config.mixed_precision):
+            model = build_model(config=model_config)
+        compile_model(model=model, train_config=train_config)
+        started = time.perf_counter()
+        fit_history = model.fit(
+            train_batches,
+            validation_data=val_batches,
+            epochs=train_config.max_epochs,
+            shuffle=False,  # StampBatches shuffles itself, seeded, with sorted reads
+            callbacks=callbacks,
+            verbose=train_config.verbose,
+        )
+        fit_seconds = time.perf_counter() - started
+
+    history = {key: [float(v) for v in values] for key, values in fit_history.history.items()}
+    epochs_run = len(history.get("loss", []))
+    best_epoch = int(np.argmin(history["val_loss"])) if has_validation else epochs_run - 1
+    return TrainResult(
+        model=model,
+        history=history,
+        best_epoch=best_epoch,
+        epochs_run=epochs_run,
+        fit_seconds=fit_seconds,
+        replicas=replicas,
+    )
+
+
+def predict_artifact_scores(
+    *,
+    model: keras.Model,
+    stamps: np.ndarray,
+    rows: np.ndarray | None = None,
+    batch_size: int = 512,
+    workers: int = 1,
+) -> np.ndarray:
+    """Artifact score (probability of label 1, bogus) of each requested stamp.
+
+    stamps: (N, 51, 51, 3) uint8 array or memmap (read batch by batch).
+    rows: (R,) row indices to score, in the order wanted; None scores all N rows.
+    Returns (R,) float32 in [0, 1], aligned with ``rows``.
+    """
+    validate_stamps(stamps)
+    rows = np.arange(len(stamps)) if rows is None else validate_rows(rows, n_samples=len(stamps), what="rows")
+    if len(rows) == 0:
+        return np.zeros(0, dtype=np.float32)
+    batches = StampBatches(
+        stamps=stamps, labels=None, rows=rows, batch_size=batch_size, shuffle=False, workers=workers
+    )
+    artifact_score = model.predict(batches, verbose=0)
+    return np.asarray(artifact_score, dtype=np.float32).reshape(-1)

@@ -1,0 +1,175 @@
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+import textwrap
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from realbogus.cnn.models import CNNConfig, build_model
+from realbogus.cnn.training import TrainConfig, compile_model, predict_artifact_scores, train_cnn
+
+from .conftest import make_learnable_stamps
+
+# A fast learning rate so a few epochs on ~150 samples show learning; the paper's 2e-5
+# is for ~450k samples.
+FAST = TrainConfig(learning_rate=3e-3, batch_size=32, max_epochs=4)
+
+
+def test_paper_defaults() -> None:
+    config = TrainConfig()
+    assert (config.learning_rate, config.batch_size, config.max_epochs) == (2e-5, 64, 50)
+    assert config.early_stopping_patience == 15 and config.restore_best_weights
+    assert [config.learning_rate_at(e) for e in (0, 9, 10, 19, 20, 49)] == pytest.approx(
+        [2e-5, 2e-5, 1e-5, 1e-5, 5e-6, 2e-5 / 16]
+    )
+    assert not (config.xla or config.augment or config.multi_device or config.mixed_precision)
+
+
+def test_train_config_from_params_validates() -> None:
+    assert TrainConfig.from_params({"batch_size": "128", "mixed_precision": True}).mixed_precision == "mixed_float16"
+    with pytest.raises(ValueError, match="unknown training params"):
+        TrainConfig.from_params({"batchsize": 64})
+    with pytest.raises(ValueError, match="mixed_precision"):
+        TrainConfig.from_params({"mixed_precision": "float8"})
+
+
+def test_one_step_changes_weights(small_config: CNNConfig, learnable_stamps) -> None:
+    stamps, labels = learnable_stamps
+    model = compile_model(model=build_model(config=small_config), train_config=FAST)
+    before = [w.copy() for w in model.get_weights()]
+    model.train_on_batch(stamps[:32], labels[:32].astype(np.float32))
+    after = model.get_weights()
+    trainable_changed = [not np.array_equal(b, a) for b, a in zip(before, after)]
+    assert all(trainable_changed[:2]), "first conv kernel and bias moved"
+    assert sum(trainable_changed) >= len(model.trainable_weights)
+
+
+def test_loss_falls_and_scores_separate_classes(small_config: CNNConfig, learnable_stamps) -> None:
+    stamps, labels = learnable_stamps
+    epochs_seen: list[int] = []
+    result = train_cnn(
+        stamps=stamps,
+        labels=labels,
+        train_rows=np.arange(0, 160),
+        val_rows=np.arange(160, 192),
+        model_config=small_config,
+        train_config=FAST,
+        seed=1,
+        on_epoch_end=lambda epoch, logs: epochs_seen.append(epoch),
+    )
+    assert epochs_seen == [0, 1, 2, 3] and result.epochs_run == 4
+    assert result.history["loss"][-1] < 0.7 * result.history["loss"][0]
+    assert set(result.history) >= {"loss", "accuracy", "val_loss", "val_accuracy", "learning_rate"}
+    assert result.best_epoch == int(np.argmin(result.history["val_loss"]))
+    train_scores = predict_artifact_scores(model=result.model, stamps=stamps, rows=np.arange(160))
+    assert train_scores.dtype == np.float32 and train_scores.shape == (160,)
+    assert train_scores[labels[:160] == 1].mean() > train_scores[labels[:160] == 0].mean() + 0.3
+
+
+def test_best_val_loss_weights_are_restored(small_config: CNNConfig, learnable_stamps) -> None:
+    stamps, labels = learnable_stamps
+    val_rows = np.arange(160, 192)
+    result = train_cnn(
+        stamps=stamps,
+        labels=labels,
+        train_rows=np.arange(160),
+        val_rows=val_rows,
+        model_config=small_config,
+        train_config=FAST,
+        seed=2,
+    )
+    restored_val_loss = result.model.evaluate(stamps[val_rows], labels[val_rows].astype(np.float32), verbose=0)[0]
+    assert restored_val_loss == pytest.approx(min(result.history["val_loss"]), rel=1e-4)
+
+
+def test_seeded_rerun_reproduces_weights_and_metrics_from_a_memmap(
+    tmp_path: Path, small_config: CNNConfig, learnable_stamps
+) -> None:
+    stamps, labels = learnable_stamps
+    np.save(tmp_path / "stamps.npy", stamps)
+    on_disk = np.load(tmp_path / "stamps.npy", mmap_mode="r")
+    config = TrainConfig(learning_rate=3e-3, batch_size=32, max_epochs=2, augment=True)
+
+    def run(seed: int, array: np.ndarray):
+        return train_cnn(
+            stamps=array,
+            labels=labels,
+            train_rows=np.arange(128),
+            val_rows=np.arange(128, 192),
+            model_config=small_config,
+            train_config=config,
+            seed=seed,
+        )
+
+    first, second, other_seed = run(5, on_disk), run(5, stamps), run(6, on_disk)
+    assert first.history == second.history
+    for a, b in zip(first.model.get_weights(), second.model.get_weights()):
+        np.testing.assert_array_equal(a, b)
+    assert first.history != other_seed.history
+
+
+def test_bad_training_inputs_name_the_problem(small_config: CNNConfig, learnable_stamps) -> None:
+    stamps, labels = learnable_stamps
+    common = {"stamps": stamps, "model_config": small_config, "train_config": FAST, "seed": 0}
+    with pytest.raises(ValueError, match="overlap"):
+        train_cnn(labels=labels, train_rows=np.arange(10), val_rows=np.arange(5, 15), **common)
+    bad_labels = labels.copy()
+    bad_labels[3] = 2
+    with pytest.raises(ValueError, match="0 \\(non-artifact\\) or 1"):
+        train_cnn(labels=bad_labels, train_rows=np.arange(10), val_rows=np.arange(10, 20), **common)
+    with pytest.raises(ValueError, match="val_rows holds row indices outside"):
+        train_cnn(labels=labels, train_rows=np.arange(10), val_rows=np.array([500]), **common)
+
+
+_TWO_DEVICE_SCRIPT = textwrap.dedent(
+    """
+    import json, sys
+    import tensorflow as tf
+    # Split the one CPU into two logical devices before TensorFlow initialises.
+    cpu = tf.config.list_physical_devices("CPU")[0]
+    tf.config.set_logical_device_configuration(
+        cpu, [tf.config.LogicalDeviceConfiguration(), tf.config.LogicalDeviceConfiguration()]
+    )
+    import numpy as np
+    sys.path.insert(0, sys.argv[1])
+    from conftest import make_learnable_stamps
+    from realbogus.cnn.models import CNNConfig
+    from realbogus.cnn.training import TrainConfig, predict_artifact_scores, train_cnn
+
+    stamps, labels = make_learnable_stamps(n_samples=192, seed=7)
+    result = train_cnn(
+        stamps=stamps, labels=labels, train_rows=np.arange(160), val_rows=np.arange(160, 192),
+        model_config=CNNConfig(filters=(6, 8), kernel=3, pool=2, strides=(1, 1), dense_units=8),
+        train_config=TrainConfig(learning_rate=3e-3, batch_size=32, max_epochs=4, multi_device=True),
+        seed=1,
+    )
+    scores = predict_artifact_scores(model=result.model, stamps=stamps, rows=np.arange(160))
+    print(json.dumps({
+        "replicas": result.replicas,
+        "loss": result.history["loss"],
+        "separation": float(scores[labels[:160] == 1].mean() - scores[labels[:160] == 0].mean()),
+    }))
+    """
+)
+
+
+@pytest.mark.slow  # starts a second TensorFlow process (~10-30 s on a busy 2-core box)
+def test_two_logical_devices_train_with_mirrored_strategy() -> None:
+    # A subprocess: logical devices must be configured before TensorFlow starts, which
+    # would clash with the TensorFlow already running in this test process.
+    completed = subprocess.run(
+        [sys.executable, "-c", _TWO_DEVICE_SCRIPT, str(Path(__file__).parent)],
+        capture_output=True,
+        text=True,
+        timeout=300,
+        env={**__import__("os").environ, "KERAS_BACKEND": "tensorflow"},
+    )
+    assert completed.returncode == 0, completed.stderr[-3000:]
+    report = json.loads(completed.stdout.strip().splitlines()[-1])
+    assert report["replicas"] == 2
+    assert report["loss"][-1] < 0.7 * report["loss"][0]
+    assert report["separation"] > 0.3
