@@ -2,6 +2,8 @@
 PYTHON ?= python3
 VENV ?= .venv
 BIN := $(VENV)/bin
+# Stage commands in dvc.yaml call `python` and `realbogus`: they must find the venv's.
+export PATH := $(CURDIR)/$(BIN):$(PATH)
 # Quiet TensorFlow's C++ start-up banner in every stage and test.
 export TF_CPP_MIN_LOG_LEVEL ?= 2
 
