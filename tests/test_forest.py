@@ -55,3 +55,19 @@ def test_forest_needs_both_classes():
     table, _ = _features(20)
     with pytest.raises(ValueError, match="both classes"):
         train_forest(features=table, labels=np.ones(20, int), train_rows=np.arange(20), config=ForestConfig(n_jobs=1))
+
+
+def test_values_beyond_float32_are_clipped_not_fatal():
+    table, labels = _features(200)
+    table.loc[3, "AMP"] = 9.6e48  # a diverged fit, as once seen in a release CSV
+    table.loc[4, "GAUSS"] = np.inf
+    table.loc[5, "SCALE"] = -np.inf
+    matrix = feature_matrix(table)
+    largest = np.finfo(np.float32).max
+    assert matrix[3, FEATURE_NAMES.index("AMP")] == largest
+    assert matrix[4, FEATURE_NAMES.index("GAUSS")] == largest
+    assert matrix[5, FEATURE_NAMES.index("SCALE")] == -largest
+    assert np.isnan(matrix[:, FEATURE_NAMES.index("A_REF")]).any()  # not-measured stays NaN
+    model = train_forest(features=table, labels=labels, train_rows=np.arange(200),
+                         config=ForestConfig(n_estimators=5, n_jobs=1))
+    assert np.isfinite(forest_artifact_scores(model=model, features=table)).all()

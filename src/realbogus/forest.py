@@ -53,9 +53,16 @@ def feature_matrix(features: pd.DataFrame) -> np.ndarray:
             raise ValueError(f"BAND must be one of {sorted(BAND_CODES)}; found {unknown}")
         table["BAND"] = codes
     try:
-        return table.to_numpy(dtype=np.float64)
+        matrix = table.to_numpy(dtype=np.float64)
     except (TypeError, ValueError) as error:
         raise ValueError(f"feature table has non-numeric values: {error}") from None
+    # scikit-learn's trees work in float32 and refuse +-inf or anything beyond its range;
+    # a tree only uses the order of values, so such extremes (a diverged fit in some
+    # release's CSV) are clipped to the largest float32 instead of failing the whole run.
+    # NaN stays NaN: it means "not measured" and is imputed.
+    largest = float(np.finfo(np.float32).max)
+    np.clip(matrix, -largest, largest, out=matrix)
+    return matrix
 
 
 def build_forest(config: ForestConfig) -> Pipeline:

@@ -92,6 +92,22 @@ def test_round_gaussian_fit_keeps_the_centre_within_half_a_pixel():
                               half_width=7) is None
 
 
+def test_round_gaussian_fit_amplitude_stays_bounded_on_a_mostly_masked_cutout():
+    # A handful of usable noise pixels away from the centre let an unbounded fit push the
+    # amplitude to ~1e13 (the simulated release once produced AMP ~ 1e48, which broke the
+    # forest): the peak may exceed the brightest pixel only by a bounded factor.
+    rng = np.random.default_rng(1)
+    for _ in range(200):
+        image = rng.normal(0.0, 0.3, (51, 51))
+        usable = np.zeros((51, 51), dtype=bool)
+        count = rng.integers(5, 12)
+        usable[rng.integers(18, 33, count), rng.integers(18, 33, count)] = True
+        image[~usable] = np.nan
+        fit = fit_round_gaussian(image, x_centre=25.0, y_centre=25.0, half_width=7)
+        if fit is not None:
+            assert np.isfinite(fit.amplitude) and abs(fit.amplitude) <= 20.0 * np.nanmax(np.abs(image)) + 1e-9
+
+
 def test_spread_model_of_a_noiseless_psf_is_zero():
     fwhm = 4.2
     sigma = fwhm / (2 * math.sqrt(2 * math.log(2)))

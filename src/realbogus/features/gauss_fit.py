@@ -17,6 +17,11 @@ import numpy as np
 # for a 51x51 stamp (a third of a pixel up to most of the stamp).
 _MIN_SIGMA_PX = 0.3
 _MAX_SIGMA_PX = 20.0
+# The peak may exceed the brightest fitted pixel (a narrow PSF centred between pixels), but
+# not by more than this factor.  Without the bound a fit to a few usable pixels far from
+# the centre (a mostly masked cutout) drives the amplitude towards infinity while the
+# model at the pixels stays finite: seen on the simulated release as AMP ~ 1e48.
+_MAX_AMPLITUDE_OVER_DATA = 20.0
 
 
 @dataclass(frozen=True)
@@ -115,9 +120,11 @@ def fit_round_gaussian(
         projections[best] / norms[best],
         np.log(grid_parameters[best, 2]),
     ])
-    low = np.array([x_centre - max_centre_shift, y_centre - max_centre_shift, -np.inf,
+    amplitude_limit = _MAX_AMPLITUDE_OVER_DATA * max(float(np.max(np.abs(data))), np.finfo(np.float64).tiny)
+    params[2] = np.clip(params[2], -amplitude_limit, amplitude_limit)
+    low = np.array([x_centre - max_centre_shift, y_centre - max_centre_shift, -amplitude_limit,
                     np.log(_MIN_SIGMA_PX)])
-    high = np.array([x_centre + max_centre_shift, y_centre + max_centre_shift, np.inf,
+    high = np.array([x_centre + max_centre_shift, y_centre + max_centre_shift, amplitude_limit,
                      np.log(_MAX_SIGMA_PX)])
 
     def residuals_and_jacobian(p: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
