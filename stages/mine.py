@@ -12,7 +12,7 @@ import numpy as np
 from realbogus import tracking
 from realbogus.mining.run import mine_ensemble, read_crossfit_scores
 from realbogus.params import load_params, section
-from realbogus.pipeline import align, read_table
+from realbogus.pipeline import align, read_table, write_json
 
 
 def main(argv: list[str] | None = None) -> None:
@@ -36,6 +36,7 @@ def main(argv: list[str] | None = None) -> None:
         summary = mine_ensemble(scores=scores, stamps=stamps, rows=rows, out_dir=args.out, reports_dir=args.reports,
                                 budget=settings["budget"], weighting=settings["member_weighting"],
                                 gallery_size=settings["gallery_size"])
+        write_json(summary, Path(args.reports) / "metrics.json")
         run.log_metrics(summary)
         run.log_artifacts(args.reports, artifact_path="mine")
         run.log_artifacts(Path(args.out) / "candidates.csv", artifact_path="mine")

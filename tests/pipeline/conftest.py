@@ -23,6 +23,12 @@ TINY_PARAMS = {
     "mine": {"budget": 20, "gallery_size": 4},
     "rf": {"n_estimators": 20, "n_jobs": 1},
 }
+# The survey pipeline (survey/dvc.yaml) on top of the tiny main model.
+TINY_SURVEY_PARAMS = {
+    "base_model": "tiny",
+    "simulate": {"n": 300, "workers": 1},
+    "retrain": {"finetune": {"max_epochs": 1}, "scratch": {"max_epochs": 1}},
+}
 
 
 def _merge(base: dict, override: dict) -> dict:
@@ -60,13 +66,15 @@ def tiny_repo(tmp_path: Path, pipeline_env: dict[str, str]) -> Path:
     for name in ("dvc.yaml", ".gitignore", ".dvcignore"):
         if (REPO / name).exists():
             shutil.copy(REPO / name, repo / name)
-    for folder in ("stages", "src", ".dvc"):
+    for folder in ("stages", "src", ".dvc", "survey"):
         shutil.copytree(REPO / folder, repo / folder,
                         ignore=shutil.ignore_patterns("__pycache__", "*.egg-info", "tmp", "cache"))
     (repo / "data" / "decisions").mkdir(parents=True)
     shutil.copy(REPO / "data" / "decisions" / "people.csv", repo / "data" / "decisions" / "people.csv")
     params = _merge(yaml.safe_load((REPO / "params.yaml").read_text()), TINY_PARAMS)
     (repo / "params.yaml").write_text(yaml.safe_dump(params, sort_keys=False))
+    survey_params = _merge(yaml.safe_load((REPO / "survey" / "params.yaml").read_text()), TINY_SURVEY_PARAMS)
+    (repo / "survey" / "params.yaml").write_text(yaml.safe_dump(survey_params, sort_keys=False))
     run(["git", "init", "-q"], cwd=repo)
     run(["git", "config", "user.email", "test@example.org"], cwd=repo)
     run(["git", "config", "user.name", "test"], cwd=repo)

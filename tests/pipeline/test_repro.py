@@ -29,6 +29,15 @@ def test_full_loop_then_label_versions(tiny_repo: Path, pipeline_env: dict, tmp_
     assert "Data and pipelines are up to date" in again.stdout + again.stderr
     metrics = run(["dvc", "metrics", "show", "--json"], cwd=repo, env=env).stdout
     assert "fpr_at_mdr_0.05" in metrics
+    assert "auc_rf" in metrics  # the mine stage's top-level metrics file
+
+    # The survey pipeline on top of the trained model: score, vet votes, fine-tune, compare.
+    run(["dvc", "repro"], cwd=repo / "survey", env=env)
+    survey = json.loads((repo / "survey" / "reports" / "evaluate" / "metrics.json").read_text())
+    assert {"original", "finetune", "scratch"} <= {key.split(".")[0] for key in survey}
+    comparison = pd.read_csv(repo / "survey" / "reports" / "evaluate" / "comparison.csv")
+    assert comparison["scorer"].tolist() == ["original", "finetune", "scratch"]
+    assert (repo / "survey" / "reports" / "evaluate" / "cleanliness.png").stat().st_size > 0
 
     # Mining never reads the truth: without the truth table its output is byte-identical.
     truth = repo / "data" / "simulated" / "truth.parquet"
