@@ -7,7 +7,7 @@ export PATH := $(CURDIR)/$(BIN):$(PATH)
 # Quiet TensorFlow's C++ start-up banner in every stage and test.
 export TF_CPP_MIN_LOG_LEVEL ?= 2
 
-.PHONY: setup browser repro test test-fast bench clean-data
+.PHONY: setup browser repro survey test test-fast bench
 
 setup: $(VENV)/.installed
 
@@ -27,6 +27,10 @@ browser:
 # The whole pipeline on the embedded default (the simulated release).
 repro: setup
 	$(BIN)/dvc repro
+
+# The survey path (survey/dvc.yaml) on top of the main pipeline's model.
+survey: setup
+	cd survey && $(CURDIR)/$(BIN)/dvc repro
 
 test: setup browser
 	$(BIN)/pytest -q

@@ -8,8 +8,9 @@ Each recipe has two steps, called by ``scene.render_plan``:
   before the subtraction -- pixel-level defects (cosmic rays, bad columns, hot pixels,
   saturation and bleed trails) and masks.
 
-``on_fake`` is True when a fake was injected on the defect (a label-noise mechanism):
-the defect is then placed on or next to the fake.  Amplitudes are in units of the
+``on_fake`` is True when a faint source lies under the defect (a fake: a label-noise
+mechanism, or a faint transient in a correctly labelled artifact): the defect is then
+placed on or next to it and dominates it, which is why scanners call it an artifact.  Amplitudes are in units of the
 search image's per-pixel noise so they mean the same in every band and sky.
 """
 
@@ -145,7 +146,7 @@ def _bad_column(canvas, rng, *, on_fake: bool) -> None:  # noqa: ANN001
     sigma = canvas.conditions.search_noise
     column = int(round(x)) + (int(rng.integers(-1, 2)) if on_fake else int(rng.integers(-2, 3)))
     start = int(rng.integers(0, int(y))) if rng.random() < 0.5 else 0
-    level = sigma * rng.uniform(3.0, 15.0)
+    level = sigma * (rng.uniform(6.0, 20.0) if on_fake else rng.uniform(3.0, 15.0))
     values = level * (1.0 + 0.2 * rng.standard_normal(GRID - start))
     canvas.search[start:, column] += values
     if rng.random() < 0.3:
@@ -242,6 +243,22 @@ def _masked_detector(canvas, rng, *, on_fake: bool) -> None:  # noqa: ANN001
     y, x = _center(canvas)
     row, column = int(round(y)), int(round(x))
     sigma = canvas.conditions.search_noise
+    if canvas.details.get("artifact_detail") == "mask" and on_fake:
+        # The source sits on a mask's border: a large patch hides one side of it right up
+        # to the peak pixel (a detection is never on a masked pixel itself).
+        depth, across = int(rng.integers(5, 15)), int(rng.integers(8, 18))
+        side = int(rng.integers(4))
+        start = column - int(rng.integers(2, across - 2)) if side < 2 else row - int(rng.integers(2, across - 2))
+        if side == 0:
+            patch = (slice(row + 1, row + 1 + depth), slice(max(start, 0), start + across))
+        elif side == 1:
+            patch = (slice(max(row - depth, 0), row), slice(max(start, 0), start + across))
+        elif side == 2:
+            patch = (slice(max(start, 0), start + across), slice(column + 1, column + 1 + depth))
+        else:
+            patch = (slice(max(start, 0), start + across), slice(max(column - depth, 0), column))
+        canvas.mask(all_channels=rng.random() < 0.3)[patch] = True
+        return
     if canvas.details.get("artifact_detail") == "mask":
         height, width = int(rng.integers(3, 16)), int(rng.integers(3, 16))
         # The patch covers part of the detection's neighbourhood, not its peak pixel.

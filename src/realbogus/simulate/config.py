@@ -81,6 +81,11 @@ class SimulationConfig:
         bad_subtraction_psf_error_range, bad_subtraction_scale_error_range: the
             (absolute) PSF-width and flux-scale errors of mis-subtracted stars and cores.
         noise_peak_excess_range: local noise under-estimate factor of noise peaks.
+        defect_over_source_fraction: share of bad-column, masked and saturated-star
+            artifacts whose defect lies over a faint source, exactly as in the fake-on-defect
+            mislabels.  Scanners call these artifacts (the defect dominates), so the
+            mislabelled fakes look like a minority of a correctly labelled artifact class,
+            as in the real release, where the CNNs found them by disagreement.
     Field
         star_density, galaxy_density: mean number of field stars / galaxies per stamp.
     """
@@ -120,6 +125,7 @@ class SimulationConfig:
     bad_subtraction_psf_error_range: tuple[float, float] = (0.04, 0.2)
     bad_subtraction_scale_error_range: tuple[float, float] = (0.03, 0.15)
     noise_peak_excess_range: tuple[float, float] = (1.8, 3.0)
+    defect_over_source_fraction: float = 0.5
 
     star_density: float = 0.45
     galaxy_density: float = 1.5
@@ -141,8 +147,9 @@ class SimulationConfig:
                 raise ValueError(f"{name} must be (low, high) with low <= high, got {(low, high)}")
         if self.fake_mag_from_limit_min >= self.fake_mag_from_limit_max:
             raise ValueError("fake_mag_from_limit_min must be below fake_mag_from_limit_max")
-        if not 0.0 <= self.host_fraction <= 1.0:
-            raise ValueError(f"host_fraction must be in [0, 1], got {self.host_fraction}")
+        for name in ("host_fraction", "defect_over_source_fraction"):
+            if not 0.0 <= getattr(self, name) <= 1.0:
+                raise ValueError(f"{name} must be in [0, 1], got {getattr(self, name)}")
 
     def band_value(self, table: str, band: str) -> float:
         """Per-band value of ``sky_electrons`` or ``zeropoint``."""

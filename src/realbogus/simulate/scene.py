@@ -40,6 +40,11 @@ from realbogus.release.layout import (
 from realbogus.simulate import artifacts
 from realbogus.simulate.config import MECHANISM_ARTIFACT, SimulationConfig
 from realbogus.simulate.label_noise import LabelDraw, draw_labels
+
+# The defects a fake can land on (a label-noise mechanism), and the scene kinds that put a
+# faint source under such a defect: the mislabelled fake and its correctly labelled twin.
+DEFECTS_OVER_SOURCES: frozenset[str] = frozenset(MECHANISM_ARTIFACT.values())
+ON_DEFECT_KINDS: tuple[str, ...] = ("fake_on_artifact", "source_on_artifact")
 from realbogus.simulate.psf import (
     CENTER,
     GRID,
@@ -119,7 +124,9 @@ class SamplePlan:
 
     index: int
     labels: LabelDraw
-    scene_kind: str        # fake | real_transient | artifact | fake_on_artifact
+    # fake | real_transient | artifact | fake_on_artifact (a mislabel) | source_on_artifact
+    # (the same look, correctly labelled artifact)
+    scene_kind: str
     artifact_type: str     # one of ARTIFACT_TYPES, or "none"
     conditions: Conditions
     magnitude: float       # transient magnitude (NaN without a transient)
@@ -247,12 +254,14 @@ def draw_plan(rng: np.random.Generator, *, index: int, label_noise: float, flip_
         artifact_type = "none"
     else:
         scene_kind, artifact_type = "artifact", _choose(rng, config.artifact_type_weights)
+        if artifact_type in DEFECTS_OVER_SOURCES and rng.random() < config.defect_over_source_fraction:
+            scene_kind = "source_on_artifact"
     conditions = draw_conditions(rng, config=config)
     if scene_kind == "artifact":
         magnitude, host = math.nan, False
     else:
         offset = draw_fake_mag_from_limit(rng, config=config)
-        if scene_kind == "fake_on_artifact":
+        if scene_kind in ON_DEFECT_KINDS:
             offset = max(offset, config.fake_mag_from_limit_max - 1.5)  # a faint fake the defect swamps
         magnitude = conditions.limiting_mag + offset
         host_probability = min(1.0, config.host_fraction + (0.25 if scene_kind == "real_transient" else 0.0))
@@ -371,11 +380,11 @@ def render_plan(plan: SamplePlan, rng: np.random.Generator, *, config: Simulatio
     canvas.template_psf_model_error, canvas.search_psf_model_error = rng.normal(0.0, config.psf_model_error, size=2)
     canvas.flux_scale_error = float(rng.normal(0.0, config.flux_scale_error))
     _add_field(canvas, rng)
-    if plan.scene_kind in ("fake", "real_transient", "fake_on_artifact"):
+    if plan.scene_kind in ("fake", "real_transient", *ON_DEFECT_KINDS):
         add_transient(canvas, rng, magnitude=plan.magnitude, host=plan.host_galaxy,
                       nuclear_probability=0.3 if plan.scene_kind == "real_transient" else 0.1)
     recipe = artifacts.RECIPES.get(plan.artifact_type)
-    on_fake = plan.scene_kind == "fake_on_artifact"
+    on_fake = plan.scene_kind in ON_DEFECT_KINDS
     if recipe is not None:
         recipe.setup(canvas, rng, on_fake=on_fake)
 
