@@ -35,6 +35,7 @@ def main(argv: list[str] | None = None) -> None:
                             data_source=str(section(params, "release")["path"])) as run:
         summary = mine_ensemble(scores=scores, stamps=stamps, rows=rows, out_dir=args.out, reports_dir=args.reports,
                                 budget=settings["budget"], weighting=settings["member_weighting"],
+                                rank_by=settings["rank_by"],
                                 gallery_size=settings["gallery_size"])
         write_json(summary, Path(args.reports) / "metrics.json")
         run.log_metrics(summary)

@@ -43,11 +43,19 @@ def test_equal_weights_rank_by_strong_votes_then_margin():
             [0.10, 0.01, 0.60],  # given 1; 0.10 is category 2 (boundary), 0.01 category 1; mean 0.763
         ]
     )
-    result = disagreement_ranking(given_labels=given, member_scores=scores, weighting="equal")
+    result = disagreement_ranking(given_labels=given, member_scores=scores, weighting="equal",
+                                  rank_by="strong_votes")
     np.testing.assert_array_equal(result.strong_votes, [2, 3, 1, 0, 1, 1])
     np.testing.assert_allclose(result.mean_disagreement, [0.7, 0.91, 2.77 / 3, 0.2, 1.85 / 3, 2.29 / 3])
     # Votes first (rows 1 > 0 > {2, 5, 4} > 3); within one vote, the larger margin first.
     np.testing.assert_array_equal(rank_order(rank_score=result.rank_score), [1, 0, 2, 5, 4, 3])
+    # The default ranks by the mean margin alone: row 2 (mean 0.923, one strong vote) now
+    # leads, row 0 (two strong votes but mean 0.70) falls behind row 5 (mean 0.763).
+    by_mean = disagreement_ranking(given_labels=given, member_scores=scores, weighting="equal")
+    np.testing.assert_allclose(by_mean.rank_score, by_mean.mean_disagreement)
+    np.testing.assert_array_equal(rank_order(rank_score=by_mean.rank_score), [2, 1, 5, 0, 4, 3])
+    with pytest.raises(ValueError, match="rank_by"):
+        disagreement_ranking(given_labels=given, member_scores=scores, rank_by="votes")
 
 
 def test_quality_weights_silence_a_chance_level_member():

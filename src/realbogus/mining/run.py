@@ -58,7 +58,7 @@ def read_crossfit_scores(paths: Mapping[str, str | os.PathLike[str]]) -> Ensembl
 
 def mine_ensemble(*, scores: EnsembleScores, stamps: np.ndarray, rows: np.ndarray, out_dir: str | os.PathLike[str],
                   reports_dir: str | os.PathLike[str], budget: int, weighting: str = "auc",
-                  gallery_size: int = 24, placement_reference: Sequence[str] | None = None) -> dict[str, Any]:
+                  rank_by: str = "mean", gallery_size: int = 24, placement_reference: Sequence[str] | None = None) -> dict[str, Any]:
     """Rank every sample by ensemble disagreement and write the candidates for review.
 
     rows: (N,) row of each id in ``stamps`` (for the gallery).
@@ -69,7 +69,7 @@ def mine_ensemble(*, scores: EnsembleScores, stamps: np.ndarray, rows: np.ndarra
     """
     out_dir, reports_dir = Path(out_dir), Path(reports_dir)
     ranking = disagreement_ranking(given_labels=scores.given_labels, member_scores=scores.member_scores,
-                                   weighting=weighting)
+                                   weighting=weighting, rank_by=rank_by)
     chosen = select_candidates(rank_score=ranking.rank_score, budget=budget)
     candidates = candidate_table(ids=scores.ids, given_labels=scores.given_labels, member_scores=scores.member_scores,
                                  member_names=scores.member_names, rank_score=ranking.rank_score, rows=chosen)
