@@ -7,7 +7,7 @@ export PATH := $(CURDIR)/$(BIN):$(PATH)
 # Quiet TensorFlow's C++ start-up banner in every stage and test.
 export TF_CPP_MIN_LOG_LEVEL ?= 2
 
-.PHONY: setup browser repro survey test test-fast bench
+.PHONY: setup browser repro survey test test-fast bench bench-mining
 
 setup: $(VENV)/.installed
 
@@ -39,5 +39,11 @@ test: setup browser
 test-fast: setup
 	$(BIN)/pytest -q -m "not slow"
 
+# Speed and memory scripts (minutes).  bench-mining runs the pipeline on three releases (~30 min).
 bench: setup
-	@for script in benchmarks/bench_*.py; do echo "== $$script"; $(BIN)/python $$script; done
+	@for script in benchmarks/bench_*.py; do \
+	  case $$script in *bench_mining.py) continue;; esac; \
+	  echo "== $$script"; $(BIN)/python $$script; done
+
+bench-mining: setup
+	$(BIN)/python benchmarks/bench_mining.py
