@@ -39,12 +39,16 @@ def test_bad_inputs_exit_2_naming_the_file(review_inputs: ReviewInputs, tmp_path
     assert "is this a decisions file?" in capsys.readouterr().err
 
 
-def test_command_serves_and_stops_on_ctrl_c(review_inputs: ReviewInputs) -> None:
+@pytest.mark.parametrize("stop_signal", [signal.SIGINT, signal.SIGTERM])
+def test_command_serves_and_stops_on_sigint_or_sigterm(review_inputs: ReviewInputs, stop_signal: int) -> None:
     command = [sys.executable, "-c", "from realbogus.cli import main; raise SystemExit(main())", "review",
                "--candidates", str(review_inputs.candidates), "--stamps", str(review_inputs.stamps),
                "--decisions", str(review_inputs.decisions), "--port", "0", "--reviewer", "dee", "--quiet"]
+    # Started as a script's background job would be: SIGINT inherited as ignored, which
+    # Python would leave ignored.  The command must stop on SIGINT and SIGTERM anyway.
     process = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
-                               env={**os.environ, "PYTHONUNBUFFERED": "1"})
+                               env={**os.environ, "PYTHONUNBUFFERED": "1"},
+                               preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_IGN))
     try:
         url_line = ""
         deadline = time.monotonic() + 30

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import getpass
+import signal
 import sys
 
 from realbogus.review.server import DEFAULT_PORT, make_server
@@ -53,10 +54,27 @@ def run(args: argparse.Namespace) -> int:
           f"{progress['decided']} decided so far")
     print(f"decisions go to {args.decisions}")
     print(f"open {server.url} in a browser; Ctrl-C stops the server", flush=True)
+    previous = _stop_on(signal.SIGINT, signal.SIGTERM)
     try:
         server.serve_forever()
     except KeyboardInterrupt:
         print("\nstopped; every confirmed decision is on disk")
     finally:
         server.server_close()
+        for signum, handler in previous.items():
+            signal.signal(signum, handler)
     return 0
+
+
+def _stop_on(*signums: int) -> dict[int, object]:
+    """Make these signals stop the server like Ctrl-C; returns the previous handlers.
+
+    Also when the process inherited SIGINT as ignored (started in the background by a
+    script), where Python would otherwise leave Ctrl-C ignored; SIGTERM (kill, systemd,
+    docker stop) stops it cleanly too.  Decisions are appended and fsynced per request, so
+    stopping between requests loses nothing.
+    """
+    def stop(signum: int, frame: object) -> None:
+        raise KeyboardInterrupt
+
+    return {signum: signal.signal(signum, stop) for signum in signums}
