@@ -123,6 +123,9 @@ def test_bad_training_inputs_name_the_problem(small_config: CNNConfig, learnable
         train_cnn(labels=bad_labels, train_rows=np.arange(10), val_rows=np.arange(10, 20), **common)
     with pytest.raises(ValueError, match="val_rows holds row indices outside"):
         train_cnn(labels=labels, train_rows=np.arange(10), val_rows=np.array([500]), **common)
+    with pytest.raises(ValueError, match="exactly one of model_config"):
+        train_cnn(labels=labels, train_rows=np.arange(10), val_rows=np.arange(10, 20), initial_model="m.keras",
+                  **common)
 
 
 _TWO_DEVICE_SCRIPT = textwrap.dedent(

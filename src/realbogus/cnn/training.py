@@ -18,8 +18,10 @@ from __future__ import annotations
 
 import contextlib
 import dataclasses
+import os
 import time
 from collections.abc import Callable, Iterator, Mapping
+from pathlib import Path
 from typing import Any
 
 import keras
@@ -241,12 +243,17 @@ def train_cnn(
     labels: np.ndarray,
     train_rows: np.ndarray,
     val_rows: np.ndarray,
-    model_config: CNNConfig,
+    model_config: CNNConfig | None = None,
     train_config: TrainConfig,
     seed: int,
     on_epoch_end: Callable[[int, dict[str, float]], None] | None = None,
+    initial_model: str | os.PathLike[str] | None = None,
 ) -> TrainResult:
     """Train one CNN on ``stamps[train_rows]``, validating on ``stamps[val_rows]``.
+
+    The network is built from ``model_config`` (random weights), or, with
+    ``initial_model`` (a saved .keras file, left unchanged), loaded with its trained
+    weights and trained on: fine-tuning.  Exactly one of the two must be given.
 
     stamps: (N, 51, 51, 3) uint8, channels (template, search, difference); a
         ``np.load(..., mmap_mode="r")`` memmap is read batch by batch, never whole.
@@ -273,6 +280,9 @@ def train_cnn(
     overlap = np.intersect1d(train_rows, val_rows)
     if overlap.size:
         raise ValueError(f"train_rows and val_rows overlap in {overlap.size} rows, e.g. {overlap[:5].tolist()}")
+
+    if (model_config is None) == (initial_model is None):
+        raise ValueError("give exactly one of model_config (train from scratch) and initial_model (fine-tune)")
 
     seed_everything(seed=seed)
     has_validation = len(val_rows) > 0
@@ -328,7 +338,8 @@ def train_cnn(
         multi_device=train_config.multi_device
     ) as replicas:
         with _dtype_policy(train_config.mixed_precision):
-            model = build_model(config=model_config)
+            model = (build_model(config=model_config) if initial_model is None
+                     else keras.saving.load_model(Path(initial_model), compile=False))
         compile_model(model=model, train_config=train_config)
         started = time.perf_counter()
         fit_history = model.fit(
