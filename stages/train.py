@@ -1,10 +1,10 @@
-"""DVC stages `rf`, `train` (a matrix over the ensemble's CNNs) and `retrain`: one ensemble member trained on the train split, scored on every sample, evaluated on val and test."""
+"""DVC stages `rf`, `hgb`, `train` (a matrix over the ensemble's CNNs) and `retrain`: one ensemble member trained on the train split, scored on every sample, evaluated on val and test."""
 
 from __future__ import annotations
 
 import argparse
 
-from realbogus.members import FOREST
+from realbogus.members import reads_features
 from realbogus.params import load_params, section
 from realbogus.pipeline import align, read_table
 from realbogus.training_runs import load_inputs, new_split, train_and_evaluate
@@ -12,7 +12,7 @@ from realbogus.training_runs import load_inputs, new_split, train_and_evaluate
 
 def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description=__doc__)
-    parser.add_argument("--member", required=True, help="rf or a model name under params.yaml models")
+    parser.add_argument("--member", required=True, help="rf, hgb or a model name under params.yaml models")
     parser.add_argument("--ingested", default="data/ingested")
     parser.add_argument("--features", default="data/features/features.parquet")
     parser.add_argument("--labels", default="data/ingested/catalog.parquet")
@@ -25,9 +25,9 @@ def main(argv: list[str] | None = None) -> None:
                              "(retraining after a relabel: the paper's guard against mining bias)")
     args = parser.parse_args(argv)
     params = load_params()
-    # Only the forest reads the features; the CNNs read the stamps.
+    # The feature models (rf, hgb) read the features; the CNNs read the stamps.
     inputs = load_inputs(ingested_dir=args.ingested, labels_path=args.labels,
-                         features_path=args.features if args.member == FOREST else None)
+                         features_path=args.features if reads_features(args.member, params=params) else None)
     if args.new_split_seed is None:
         split = align(read_table(args.split, columns=("id", "split"), what="split"), inputs.ids, column="split",
                       what=args.split)

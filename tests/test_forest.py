@@ -2,7 +2,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from realbogus.forest import ForestConfig, build_forest, feature_matrix, forest_artifact_scores, train_forest
+from realbogus.forest import ForestConfig, build_forest, feature_matrix, feature_model_artifact_scores, train_forest
 from realbogus.release.layout import FEATURE_NAMES
 
 
@@ -45,7 +45,7 @@ def test_forest_learns_and_keeps_rows_with_missing_values():
     rows = np.arange(1500)
     model = train_forest(features=table, labels=labels, train_rows=rows[:1000],
                          config=ForestConfig(n_estimators=30, n_jobs=1))
-    scores = forest_artifact_scores(model=model, features=table)
+    scores = feature_model_artifact_scores(model=model, features=table)
     assert scores.shape == (1500,) and not np.isnan(scores).any()
     held_out_accuracy = ((scores[1000:] >= 0.5) == labels[1000:]).mean()
     assert held_out_accuracy > 0.9
@@ -70,4 +70,4 @@ def test_values_beyond_float32_are_clipped_not_fatal():
     assert np.isnan(matrix[:, FEATURE_NAMES.index("A_REF")]).any()  # not-measured stays NaN
     model = train_forest(features=table, labels=labels, train_rows=np.arange(200),
                          config=ForestConfig(n_estimators=5, n_jobs=1))
-    assert np.isfinite(forest_artifact_scores(model=model, features=table)).all()
+    assert np.isfinite(feature_model_artifact_scores(model=model, features=table)).all()

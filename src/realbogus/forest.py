@@ -13,6 +13,7 @@ from the rest.  ``impute_strategy: median`` is the alternative.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -90,7 +91,10 @@ def train_forest(*, features: pd.DataFrame, labels: np.ndarray, train_rows: np.n
     return model
 
 
-def forest_artifact_scores(*, model: Pipeline, features: pd.DataFrame) -> np.ndarray:
-    """(N,) float32 probability of the artifact class (label 1) for every row."""
+def feature_model_artifact_scores(*, model: Any, features: pd.DataFrame) -> np.ndarray:
+    """(N,) float32 probability of the artifact class (label 1) for every row.
+
+    model: any fitted scikit-learn classifier on :func:`feature_matrix` (the forest, or the
+    boosted trees of :mod:`realbogus.boosting`)."""
     classes = list(model.classes_)
     return model.predict_proba(feature_matrix(features))[:, classes.index(1)].astype(np.float32)

@@ -1,9 +1,11 @@
-"""Ensemble members: the forest and the CNNs behind one fit-and-score call.
+"""Ensemble members: the feature models and the CNNs behind one fit-and-score call.
 
-Every stage that trains (``rf``/``train`` on the first split, ``crossfit`` for mining,
-``retrain`` on the new labels) goes through :func:`fit_and_score`, so a member is trained
-the same way wherever it is trained.  A member is named ``rf`` or by its entry under
-``models`` in params.yaml (the paper's presets are ``model1`` .. ``model4``).
+Every stage that trains (``rf``/``hgb``/``train`` on the first split, ``crossfit`` for
+mining, ``retrain`` on the new labels) goes through :func:`fit_and_score`, so a member is
+trained the same way wherever it is trained.  A member is named ``rf`` (the paper's
+forest), ``hgb`` (gradient-boosted trees) or by its entry under ``models`` in params.yaml
+(the paper's CNN presets are ``model1`` .. ``model4``).  The feature models read the 38
+autoScan features, the CNNs the stamps.
 """
 
 from __future__ import annotations
@@ -17,6 +19,9 @@ import numpy as np
 import pandas as pd
 
 FOREST = "rf"
+BOOSTING = "hgb"
+# Feature-model member name -> its kind; the kind names the params.yaml section's use.
+FEATURE_MEMBERS = {FOREST: "forest", BOOSTING: "boosting"}
 
 
 @dataclass
@@ -37,13 +42,35 @@ class FittedMember:
 
 
 def member_kind(name: str, *, params: Mapping[str, Any]) -> str:
-    """"forest" or "cnn"; an unknown name is an error listing the known ones."""
-    if name == FOREST:
-        return "forest"
+    """"forest", "boosting" or "cnn"; an unknown name is an error listing the known ones."""
+    if name in FEATURE_MEMBERS:
+        return FEATURE_MEMBERS[name]
     models = params.get("models") or {}
     if name in models:
         return "cnn"
-    raise ValueError(f"unknown ensemble member {name!r}: expected {FOREST!r} or one of params.yaml models {sorted(models)}")
+    raise ValueError(f"unknown ensemble member {name!r}: expected one of {sorted(FEATURE_MEMBERS)} "
+                     f"or of params.yaml models {sorted(models)}")
+
+
+def reads_features(name: str, *, params: Mapping[str, Any]) -> bool:
+    """Whether member ``name`` trains on the feature table (else on the stamps)."""
+    return member_kind(name, params=params) != "cnn"
+
+
+def _fit_feature_model(*, name: str, params: Mapping[str, Any], features: pd.DataFrame, labels: np.ndarray,
+                       train_rows: np.ndarray, seed: int) -> Any:
+    from realbogus.params import config_from_mapping
+
+    settings = {**params[name], "seed": seed}
+    if member_kind(name, params=params) == "forest":
+        from realbogus.forest import ForestConfig, train_forest
+
+        config = config_from_mapping(ForestConfig, settings, where=f"params.yaml {name}")
+        return train_forest(features=features, labels=labels, train_rows=train_rows, config=config)
+    from realbogus.boosting import BoostingConfig, train_boosting
+
+    config = config_from_mapping(BoostingConfig, settings, where=f"params.yaml {name}")
+    return train_boosting(features=features, labels=labels, train_rows=train_rows, config=config)
 
 
 def fit_and_score(*, name: str, params: Mapping[str, Any], labels: np.ndarray, train_rows: np.ndarray,
@@ -52,22 +79,21 @@ def fit_and_score(*, name: str, params: Mapping[str, Any], labels: np.ndarray, t
                   on_epoch_end: Callable[[int, dict[str, float]], None] | None = None) -> FittedMember:
     """Train member ``name`` on ``train_rows`` (validating on ``val_rows``) and score ``score_rows``.
 
-    labels: (N,) 1 = artifact; rows index ``features`` (the forest: a table of the 38
+    labels: (N,) 1 = artifact; rows index ``features`` (feature models: a table of the 38
     features aligned with labels) or ``stamps`` (CNNs: (N, 51, 51, 3), a memmap is fine).
     """
     labels = np.asarray(labels)
     artifact_score = np.full(len(labels), np.nan, dtype=np.float32)
-    if member_kind(name, params=params) == "forest":
+    if reads_features(name, params=params):
         import joblib
 
-        from realbogus.forest import ForestConfig, forest_artifact_scores, train_forest
-        from realbogus.params import config_from_mapping
+        from realbogus.forest import feature_model_artifact_scores
 
         if features is None:
-            raise ValueError("the forest needs the feature table")
-        config = config_from_mapping(ForestConfig, {**params["rf"], "seed": seed}, where="params.yaml rf")
-        model = train_forest(features=features, labels=labels, train_rows=train_rows, config=config)
-        artifact_score[score_rows] = forest_artifact_scores(model=model, features=features.iloc[score_rows])
+            raise ValueError(f"member {name!r} needs the feature table")
+        model = _fit_feature_model(name=name, params=params, features=features, labels=labels,
+                                   train_rows=train_rows, seed=seed)
+        artifact_score[score_rows] = feature_model_artifact_scores(model=model, features=features.iloc[score_rows])
 
         def save(folder: Path) -> Path:
             path = folder / "model.joblib"

@@ -1,4 +1,4 @@
-"""Train-and-evaluate runs of ensemble members, shared by the `rf`, `train`, `crossfit`
+"""Train-and-evaluate runs of ensemble members, shared by the `rf`, `hgb`, `train`, `crossfit`
 and `retrain` stages: load the stage inputs, fit through :mod:`realbogus.members`, write
 model and scores, evaluate, and track it all in MLflow."""
 
@@ -14,7 +14,7 @@ import pandas as pd
 
 from realbogus import tracking
 from realbogus.atomic import atomic_path
-from realbogus.members import FOREST, fit_and_score, member_kind
+from realbogus.members import fit_and_score, reads_features
 from realbogus.pipeline import align, evaluate_splits, log_split_metrics, read_table, write_scores
 from realbogus.split import assign_splits
 
@@ -63,8 +63,8 @@ def _epoch_logger(run: Any):
 def stage_params(params: Mapping[str, Any], member: str) -> dict[str, Any]:
     """The params a member's run depends on (logged to MLflow)."""
     chosen: dict[str, Any] = {"split": params.get("split"), "tracking": params.get("tracking", {})}
-    if member_kind(member, params=params) == "forest":
-        chosen["rf"] = params["rf"]
+    if reads_features(member, params=params):
+        chosen[member] = params[member]
     else:
         chosen["train"] = params["train"]
         chosen["model"] = params["models"][member]
@@ -88,7 +88,7 @@ def train_and_evaluate(*, member: str, params: Mapping[str, Any], inputs: StageI
             name=member, params=params, labels=inputs.labels, seed=seed,
             train_rows=np.flatnonzero(split == "train"), val_rows=np.flatnonzero(split == "val"),
             score_rows=np.arange(len(inputs.ids)), features=inputs.features,
-            stamps=stamps_in_id_order(inputs) if member != FOREST else None, on_epoch_end=_epoch_logger(run))
+            stamps=None if reads_features(member, params=params) else stamps_in_id_order(inputs), on_epoch_end=_epoch_logger(run))
         with atomic_path(model_dir, is_dir=True) as temporary:
             fitted.save(temporary)
             write_scores(ids=inputs.ids, split=split, labels=inputs.labels, artifact_score=fitted.artifact_score,
@@ -147,7 +147,7 @@ def crossfit_member(*, member: str, params: Mapping[str, Any], inputs: StageInpu
             fitted = fit_and_score(
                 name=member, params=params, labels=inputs.labels, seed=seed + fold, train_rows=training[~is_val],
                 val_rows=training[is_val], score_rows=held_out, features=inputs.features,
-                stamps=stamps_in_id_order(inputs) if member != FOREST else None, on_epoch_end=_epoch_logger(run))
+                stamps=None if reads_features(member, params=params) else stamps_in_id_order(inputs), on_epoch_end=_epoch_logger(run))
             artifact_score[held_out] = fitted.artifact_score[held_out]
             from realbogus.metrics import headline_metrics
 

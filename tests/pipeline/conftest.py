@@ -16,12 +16,13 @@ TINY_PARAMS = {
     "simulate": {"n": 400, "workers": 1},
     "ingest": {"workers": 1},
     "features": {"workers": 1},
-    "ensemble": {"cnns": ["tiny"], "members": ["rf", "tiny"]},
+    "ensemble": {"cnns": ["tiny"], "members": ["rf", "hgb", "tiny"]},
     "models": {"tiny": {"filters": [8], "kernel": 3, "pool": 2, "strides": [1], "double_conv": False,
                         "inner_dropout": None}},
     "train": {"max_epochs": 1, "batch_size": 64},
     "mine": {"budget": 20, "gallery_size": 4},
     "rf": {"n_estimators": 20, "n_jobs": 1},
+    "hgb": {"max_iter": 20},
 }
 # The survey pipeline (survey/dvc.yaml) on top of the tiny main model.
 TINY_SURVEY_PARAMS = {

@@ -29,7 +29,9 @@ def test_full_loop_then_label_versions(tiny_repo: Path, pipeline_env: dict, tmp_
     assert "Data and pipelines are up to date" in again.stdout + again.stderr
     metrics = run(["dvc", "metrics", "show", "--json"], cwd=repo, env=env).stdout
     assert "fpr_at_mdr_0.05" in metrics
-    assert "auc_rf" in metrics  # the mine stage's top-level metrics file
+    assert "auc_rf" in metrics and "auc_hgb" in metrics  # the mine stage's top-level metrics file
+    assert {"score_rf", "score_hgb", "score_tiny"} <= set(candidates.columns)
+    assert (repo / "reports" / "evaluate" / "table4_hgb.csv").exists()
 
     # The survey pipeline on top of the trained model: score, vet votes, fine-tune, compare.
     run(["dvc", "repro"], cwd=repo / "survey", env=env)
