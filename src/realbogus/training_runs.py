@@ -88,7 +88,7 @@ def train_and_evaluate(*, member: str, params: Mapping[str, Any], inputs: StageI
             name=member, params=params, labels=inputs.labels, seed=seed,
             train_rows=np.flatnonzero(split == "train"), val_rows=np.flatnonzero(split == "val"),
             score_rows=np.arange(len(inputs.ids)), features=inputs.features,
-            stamps=None if reads_features(member, params=params) else stamps_in_id_order(inputs), on_epoch_end=_epoch_logger(run))
+            stamps=_stamps_for(member, params, inputs), on_epoch_end=_epoch_logger(run))
         with atomic_path(model_dir, is_dir=True) as temporary:
             fitted.save(temporary)
             write_scores(ids=inputs.ids, split=split, labels=inputs.labels, artifact_score=fitted.artifact_score,
@@ -101,6 +101,11 @@ def train_and_evaluate(*, member: str, params: Mapping[str, Any], inputs: StageI
         for model_file in model_dir.glob("model.*"):
             run.log_artifacts(model_file, artifact_path="model")
     return results
+
+
+def _stamps_for(member: str, params: Mapping[str, Any], inputs: StageInputs) -> np.ndarray | None:
+    """The stamps for a CNN member, None for a feature model."""
+    return None if reads_features(member, params=params) else stamps_in_id_order(inputs)
 
 
 def stamps_in_id_order(inputs: StageInputs) -> np.ndarray:
@@ -147,7 +152,7 @@ def crossfit_member(*, member: str, params: Mapping[str, Any], inputs: StageInpu
             fitted = fit_and_score(
                 name=member, params=params, labels=inputs.labels, seed=seed + fold, train_rows=training[~is_val],
                 val_rows=training[is_val], score_rows=held_out, features=inputs.features,
-                stamps=None if reads_features(member, params=params) else stamps_in_id_order(inputs), on_epoch_end=_epoch_logger(run))
+                stamps=_stamps_for(member, params, inputs), on_epoch_end=_epoch_logger(run))
             artifact_score[held_out] = fitted.artifact_score[held_out]
             from realbogus.metrics import headline_metrics
 
