@@ -14,10 +14,13 @@ reports/mine_truth/comparison.csv, with the issue's goals checked:
 The clone shares this repository's DVC cache, so a variant already run here (the default
 release after `dvc repro`) is restored from DVC's run cache instead of being recomputed.
 MLflow runs land in this repository's store (mlflow.db) unless MLFLOW_TRACKING_URI is set.
-The clone is deleted afterwards unless --keep is given.
+The clone is deleted afterwards unless --keep is given.  --diagnostics adds, per variant,
+the output of benchmarks/mining_diagnostics.py (other aggregations, each member's share,
+members trained on the truth, a refit on flipped candidates).
 
     python benchmarks/bench_mining.py                       # default + 1% and 3% noise
     python benchmarks/bench_mining.py --variant 2013:0.015 --variant 5:0.03 --n 5000
+    python benchmarks/bench_mining.py --diagnostics > mining.json
 """
 
 from __future__ import annotations
@@ -107,6 +110,7 @@ def main() -> None:
                         help=f"SEED:NOISE (repeatable); default {' '.join(DEFAULT_VARIANTS)}")
     parser.add_argument("--n", type=int, default=None, help="samples per release (default: params.yaml)")
     parser.add_argument("--keep", type=Path, default=None, help="keep the scratch clone in this folder")
+    parser.add_argument("--diagnostics", action="store_true", help="also run mining_diagnostics.py per variant")
     args = parser.parse_args()
     variants = args.variant or [parse_variant(text) for text in DEFAULT_VARIANTS]
 
@@ -128,6 +132,13 @@ def main() -> None:
             run([dvc, "repro", "mine_truth"], cwd=clone, env=env)
             summary = summarise(clone, params)
             summary["pipeline_seconds"] = round(time.perf_counter() - started, 1)
+            if args.diagnostics:
+                completed = subprocess.run([sys.executable, str(REPO / "benchmarks" / "mining_diagnostics.py"),
+                                            "--repo", str(clone)], env=env, capture_output=True, text=True)
+                if completed.returncode != 0:
+                    sys.stderr.write(completed.stderr[-6000:])
+                    raise SystemExit(f"mining_diagnostics.py failed on {seed}:{noise}")
+                summary["diagnostics"] = json.loads(completed.stdout)
             results.append(summary)
             print(json.dumps({"done": f"{seed}:{noise}", "seconds": summary["pipeline_seconds"]}), file=sys.stderr)
     finally:

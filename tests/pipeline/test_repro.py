@@ -3,12 +3,13 @@
 from __future__ import annotations
 
 import json
+import sys
 from pathlib import Path
 
 import pandas as pd
 import pytest
 
-from pipeline.conftest import run
+from pipeline.conftest import REPO, run
 
 pytestmark = pytest.mark.slow
 
@@ -52,6 +53,14 @@ def test_full_loop_then_label_versions(tiny_repo: Path, pipeline_env: dict, tmp_
         hidden.rename(truth)
     for name in ("candidates.csv", "ranking.parquet"):
         assert (tmp_path / "mine" / name).read_bytes() == (repo / "data" / "mine" / name).read_bytes()
+
+    # The mining diagnostics benchmark runs on a mined repository and judges every variant.
+    diagnostics = json.loads(run([sys.executable, str(REPO / "benchmarks" / "mining_diagnostics.py"), "--repo",
+                                  str(repo)], cwd=repo, env=env).stdout)
+    assert diagnostics["members"].keys() == {"rf", "hgb", "tiny"}
+    assert set(diagnostics["trained_on_truth"]) == {"rf", "hgb"}
+    assert diagnostics["refit_on_flipped"]["flipped"] == 20
+    assert 0.0 <= diagnostics["ours_weighted_mean"]["auprc"] <= 1.0
 
     # Label version 0 ...
     run(["git", "add", "-A"], cwd=repo)
