@@ -110,6 +110,7 @@ def write_summary(*, path: Path, tables: Mapping[str, pd.DataFrame], merge: Mapp
                       "fpr_at_mdr_0.05": now, "accuracy": given.loc[COLUMNS[2], "accuracy"],
                       **({"truth_auc": truth_after["auc"], "truth_fpr_at_mdr_0.05": truth_after["fpr_at_mdr_0.05"]}
                          if truth_after is not None else {})})
-    lines += ["## After relabelling: CNNs vs forest (train-new/test-new)", "", _markdown(pd.DataFrame(after)), ""]
+    lines += ["## After relabelling: CNNs vs the feature models (train-new/test-new)", "",
+              _markdown(pd.DataFrame(after)), ""]
     lines += [f"![{Path(figure).stem}]({figure})" for figure in figures]
     path.write_text("\n".join(lines) + "\n")
