@@ -58,9 +58,10 @@ def run(command: list[str], *, cwd: Path, env: dict[str, str]) -> None:
         raise SystemExit(f"{' '.join(command)} failed in {cwd} (exit {completed.returncode})")
 
 
-def make_clone(workdir: Path) -> Path:
+def make_clone(workdir: Path, commit: str) -> Path:
     clone = workdir / "repo"
     subprocess.run(["git", "clone", "--quiet", "--shared", str(REPO), str(clone)], check=True)
+    subprocess.run(["git", "checkout", "--quiet", commit], cwd=clone, check=True)
     subprocess.run([str(Path(sys.executable).parent / "dvc"), "cache", "dir", "--local", str(REPO / ".dvc" / "cache")],
                    cwd=clone, check=True, stdout=subprocess.DEVNULL)
     return clone
@@ -110,6 +111,9 @@ def main() -> None:
                         help=f"SEED:NOISE (repeatable); default {' '.join(DEFAULT_VARIANTS)}")
     parser.add_argument("--n", type=int, default=None, help="samples per release (default: params.yaml)")
     parser.add_argument("--keep", type=Path, default=None, help="keep the scratch clone in this folder")
+    parser.add_argument("--commit", default="HEAD",
+                        help="benchmark this commit's pipeline (default HEAD); an earlier commit whose stages are "
+                             "in the run cache re-runs in minutes")
     parser.add_argument("--diagnostics", action="store_true", help="also run mining_diagnostics.py per variant")
     args = parser.parse_args()
     variants = args.variant or [parse_variant(text) for text in DEFAULT_VARIANTS]
@@ -124,8 +128,9 @@ def main() -> None:
     workdir.mkdir(parents=True, exist_ok=True)
     results = []
     try:
-        commit = subprocess.run(["git", "rev-parse", "HEAD"], cwd=REPO, capture_output=True, text=True).stdout.strip()
-        clone = make_clone(workdir)
+        commit = subprocess.run(["git", "rev-parse", args.commit], cwd=REPO, capture_output=True, text=True,
+                                check=True).stdout.strip()
+        clone = make_clone(workdir, commit)
         for seed, noise in variants:
             params = set_variant(clone, seed=seed, noise=noise, n=args.n)
             started = time.perf_counter()
