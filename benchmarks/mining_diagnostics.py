@@ -14,7 +14,8 @@ precision / recall at the review budget of:
   members that learned the (systematic) label noise they were trained on.
 * ``refit_on_flipped``: the miner's top ``budget`` candidates flipped, the feature members
   refitted on those labels (same folds), the mean taken again -- an automatic
-  relabel-and-retrain round, without a reviewer.
+  relabel-and-retrain round, without a reviewer.  ``refit_without_candidates``: the same
+  with the candidates left out of training instead of flipped.
 
 Feature members train on all other folds here (the pipeline holds 10% of them out for
 early stopping, which the feature models do not use), so their given-label scores differ
@@ -49,11 +50,13 @@ def quality(suspicion: np.ndarray, *, given: np.ndarray, truth: pd.DataFrame, bu
 
 
 def crossfit_feature_member(*, name: str, params: dict, features: pd.DataFrame, labels: np.ndarray,
-                            folds: np.ndarray, seed: int) -> np.ndarray:
+                            folds: np.ndarray, seed: int, trainable: np.ndarray | None = None) -> np.ndarray:
+    """Cross-fitted scores on the given folds; ``trainable`` (N,) bool limits the training rows."""
     scores = np.full(len(labels), np.nan)
     for fold in np.unique(folds):
         held_out = np.flatnonzero(folds == fold)
-        fitted = fit_and_score(name=name, params=params, labels=labels, train_rows=np.flatnonzero(folds != fold),
+        training = (folds != fold) if trainable is None else (folds != fold) & trainable
+        fitted = fit_and_score(name=name, params=params, labels=labels, train_rows=np.flatnonzero(training),
                                val_rows=np.arange(0), score_rows=held_out, seed=seed + int(fold), features=features)
         scores[held_out] = fitted.artifact_score[held_out]
     return scores
@@ -117,19 +120,22 @@ def main() -> None:
                                                                             member_scores=on_true[:, None])[:, 0])}
         report["trained_on_truth"] = on_truth
 
-        flipped = given.copy()
         top = rank_order(rank_score=ours)[:budget]
+        found = int((truth["true_label"].to_numpy() != given)[top].sum())
+        flipped = given.copy()
         flipped[top] = 1 - flipped[top]
-        refitted = scores.member_scores.copy()
-        for j, name in enumerate(members):
-            if name in feature_members:
-                refitted[:, j] = crossfit_feature_member(name=name, params=params, features=features,
-                                                         labels=flipped, folds=folds, seed=seed)
-        report["refit_on_flipped"] = {
-            "flipped": budget, "flipped_mislabelled": int((truth["true_label"].to_numpy() != given)[top].sum()),
-            "mean": judged(mean_of(refitted)),
-            "refitted_members": feature_members,
-        }
+        without = np.ones(len(given), dtype=bool)
+        without[top] = False
+        for key, labels, trainable in (("refit_on_flipped", flipped, None),
+                                       ("refit_without_candidates", given, without)):
+            refitted = scores.member_scores.copy()
+            for j, name in enumerate(members):
+                if name in feature_members:
+                    refitted[:, j] = crossfit_feature_member(name=name, params=params, features=features,
+                                                             labels=labels, folds=folds, seed=seed,
+                                                             trainable=trainable)
+            report[key] = {"candidates": budget, "candidates_mislabelled": found, "mean": judged(mean_of(refitted)),
+                           "refitted_members": feature_members}
     report["seconds"] = round(time.perf_counter() - started, 1)
     print(json.dumps(report, indent=2))
 

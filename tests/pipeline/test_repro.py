@@ -59,7 +59,7 @@ def test_full_loop_then_label_versions(tiny_repo: Path, pipeline_env: dict, tmp_
                                   str(repo)], cwd=repo, env=env).stdout)
     assert diagnostics["members"].keys() == {"rf", "hgb", "tiny"}
     assert set(diagnostics["trained_on_truth"]) == {"rf", "hgb"}
-    assert diagnostics["refit_on_flipped"]["flipped"] == 20
+    assert diagnostics["refit_on_flipped"]["candidates"] == diagnostics["refit_without_candidates"]["candidates"] == 20
     assert 0.0 <= diagnostics["ours_weighted_mean"]["auprc"] <= 1.0
 
     # Label version 0 ...
