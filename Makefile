@@ -46,4 +46,4 @@ bench: setup
 	  echo "== $$script"; $(BIN)/python $$script; done
 
 bench-mining: setup
-	$(BIN)/python benchmarks/bench_mining.py
+	$(BIN)/python benchmarks/bench_mining.py --diagnostics
