@@ -21,7 +21,7 @@ import numpy as np
 import pandas as pd
 from sklearn.ensemble import HistGradientBoostingClassifier
 
-from realbogus.forest import feature_matrix
+from realbogus.forest import fit_on_rows
 
 
 @dataclass(frozen=True)
@@ -48,9 +48,4 @@ def build_boosting(config: BoostingConfig) -> HistGradientBoostingClassifier:
 def train_boosting(*, features: pd.DataFrame, labels: np.ndarray, train_rows: np.ndarray,
                    config: BoostingConfig) -> HistGradientBoostingClassifier:
     """Fit the boosted trees on ``train_rows`` of ``features`` / ``labels`` (1 = artifact)."""
-    labels = np.asarray(labels)
-    if set(np.unique(labels[train_rows]).tolist()) != {0, 1}:
-        raise ValueError("the training rows must hold both classes (labels 0 and 1)")
-    model = build_boosting(config)
-    model.fit(feature_matrix(features.iloc[train_rows]), labels[train_rows])
-    return model
+    return fit_on_rows(build_boosting(config), features=features, labels=labels, train_rows=train_rows)

@@ -80,15 +80,19 @@ def build_forest(config: ForestConfig) -> Pipeline:
     return Pipeline([("impute", imputer), ("forest", forest)])
 
 
-def train_forest(*, features: pd.DataFrame, labels: np.ndarray, train_rows: np.ndarray,
-                 config: ForestConfig) -> Pipeline:
-    """Fit the forest on ``train_rows`` of ``features`` / ``labels`` (1 = artifact)."""
+def fit_on_rows(model: Any, *, features: pd.DataFrame, labels: np.ndarray, train_rows: np.ndarray) -> Any:
+    """Fit a scikit-learn classifier on ``train_rows`` of the feature matrix (1 = artifact)."""
     labels = np.asarray(labels)
     if set(np.unique(labels[train_rows]).tolist()) != {0, 1}:
         raise ValueError("the training rows must hold both classes (labels 0 and 1)")
-    model = build_forest(config)
     model.fit(feature_matrix(features.iloc[train_rows]), labels[train_rows])
     return model
+
+
+def train_forest(*, features: pd.DataFrame, labels: np.ndarray, train_rows: np.ndarray,
+                 config: ForestConfig) -> Pipeline:
+    """Fit the forest on ``train_rows`` of ``features`` / ``labels`` (1 = artifact)."""
+    return fit_on_rows(build_forest(config), features=features, labels=labels, train_rows=train_rows)
 
 
 def feature_model_artifact_scores(*, model: Any, features: pd.DataFrame) -> np.ndarray:
