@@ -4,14 +4,14 @@ import pytest
 from realbogus.boosting import BoostingConfig, build_boosting, train_boosting
 from realbogus.forest import feature_model_artifact_scores
 from realbogus.members import fit_and_score, member_kind, reads_features
-from tests.test_forest import _features
+from test_forest import synthetic_features
 
 PARAMS = {"rf": {"n_estimators": 10, "n_jobs": 1}, "hgb": {"max_iter": 30},
           "models": {"model1": {"filters": [8], "kernel": 3, "pool": 2, "strides": [1]}}}
 
 
 def test_boosting_learns_without_imputing_missing_values():
-    table, labels = _features(1500)
+    table, labels = synthetic_features(1500)
     model = train_boosting(features=table, labels=labels, train_rows=np.arange(1000),
                            config=BoostingConfig(max_iter=50))
     scores = feature_model_artifact_scores(model=model, features=table)
@@ -20,7 +20,7 @@ def test_boosting_learns_without_imputing_missing_values():
 
 
 def test_boosting_is_deterministic_for_a_seed_and_needs_both_classes():
-    table, labels = _features(400)
+    table, labels = synthetic_features(400)
     rows = np.arange(300)
     first, second = (feature_model_artifact_scores(
         model=train_boosting(features=table, labels=labels, train_rows=rows, config=BoostingConfig(max_iter=20)),
@@ -44,7 +44,7 @@ def test_member_kinds():
 
 
 def test_fit_and_score_hgb_scores_only_the_rows_asked_and_saves(tmp_path):
-    table, labels = _features(600)
+    table, labels = synthetic_features(600)
     fitted = fit_and_score(name="hgb", params=PARAMS, labels=labels, train_rows=np.arange(400), val_rows=np.arange(0),
                            score_rows=np.arange(400, 600), seed=3, features=table)
     assert np.isnan(fitted.artifact_score[:400]).all() and np.isfinite(fitted.artifact_score[400:]).all()
@@ -55,7 +55,7 @@ def test_fit_and_score_hgb_scores_only_the_rows_asked_and_saves(tmp_path):
 
 
 def test_unknown_hgb_setting_names_the_params_section():
-    table, labels = _features(100)
+    table, labels = synthetic_features(100)
     with pytest.raises(ValueError, match="params.yaml hgb"):
         fit_and_score(name="hgb", params={**PARAMS, "hgb": {"max_iters": 10}}, labels=labels,
                       train_rows=np.arange(80), val_rows=np.arange(0), score_rows=np.arange(80, 100), seed=0,

@@ -6,7 +6,7 @@ from realbogus.forest import ForestConfig, build_forest, feature_matrix, feature
 from realbogus.release.layout import FEATURE_NAMES
 
 
-def _features(n, seed=0):
+def synthetic_features(n, seed=0):
     rng = np.random.default_rng(seed)
     labels = rng.integers(0, 2, n)
     table = pd.DataFrame(rng.normal(size=(n, len(FEATURE_NAMES))), columns=list(FEATURE_NAMES))
@@ -26,7 +26,7 @@ def test_paper_forest_settings():
 
 
 def test_band_is_mapped_and_unknown_band_refused():
-    table, _ = _features(8)
+    table, _ = synthetic_features(8)
     table["BAND"] = list("grizgriz")
     assert feature_matrix(table)[:, FEATURE_NAMES.index("BAND")].tolist() == [0, 1, 2, 3, 0, 1, 2, 3]
     table.loc[3, "BAND"] = "Y"
@@ -35,13 +35,13 @@ def test_band_is_mapped_and_unknown_band_refused():
 
 
 def test_missing_feature_column_is_named():
-    table, _ = _features(5)
+    table, _ = synthetic_features(5)
     with pytest.raises(ValueError, match="GAUSS"):
         feature_matrix(table.drop(columns=["GAUSS"]))
 
 
 def test_forest_learns_and_keeps_rows_with_missing_values():
-    table, labels = _features(1500)
+    table, labels = synthetic_features(1500)
     rows = np.arange(1500)
     model = train_forest(features=table, labels=labels, train_rows=rows[:1000],
                          config=ForestConfig(n_estimators=30, n_jobs=1))
@@ -52,13 +52,13 @@ def test_forest_learns_and_keeps_rows_with_missing_values():
 
 
 def test_forest_needs_both_classes():
-    table, _ = _features(20)
+    table, _ = synthetic_features(20)
     with pytest.raises(ValueError, match="both classes"):
         train_forest(features=table, labels=np.ones(20, int), train_rows=np.arange(20), config=ForestConfig(n_jobs=1))
 
 
 def test_values_beyond_float32_are_clipped_not_fatal():
-    table, labels = _features(200)
+    table, labels = synthetic_features(200)
     table.loc[3, "AMP"] = 9.6e48  # a diverged fit, as once seen in a release CSV
     table.loc[4, "GAUSS"] = np.inf
     table.loc[5, "SCALE"] = -np.inf
