@@ -20,7 +20,7 @@ import pandas as pd
 
 FOREST = "rf"
 BOOSTING = "hgb"
-# Feature-model member name -> its kind; the kind names the params.yaml section's use.
+# Feature-model members (each configured by the params.yaml section of its name) -> kind.
 FEATURE_MEMBERS = {FOREST: "forest", BOOSTING: "boosting"}
 
 
@@ -61,16 +61,14 @@ def _fit_feature_model(*, name: str, params: Mapping[str, Any], features: pd.Dat
                        train_rows: np.ndarray, seed: int) -> Any:
     from realbogus.params import config_from_mapping
 
-    settings = {**params[name], "seed": seed}
     if member_kind(name, params=params) == "forest":
-        from realbogus.forest import ForestConfig, train_forest
-
-        config = config_from_mapping(ForestConfig, settings, where=f"params.yaml {name}")
-        return train_forest(features=features, labels=labels, train_rows=train_rows, config=config)
-    from realbogus.boosting import BoostingConfig, train_boosting
-
-    config = config_from_mapping(BoostingConfig, settings, where=f"params.yaml {name}")
-    return train_boosting(features=features, labels=labels, train_rows=train_rows, config=config)
+        from realbogus.forest import ForestConfig as config_type
+        from realbogus.forest import train_forest as train
+    else:
+        from realbogus.boosting import BoostingConfig as config_type
+        from realbogus.boosting import train_boosting as train
+    config = config_from_mapping(config_type, {**params[name], "seed": seed}, where=f"params.yaml {name}")
+    return train(features=features, labels=labels, train_rows=train_rows, config=config)
 
 
 def fit_and_score(*, name: str, params: Mapping[str, Any], labels: np.ndarray, train_rows: np.ndarray,

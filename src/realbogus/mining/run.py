@@ -57,8 +57,8 @@ def read_crossfit_scores(paths: Mapping[str, str | os.PathLike[str]]) -> Ensembl
 
 
 def mine_ensemble(*, scores: EnsembleScores, stamps: np.ndarray, rows: np.ndarray, out_dir: str | os.PathLike[str],
-                  reports_dir: str | os.PathLike[str], budget: int, weighting: str = "auc",
-                  rank_by: str = "mean", gallery_size: int = 24, placement_reference: Sequence[str] | None = None) -> dict[str, Any]:
+                  reports_dir: str | os.PathLike[str], budget: int, weighting: str = "auc", rank_by: str = "mean",
+                  gallery_size: int = 24, placement_reference: Sequence[str] | None = None) -> dict[str, Any]:
     """Rank every sample by ensemble disagreement and write the candidates for review.
 
     rows: (N,) row of each id in ``stamps`` (for the gallery).
