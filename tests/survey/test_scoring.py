@@ -127,9 +127,9 @@ def test_cli_states_model_and_threshold_and_reports_errors(tmp_path, tiny_model_
 
     np.save(tmp_path / "floats.npy", stamps.astype(np.float32))
     assert cli_main(["score", str(tmp_path / "floats.npy"), "--model", str(tiny_model_path), "--out",
-                     str(tmp_path / "x.csv"), "--no-progress"]) == 1
+                     str(tmp_path / "x.csv"), "--no-progress"]) == 2
     assert "floats.npy: stamps have dtype float32" in capsys.readouterr().err
-    assert cli_main(["score", str(tmp_path / "stamps.npy"), "--model", str(tmp_path / "nope.keras")]) == 1
+    assert cli_main(["score", str(tmp_path / "stamps.npy"), "--model", str(tmp_path / "nope.keras")]) == 2
     assert "nope.keras: no such model file" in capsys.readouterr().err
     assert cli_main(["score", str(tmp_path / "stamps.npy"), "--model", str(tiny_model_path),
                      "--threshold", "1.5"]) == 2
