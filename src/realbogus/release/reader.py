@@ -140,10 +140,30 @@ _UTF8_BOM = b"\xef\xbb\xbf"
 
 
 def _count_fields(line: bytes) -> int:
-    text = line.rstrip(b"\r\n")
-    if b'"' not in text:
-        return text.count(b",") + 1
-    return len(next(csv.reader([text.decode("utf-8", "replace")]), []))
+    if b'"' not in line:
+        return line.count(b",") + 1
+    try:
+        return len(next(csv.reader([line.decode("utf-8", "replace")]), []))
+    except csv.Error:  # a quote left open: not a row of the release format
+        return -1
+
+
+def _is_utf8(line: bytes) -> bool:
+    if line.isascii():
+        return True
+    try:
+        line.decode("utf-8")
+    except UnicodeDecodeError:
+        return False
+    return True
+
+
+def _csv_lines(handle) -> Iterator[bytes]:  # noqa: ANN001 (a binary file)
+    """The file's lines without their ends, split as pandas' parser splits them: at \\n, \\r\\n and a lone \\r."""
+    for raw in handle:
+        body = raw[:-1] if raw.endswith(b"\n") else raw
+        body = body[:-1] if body.endswith(b"\r") else body
+        yield from body.split(b"\r")
 
 
 def _scan_feature_table(csv_path: Path, on_issue: IssueHandler) -> tuple[set[int], np.ndarray]:
@@ -157,7 +177,7 @@ def _scan_feature_table(csv_path: Path, on_issue: IssueHandler) -> tuple[set[int
     header_seen = False
     n_columns = len(FEATURE_TABLE_COLUMNS)
     with open(csv_path, "rb") as handle:
-        for index, line in enumerate(handle):
+        for index, line in enumerate(_csv_lines(handle)):
             if index == 0 and line.startswith(_UTF8_BOM):
                 line = line[len(_UTF8_BOM):]
             if not line.strip() or (not header_seen and line.startswith(b"#")):
@@ -167,14 +187,15 @@ def _scan_feature_table(csv_path: Path, on_issue: IssueHandler) -> tuple[set[int
                 header_seen = True
                 _check_header(csv_path, line)
                 continue
-            n_fields = _count_fields(line)
+            n_fields = _count_fields(line) if _is_utf8(line) else -2
             if n_fields != n_columns:
                 first = line.split(b",", 1)[0].strip()
                 detection_id = int(first) if first.isdigit() and int(first) <= INT64_MAX else None
+                found = {-1: "a quote left open", -2: "bytes that are not UTF-8 text"}.get(n_fields, f"{n_fields} fields")
                 on_issue(Issue(detection_id, f"{csv_path} line {index + 1}", "bad_feature_row",
-                               f"feature table {csv_path} line {index + 1}: {n_fields} fields, expected "
-                               f"{n_columns} (ID, OBJECT_TYPE, ..., SPREAD_MODEL); the row is cut short or has "
-                               "extra values"))
+                               f"feature table {csv_path} line {index + 1}: {found}, expected "
+                               f"{n_columns} fields (ID, OBJECT_TYPE, ..., SPREAD_MODEL); the row is cut short or "
+                               "has extra values"))
                 skipped.add(index)
                 continue
             data_lines.append(index + 1)
@@ -185,7 +206,10 @@ def _scan_feature_table(csv_path: Path, on_issue: IssueHandler) -> tuple[set[int
 
 
 def _check_header(csv_path: Path, line: bytes) -> None:
-    columns = [c.strip() for c in next(csv.reader([line.decode("utf-8", "replace").rstrip("\r\n")]), [])]
+    try:
+        columns = [c.strip() for c in next(csv.reader([line.decode("utf-8", "replace")]), [])]
+    except csv.Error:
+        columns = []
     if columns != list(FEATURE_TABLE_COLUMNS):
         missing = [c for c in FEATURE_TABLE_COLUMNS if c not in columns]
         extra = [c for c in columns if c not in FEATURE_TABLE_COLUMNS]
@@ -204,6 +228,7 @@ def _read_feature_rows(csv_path: Path, skipped_lines: set[int], float_columns: l
         csv_path,
         skiprows=skipped_lines,
         encoding="utf-8-sig",
+        encoding_errors="replace",  # lines that are not UTF-8 were refused by the scan and are skipped
         # ID and label as text: parsed exactly below (a float or a wrapped int64 would lie).
         dtype={"ID": str, LABEL_COLUMN: str, "BAND": str, **{c: np.float64 for c in float_columns}},
         keep_default_na=False,
@@ -223,7 +248,8 @@ def _rows_with_bad_numbers(csv_path: Path, skipped_lines: set[int], data_lines: 
     import pandas as pd
 
     bad: list[tuple[int, str, str, int | None]] = []
-    chunks = pd.read_csv(csv_path, skiprows=skipped_lines, encoding="utf-8-sig", dtype=str, keep_default_na=False,
+    chunks = pd.read_csv(csv_path, skiprows=skipped_lines, encoding="utf-8-sig", encoding_errors="replace",
+                         dtype=str, keep_default_na=False,
                          skip_blank_lines=False, chunksize=100_000)
     offset = 0
     for chunk in chunks:
