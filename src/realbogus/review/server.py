@@ -172,6 +172,8 @@ class ReviewServer(HTTPServer):
     most MAX_CONNECTIONS threads; one more is answered 503 and closed.
     """
 
+    request_queue_size = 64  # the listen backlog: a page opens several connections at once
+
     def __init__(self, *, session: ReviewSession, port: int, quiet: bool = False,
                  reviewers: Sequence[str] = (), show_others: bool = False) -> None:
         self.session = session

@@ -141,6 +141,7 @@ class DecisionStore:
         self._offset = 0  # bytes of the file already parsed into _records
         self._identity: tuple[int, int] | None = None  # (device, inode) of the file they came from
         self._tail = b""  # the last bytes before _offset, to notice a file rewritten in place
+        self._seen: tuple[int, int, int, int] | None = None  # (device, inode, size, mtime) at the last look
         if self.path.is_dir():
             raise DecisionFileError(f"decisions file {self.path} is a folder; expected a CSV file "
                                     f"(created if missing), e.g. {self.path / 'decisions.csv'}")
@@ -176,12 +177,15 @@ class DecisionStore:
             _fsync_directory(self.path.parent)
             status = os.fstat(fd)
         identity = (status.st_dev, status.st_ino)
-        if (identity != self._identity or status.st_size < self._offset
+        seen = (*identity, status.st_size, status.st_mtime_ns)
+        if seen == self._seen:
+            return  # unchanged since the last look (or our own last append)
+        if (identity != self._identity or status.st_size <= self._offset
                 or os.pread(fd, len(self._tail), self._offset - len(self._tail)) != self._tail):
+            # Replaced, shrunk, rewritten in place (changed, yet not grown), or its last
+            # bytes differ: not the file we read, so read it all again.
             self._records, self._offset, self._tail, self._identity = [], 0, b"", identity
         size = status.st_size
-        if size == self._offset:
-            return
         new_bytes = os.pread(fd, size - self._offset, self._offset)
         if not new_bytes.endswith(b"\n"):
             # Writers hold the lock for a whole line, so a line without its newline is
@@ -211,6 +215,7 @@ class DecisionStore:
         self._records.extend(parsed)
         self._tail = (self._tail + new_bytes)[-_TAIL_BYTES:]
         self._offset = size
+        self._seen = seen
 
     @staticmethod
     def _write_all(fd: int, data: bytes) -> None:
@@ -265,6 +270,8 @@ class DecisionStore:
         self._records.append(record)
         self._offset += len(line)
         self._tail = (self._tail + line)[-_TAIL_BYTES:]
+        status = os.fstat(fd)
+        self._seen = (status.st_dev, status.st_ino, status.st_size, status.st_mtime_ns)
         return record
 
 
