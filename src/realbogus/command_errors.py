@@ -31,9 +31,13 @@ _USER_ERRORS: tuple[type[BaseException], ...] = (ValueError, OSError, RuntimeErr
 
 def one_line(error: BaseException) -> str:
     """The error's message on one line (multi-line messages joined, blank lines dropped)."""
-    text = " ".join(line.strip() for line in str(error).splitlines() if line.strip())
-    if isinstance(error, KeyError) and error.args and len(error.args) == 1:
-        text = f"missing key {error.args[0]!r}"
+    if isinstance(error, KeyError) and len(error.args) == 1:
+        # str(KeyError) quotes its argument: show a message as written, a bare key as a key.
+        key = error.args[0]
+        text = key if isinstance(key, str) and " " in key else f"missing key {key!r}"
+    else:
+        text = str(error)
+    text = " ".join(line.strip() for line in text.splitlines() if line.strip())
     return text or type(error).__name__
 
 
