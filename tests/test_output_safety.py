@@ -7,6 +7,9 @@ tree around the command is byte-for-byte what it was before (tree_state before =
 from __future__ import annotations
 
 import json
+import os
+import subprocess
+import sys
 from pathlib import Path
 
 import numpy as np
@@ -18,6 +21,8 @@ from realbogus.cli import main as cli_main
 # tests/ is on sys.path (pytest's rootdir-relative import of this module)
 from release.conftest import build_release
 from snapshots import changed_paths, tree_state
+
+REPO = Path(__file__).resolve().parents[1]
 
 
 @pytest.fixture
@@ -145,3 +150,40 @@ def test_a_crash_leaves_the_previous_output_and_no_temporary(tmp_path: Path) -> 
         raise RuntimeError("crash")
     assert (out / "a.txt").read_text() == "first"
     assert sorted(p.name for p in tmp_path.iterdir()) == ["out"]
+
+
+def _stage(name: str, *args: str, cwd: Path) -> subprocess.CompletedProcess:
+    env = {key: value for key, value in os.environ.items() if key != "REALBOGUS_DEBUG"}
+    return subprocess.run([sys.executable, str(REPO / "stages" / f"{name}.py"), *args], cwd=cwd, env=env,
+                          capture_output=True, text=True, timeout=300)
+
+
+@pytest.mark.slow
+def test_stages_follow_the_same_rule(tmp_path: Path) -> None:
+    """A stage rerun by hand replaces its own output; one pointed at its input refuses in one line."""
+    build_release(tmp_path / "data" / "release", n=6, n_tars=2)
+    (tmp_path / "params.yaml").write_text(
+        "release: {path: data, format: gif}\ningest: {workers: 0, on_error: raise}\n"
+        "split: {seed: 1, fractions: {train: 0.5, val: 0.25, test: 0.25}}\n")
+    before = tree_state(tmp_path)
+    result = _stage("ingest", "--out", "data/ingested", cwd=tmp_path)  # the release folder holds the output
+    assert result.returncode == 2 and result.stderr.strip().splitlines() == [
+        "stage ingest: output data/ingested lies inside the input data; name a path outside it"]
+    assert changed_paths(before, tree_state(tmp_path)) == set()
+
+    (tmp_path / "params.yaml").write_text((tmp_path / "params.yaml").read_text().replace("path: data,",
+                                                                                         "path: data/release,"))
+    for _ in range(2):  # as `python stages/x.py` by hand: the second run finds its own outputs
+        assert _stage("ingest", "--out", "data/ingested", cwd=tmp_path).returncode == 0
+        result = _stage("split", "--catalog", "data/ingested/catalog.parquet", "--out", "data/split/split.csv",
+                        cwd=tmp_path)
+        assert result.returncode == 0, result.stderr
+    split = tmp_path / "data" / "split" / "split.csv"
+    split.write_text(split.read_text().replace("train", "test"))  # someone edited it by hand
+    before = tree_state(tmp_path)
+    result = _stage("split", "--catalog", "data/ingested/catalog.parquet", "--out", "data/split/split.csv",
+                    cwd=tmp_path)
+    assert result.returncode == 2 and result.stderr.strip().splitlines() == [
+        "stage split: output data/split/split.csv was changed since split wrote it; run the stage with "
+        "`dvc repro` (which removes its outputs first) or remove the output yourself"]
+    assert changed_paths(before, tree_state(tmp_path)) == set()

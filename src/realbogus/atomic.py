@@ -36,7 +36,16 @@ _REPOSITORY_MARKERS = (".git", ".dvc")
 
 
 class OutputPathError(ValueError):
-    """An output path refused because writing it could destroy what the command did not create."""
+    """An output path refused because writing it could destroy what the command did not create.
+
+    ``path`` and ``problem`` say which and why; ``forceable``: ``--force`` would allow it.
+    """
+
+    def __init__(self, message: str, *, path: Path | None = None, problem: str = "", forceable: bool = False) -> None:
+        super().__init__(message)
+        self.path = path
+        self.problem = problem
+        self.forceable = forceable
 
 
 def sidecar_path(path: str | os.PathLike[str]) -> Path:
@@ -124,7 +133,8 @@ def check_output(
         problem = _foreign_file_problem(target, command=command)
     if problem is None or force:
         return target
-    raise OutputPathError(f"{where} {problem}; name a new path, or pass --force to replace it")
+    raise OutputPathError(f"{where} {problem}; name a new path, or pass --force to replace it",
+                          path=target, problem=problem, forceable=True)
 
 
 def _foreign_folder_problem(folder: Path, *, command: str) -> str | None:

@@ -18,7 +18,7 @@ import threading
 from collections.abc import Callable
 from pathlib import Path
 
-from realbogus.atomic import terminate_as_interrupt
+from realbogus.atomic import OutputPathError, terminate_as_interrupt
 
 EXIT_ERROR = 2
 EXIT_INTERRUPTED = 130
@@ -87,7 +87,18 @@ def run_stage(main: Callable[[list[str] | None], None]) -> None:
     """A DVC stage's ``__main__``: run ``main`` with errors as one line, then exit with its status."""
     debug, argv = debug_requested(sys.argv[1:])
     name = f"stage {Path(sys.argv[0]).stem}"
-    raise SystemExit(run_reporting_errors(name, lambda: main(argv), debug=debug))
+
+    def body() -> None:
+        try:
+            main(argv)
+        except OutputPathError as error:
+            if not error.forceable:
+                raise
+            # A stage has no --force: its outputs are DVC's, which removes them before a run.
+            raise OutputPathError(f"output {error.path} {error.problem}; run the stage with `dvc repro` "
+                                  "(which removes its outputs first) or remove the output yourself") from error
+
+    raise SystemExit(run_reporting_errors(name, body, debug=debug))
 
 
 __all__ = ["EXIT_ERROR", "EXIT_INTERRUPTED", "debug_requested", "one_line", "run_reporting_errors", "run_stage"]

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import sys
+from pathlib import Path
 
 from realbogus.cli._arguments import add_force
 from realbogus.label_versions import LABELS_PATH, diff_labels, label_versions, read_labels_at
@@ -24,6 +25,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
+    if not Path(args.repo).is_dir():
+        raise FileNotFoundError(f"repository folder {args.repo} does not exist (expected a git checkout of the project)")
     if args.action == "log":
         versions = label_versions(repo=args.repo, path=args.path)
         if not versions:

@@ -123,7 +123,14 @@ def _threshold(args: argparse.Namespace) -> int:
     from realbogus.survey.scoring import read_scores
     from realbogus.survey.threshold import ThresholdRule, choose_threshold
 
-    joined = pd.read_csv(args.labels, usecols=["id", "label"]).merge(read_scores(args.scores), on="id", how="inner")
+    for path, what in ((args.scores, "score table"), (args.labels, "vetted labels")):
+        if not path.is_file():
+            raise FileNotFoundError(f"{what} {path} does not exist")
+    labels = pd.read_csv(args.labels)
+    missing = [column for column in ("id", "label") if column not in labels.columns]
+    if missing:
+        raise ValueError(f"vetted labels {args.labels} lack column(s) {missing}; expected id, label (1 = artifact)")
+    joined = labels[["id", "label"]].merge(read_scores(args.scores), on="id", how="inner")
     if joined.empty:
         raise ValueError(f"no id is both in {args.labels} and in {args.scores}")
     rule = ThresholdRule(by=args.by, target=args.target)
