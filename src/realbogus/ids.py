@@ -42,7 +42,18 @@ def exact_int64(values: Any, *, minimum: int = INT64_MIN) -> tuple[np.ndarray, n
         return np.where(bad, 0, array).astype(np.int64), bad
     parsed = np.zeros(len(array), dtype=np.int64)
     bad = np.zeros(len(array), dtype=bool)
-    for index, value in enumerate(array.tolist()):
+    pending = np.arange(len(array))
+    if len(array) and all(isinstance(value, str) for value in array[:64].tolist()):
+        # Text of at most 18 digits always fits int64: convert those at once, exactly.
+        import pandas as pd
+
+        text = pd.Series(array, dtype=object)
+        short = text.str.fullmatch(r"[ \t]*[+-]?[0-9]{1,18}[ \t]*").fillna(False).to_numpy(dtype=bool, copy=True)
+        parsed[short] = pd.to_numeric(text[short].str.strip()).to_numpy(np.int64)
+        short &= parsed >= minimum
+        pending = np.flatnonzero(~short)
+    for index in pending.tolist():
+        value = array[index]
         number = _exact_int(value)
         if number is None or not minimum <= number <= INT64_MAX:
             bad[index] = True

@@ -161,9 +161,11 @@ def _is_utf8(line: bytes) -> bool:
 def _csv_lines(handle) -> Iterator[bytes]:  # noqa: ANN001 (a binary file)
     """The file's lines without their ends, split as pandas' parser splits them: at \\n, \\r\\n and a lone \\r."""
     for raw in handle:
-        body = raw[:-1] if raw.endswith(b"\n") else raw
-        body = body[:-1] if body.endswith(b"\r") else body
-        yield from body.split(b"\r")
+        body = raw[:-1] if raw[-1:] == b"\n" else raw
+        if b"\r" not in body:
+            yield body
+            continue
+        yield from (body[:-1] if body[-1:] == b"\r" else body).split(b"\r")
 
 
 def _scan_feature_table(csv_path: Path, on_issue: IssueHandler) -> tuple[set[int], np.ndarray]:
@@ -176,8 +178,13 @@ def _scan_feature_table(csv_path: Path, on_issue: IssueHandler) -> tuple[set[int
     data_lines: list[int] = []
     header_seen = False
     n_columns = len(FEATURE_TABLE_COLUMNS)
+    n_commas = n_columns - 1
     with open(csv_path, "rb") as handle:
         for index, line in enumerate(_csv_lines(handle)):
+            # The common row first, checked with C-speed bytes methods (900k rows in the release).
+            if header_seen and line.count(b",") == n_commas and line.isascii() and b'"' not in line:
+                data_lines.append(index + 1)
+                continue
             if index == 0 and line.startswith(_UTF8_BOM):
                 line = line[len(_UTF8_BOM):]
             if not line.strip() or (not header_seen and line.startswith(b"#")):
