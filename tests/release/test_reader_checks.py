@@ -17,6 +17,9 @@ from realbogus.release.reader import ReleaseError
 
 from .conftest import build_release
 
+# tests/ is on sys.path (pytest's rootdir-relative import of this module)
+from snapshots import changed_paths, tree_state  # noqa: E402
+
 
 def _lines(release: Path) -> list[str]:
     return (release / FEATURE_TABLE_NAME).read_text().splitlines()
@@ -30,6 +33,15 @@ def _ingest(release: Path, out: Path, on_error: str, **kwargs):
     return ingest_release(release_dir=release, out_dir=out, on_error=on_error, workers=0, progress=False, **kwargs)
 
 
+def _refused(release: Path, out: Path, match: str) -> None:
+    """Ingest in raise mode: ReleaseError matching ``match``, and nothing changed around the release."""
+    root = release.parent
+    before = tree_state(root)
+    with pytest.raises(ReleaseError, match=match):
+        _ingest(release, out, "raise")
+    assert changed_paths(before, tree_state(root)) == set()
+
+
 @pytest.mark.parametrize(("change", "words"), [
     (lambda fields: fields[:26], "26 fields, expected 40"),  # cut short: the last row of a truncated copy
     (lambda fields: fields + ["1.0"], "41 fields, expected 40"),
@@ -41,9 +53,7 @@ def test_short_and_long_rows_are_refused_or_skipped_naming_the_line(tmp_path: Pa
     bad_id = int(last[0])
     _write_lines(release.path, lines[:-1] + [",".join(change(last))])
     line_number = len(lines)
-    with pytest.raises(ReleaseError, match=rf"{FEATURE_TABLE_NAME} line {line_number}: {words}"):
-        _ingest(release.path, tmp_path / "out", "raise")
-    assert not (tmp_path / "out").exists()
+    _refused(release.path, tmp_path / "out", rf"{FEATURE_TABLE_NAME} line {line_number}: {words}")
     summary = _ingest(release.path, tmp_path / "out", "skip")
     assert summary.n_samples == 7 and summary.issues_by_reason == {"bad_feature_row": 1}
     skipped = pd.read_csv(tmp_path / "out" / "skipped.csv")
@@ -60,9 +70,8 @@ def test_an_id_beyond_64_bits_is_refused_not_wrapped(tmp_path: Path, capsys) -> 
     fields = lines[-1].split(",")
     fields[0] = "99999999999999999999"
     _write_lines(release.path, lines[:-1] + [",".join(fields)])
-    with pytest.raises(ReleaseError, match=r"line \d+: ID must be an integer 0..9223372036854775807, "
-                                           r"got '99999999999999999999'"):
-        _ingest(release.path, tmp_path / "out", "raise")
+    _refused(release.path, tmp_path / "out",
+             r"line \d+: ID must be an integer 0..9223372036854775807, got '99999999999999999999'")
     _ingest(release.path, tmp_path / "out", "skip")
     catalog = pd.read_parquet(tmp_path / "out" / "catalog.parquet")
     assert catalog["id"].min() > 0 and len(catalog) == 5  # its stamps: "no feature row", reported
@@ -87,8 +96,7 @@ def test_a_truncated_tar_is_named_as_such_in_both_modes(tmp_path: Path) -> None:
     end = data.rstrip(b"\0")
     cut = len(end) - len(end) // 3  # cut inside the members, as an interrupted copy does
     tar.write_bytes(data[:cut])
-    with pytest.raises(ReleaseError, match=r"tar stamps_1.tar is truncated or corrupt after \d+ members"):
-        _ingest(release.path, tmp_path / "out", "raise")
+    _refused(release.path, tmp_path / "out", r"tar stamps_1.tar is truncated or corrupt after \d+ members")
     summary = _ingest(release.path, tmp_path / "out", "skip")
     assert summary.issues_by_reason["truncated_tar"] == 1
     skipped = pd.read_csv(tmp_path / "out" / "skipped.csv")
@@ -111,10 +119,8 @@ def test_a_tar_header_claiming_2_to_the_50_bytes_costs_nothing(tmp_path: Path) -
     lying = info.tobuf(format=tarfile.GNU_FORMAT) + b"\0" * 1024  # ~1.5 KB, base-256 size field
     assert len(lying) < 2000
     (release.path / "stamps_9.tar").write_bytes(lying)
-    with pytest.raises(ReleaseError, match=r"stamps_9.tar is truncated or corrupt after 0 members: member "
-                                           r"'home2/x/temp123.gif' announces 1125899906842624 bytes but only "
-                                           r"\d+ remain"):
-        _ingest(release.path, tmp_path / "out", "raise")
+    _refused(release.path, tmp_path / "out", r"stamps_9.tar is truncated or corrupt after 0 members: member "
+             r"'home2/x/temp123.gif' announces 1125899906842624 bytes but only \d+ remain")
     summary = _ingest(release.path, tmp_path / "out", "skip")
     assert summary.n_samples == 6 and summary.issues_by_reason == {"truncated_tar": 1}
 
