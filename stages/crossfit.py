@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import argparse
 
+from realbogus.command_errors import run_stage
 from realbogus.members import reads_features
 from realbogus.params import load_params, section
 from realbogus.training_runs import crossfit_member, load_inputs
@@ -31,4 +32,4 @@ def main(argv: list[str] | None = None) -> None:
 
 
 if __name__ == "__main__":
-    main()
+    run_stage(main)

@@ -12,6 +12,7 @@ import pandas as pd
 
 from realbogus import tracking
 from realbogus.atomic import atomic_path
+from realbogus.command_errors import run_stage
 from realbogus.params import load_params, section
 from realbogus.pipeline import read_table, write_json
 from realbogus.report import COLUMNS, before_after_table, plot_before_after, write_summary
@@ -61,4 +62,4 @@ def main(argv: list[str] | None = None) -> None:
 
 
 if __name__ == "__main__":
-    main()
+    run_stage(main)

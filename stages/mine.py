@@ -10,6 +10,7 @@ from pathlib import Path
 import numpy as np
 
 from realbogus import tracking
+from realbogus.command_errors import run_stage
 from realbogus.mining.run import mine_ensemble, read_crossfit_scores
 from realbogus.params import load_params, section
 from realbogus.pipeline import align, read_table, write_json
@@ -45,4 +46,4 @@ def main(argv: list[str] | None = None) -> None:
 
 
 if __name__ == "__main__":
-    main()
+    run_stage(main)

@@ -12,6 +12,7 @@ import numpy as np
 import pandas as pd
 
 from realbogus import tracking
+from realbogus.command_errors import run_stage
 from realbogus.mining.run import RANKING_FILE, evaluate_mining, read_crossfit_scores
 from realbogus.params import load_params, section
 from realbogus.pipeline import align, read_table, write_json
@@ -59,4 +60,4 @@ def main(argv: list[str] | None = None) -> None:
 
 
 if __name__ == "__main__":
-    main()
+    run_stage(main)

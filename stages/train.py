@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 
+from realbogus.command_errors import run_stage
 from realbogus.members import reads_features
 from realbogus.params import load_params, section
 from realbogus.pipeline import align, read_table
@@ -41,4 +42,4 @@ def main(argv: list[str] | None = None) -> None:
 
 
 if __name__ == "__main__":
-    main()
+    run_stage(main)

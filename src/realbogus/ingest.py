@@ -25,13 +25,14 @@ import csv
 import json
 import multiprocessing
 import os
+import signal
 from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
 from tqdm import tqdm
 
-from realbogus.atomic import atomic_path
+from realbogus.atomic import atomic_path, check_output
 from realbogus.release.layout import (
     CHANNELS,
     FEATURE_NAMES,
@@ -70,6 +71,12 @@ class IngestSummary:
 
 
 # --------------------------------------------------------------------------- worker side
+
+
+def _worker_ignores_interrupts() -> None:
+    """Pool initializer: Ctrl-C reaches the whole process group, but only the main process
+    should act on it (it cancels the queue and waits for the workers to exit)."""
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
 
 
 def _decode_batch(npy_path: str, data_offset: int, stamp_format: str,
@@ -147,6 +154,7 @@ def ingest_release(
     feature_table: str | os.PathLike[str] | None = None,
     batch_size: int = 256,
     progress: bool = True,
+    force: bool = False,
 ) -> IngestSummary:
     """Read a release (tars or unpacked folders) and write ``out_dir`` once, atomically.
 
@@ -167,6 +175,10 @@ def ingest_release(
         Path of the feature CSV; default ``release_dir/autoscan_features.3.csv``.
     batch_size:
         Samples per decoding task.
+    force:
+        Replace an existing ``out_dir`` even when it is not an earlier ingest output
+        (never the release itself, a folder holding it, or the current folder; see
+        :func:`realbogus.atomic.check_output`).
     """
 
     if stamp_format not in STAMP_FORMATS:
@@ -179,10 +191,19 @@ def ingest_release(
     if not release_path.is_dir():
         raise ReleaseError(f"release folder {release_path} does not exist or is not a folder")
     table_path = Path(feature_table) if feature_table is not None else release_path / FEATURE_TABLE_NAME
+    output_rule = {"command": "ingest", "inputs": (release_path, table_path), "force": force}
+    check_output(out_dir, is_dir=True, **output_rule)  # before any work: refuse early
     log = _IssueLog(on_error)
     dtype = np.dtype(np.uint8 if stamp_format == "gif" else np.float32)
 
-    table = read_feature_table(table_path)
+    rejected_ids: set[int] = set()  # IDs of feature rows refused (and reported) by the reader
+
+    def on_table_issue(issue: Issue) -> None:
+        if issue.detection_id is not None:
+            rejected_ids.add(issue.detection_id)
+        log(issue)
+
+    table = read_feature_table(table_path, on_issue=on_table_issue)
     duplicated = table["ID"].duplicated(keep=False)
     if duplicated.any():
         for detection_id in sorted(set(table.loc[duplicated, "ID"].tolist())):
@@ -213,7 +234,7 @@ def ingest_release(
                 dropped[row] = True
         log(issue)
 
-    with atomic_path(out_dir, is_dir=True) as temporary_dir:
+    with atomic_path(out_dir, is_dir=True, **output_rule) as temporary_dir:
         raw_path = temporary_dir / (STAMPS_FILE + ".unfiltered")
         data_offset = _create_npy(raw_path, n_rows=n_rows, dtype=dtype)
 
@@ -228,7 +249,8 @@ def ingest_release(
         if int(workers) > 1:
             # spawn: workers import only numpy / Pillow, not whatever the caller loaded.
             pool = concurrent.futures.ProcessPoolExecutor(
-                max_workers=int(workers), mp_context=multiprocessing.get_context("spawn"))
+                max_workers=int(workers), mp_context=multiprocessing.get_context("spawn"),
+                initializer=_worker_ignores_interrupts)
         in_flight: collections.deque[concurrent.futures.Future] = collections.deque()
         bar = tqdm(total=n_rows, unit="sample", desc=f"ingest {stamp_format}", disable=not progress)
         batch: list[tuple[int, SampleFiles]] = []
@@ -253,6 +275,8 @@ def ingest_release(
                 row = row_of(sample.detection_id)
                 where = sample.location(CHANNELS[0], stamp_format)
                 if row is None:
+                    if sample.detection_id in rejected_ids:
+                        continue  # its feature row was refused, and reported, above
                     log(Issue(sample.detection_id, where, "no_feature_row",
                               f"ID {sample.detection_id} ({where}) has stamps but no row in "
                               f"{table_path}; expected every stamp ID in the feature table"))
@@ -280,10 +304,13 @@ def ingest_release(
                 pool.shutdown(wait=True, cancel_futures=True)
 
         missing = np.flatnonzero(~stamps_seen & ~dropped)
+        # Only reached in skip mode when a tar was broken: say where the stamps may have been.
+        broken_tars = sorted({i.location for i in log.issues if i.reason in ("unreadable_tar", "truncated_tar")})
+        maybe_in = f" (unreadable tar(s) {', '.join(broken_tars)} may have held them)" if broken_tars else ""
         for row in missing:
             log(Issue(int(ids[row]), str(table_path), "no_stamps",
                       f"ID {int(ids[row])} has a row in {table_path} but no {stamp_format} stamps "
-                      f"in {release_path}; expected temp/srch/diff{int(ids[row])}.{stamp_format}"))
+                      f"in {release_path}{maybe_in}; expected temp/srch/diff{int(ids[row])}.{stamp_format}"))
         keep = stamps_seen & ~dropped
         n_kept = int(keep.sum())
         if n_kept == 0:

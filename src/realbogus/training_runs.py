@@ -89,7 +89,7 @@ def train_and_evaluate(*, member: str, params: Mapping[str, Any], inputs: StageI
             train_rows=np.flatnonzero(split == "train"), val_rows=np.flatnonzero(split == "val"),
             score_rows=np.arange(len(inputs.ids)), features=inputs.features,
             stamps=_stamps_for(member, params, inputs), on_epoch_end=_epoch_logger(run))
-        with atomic_path(model_dir, is_dir=True) as temporary:
+        with atomic_path(model_dir, is_dir=True, command="train") as temporary:
             fitted.save(temporary)
             write_scores(ids=inputs.ids, split=split, labels=inputs.labels, artifact_score=fitted.artifact_score,
                          path=temporary / "scores.parquet")
@@ -161,6 +161,6 @@ def crossfit_member(*, member: str, params: Mapping[str, Any], inputs: StageInpu
                 if isinstance(value, (int, float))})
     table = pd.DataFrame({"id": inputs.ids.astype(np.int64), "fold": fold_of.astype(np.int8),
                           "label": inputs.labels.astype(np.int8), "artifact_score": artifact_score})
-    with atomic_path(out_path) as temporary:
+    with atomic_path(out_path, command="crossfit") as temporary:
         table.to_parquet(temporary, index=False)
     return table

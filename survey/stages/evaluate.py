@@ -9,6 +9,7 @@ from pathlib import Path
 import pandas as pd
 
 from realbogus import tracking
+from realbogus.command_errors import run_stage
 from realbogus.params import load_params, section
 from realbogus.survey.report import compare_scorers
 from realbogus.survey.scoring import read_scores
@@ -46,4 +47,4 @@ def main(argv: list[str] | None = None) -> None:
 
 
 if __name__ == "__main__":
-    main()
+    run_stage(main)

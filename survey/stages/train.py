@@ -12,6 +12,7 @@ import pandas as pd
 
 from realbogus import tracking
 from realbogus.atomic import atomic_path
+from realbogus.command_errors import run_stage
 from realbogus.params import load_params, section
 from realbogus.survey.config import base_model_paths, train_config_for
 from realbogus.survey.retrain import retrain_for_survey
@@ -47,7 +48,8 @@ def main(argv: list[str] | None = None) -> None:
             labels=labels, train_rows=rows["train"], val_rows=rows["val"], train_config=train_config,
             seed=int(section(params, "retrain")["seed"]),
             on_epoch_end=lambda epoch, logs: run.log_metrics(logs, step=epoch))
-        with atomic_path(args.out, is_dir=True) as temporary:
+        with atomic_path(args.out, is_dir=True, command="survey train",
+                         inputs=(args.ingested, args.vetted, base_model_path)) as temporary:
             result.model.save(temporary / "model.keras")
             (temporary / "training.json").write_text(json.dumps({
                 "mode": args.mode, "base_model": str(base_model_path), "best_epoch": result.best_epoch,
@@ -64,4 +66,4 @@ def main(argv: list[str] | None = None) -> None:
 
 
 if __name__ == "__main__":
-    main()
+    run_stage(main)

@@ -10,6 +10,7 @@ import pandas as pd
 
 from realbogus import tracking
 from realbogus.atomic import atomic_path
+from realbogus.command_errors import run_stage
 from realbogus.params import load_params, section
 from realbogus.split import assign_splits
 from realbogus.survey.config import VetConfig
@@ -35,7 +36,7 @@ def main(argv: list[str] | None = None) -> None:
     result = type(result)(labels=labels, undecided=result.undecided, duplicates=result.duplicates,
                           notes=result.notes)
     report = vetting_report(result, n_detections=len(ids), truth=truth)
-    write_vetting(result, report, args.out)
+    write_vetting(result, report, args.out, inputs=(args.votes, args.ingested, args.truth))
     metrics = numeric_report(report)
     with atomic_path(Path(args.reports) / "metrics.json") as temporary:
         temporary.write_text(json.dumps(metrics, indent=2) + "\n")
@@ -49,4 +50,4 @@ def main(argv: list[str] | None = None) -> None:
 
 
 if __name__ == "__main__":
-    main()
+    run_stage(main)

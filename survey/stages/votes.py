@@ -11,6 +11,7 @@ import argparse
 import pandas as pd
 
 from realbogus.atomic import atomic_path
+from realbogus.command_errors import run_stage
 from realbogus.params import load_params, section
 from realbogus.survey.observers import ObserverConfig, simulate_votes
 
@@ -22,10 +23,10 @@ def main(argv: list[str] | None = None) -> None:
     args = parser.parse_args(argv)
     config = ObserverConfig.from_params(section(load_params(), "votes"), where="survey/params.yaml votes")
     votes = simulate_votes(pd.read_parquet(args.truth), config=config)
-    with atomic_path(args.out) as temporary:
+    with atomic_path(args.out, command="survey votes", inputs=(args.truth,)) as temporary:
         votes.to_csv(temporary, index=False)
     print(f"{len(votes)} votes by {votes['observer'].nunique()} observers on {votes['id'].nunique()} detections")
 
 
 if __name__ == "__main__":
-    main()
+    run_stage(main)

@@ -75,7 +75,7 @@ def mine_ensemble(*, scores: EnsembleScores, stamps: np.ndarray, rows: np.ndarra
                                  member_names=scores.member_names, rank_score=ranking.rank_score, rows=chosen)
     # The review page indexes stamps.npy by `row`: use the stamp rows, not positions.
     candidates["row"] = rows[chosen]
-    with atomic_path(out_dir, is_dir=True) as temporary:
+    with atomic_path(out_dir, is_dir=True, command="mine") as temporary:
         pd.DataFrame({"id": scores.ids, "rank_score": ranking.rank_score, "strong_votes": ranking.strong_votes,
                       "mean_disagreement": ranking.mean_disagreement}).to_parquet(temporary / RANKING_FILE, index=False)
         write_candidates_csv(table=candidates, path=temporary / CANDIDATES_FILE)
