@@ -13,6 +13,7 @@ from realbogus import tracking
 from realbogus.mining.run import mine_ensemble, read_crossfit_scores
 from realbogus.params import load_params, section
 from realbogus.pipeline import align, read_table, write_json
+from realbogus.provenance import content_hash
 
 
 def main(argv: list[str] | None = None) -> None:
@@ -30,8 +31,8 @@ def main(argv: list[str] | None = None) -> None:
     rows = align(catalog, scores.ids, column="row", what="ingested catalog").astype(np.int64)
     stamps = np.load(Path(args.ingested) / "stamps.npy", mmap_mode="r")
     with tracking.stage_run(stage="mine", params={"mine": settings, "ensemble": section(params, "ensemble")},
-                            data_version=tracking.content_hash(Path(args.ingested) / "catalog.parquet"),
-                            labels_version=tracking.content_hash(Path(args.crossfit_dir) / "rf.parquet"),
+                            data_version=content_hash(Path(args.ingested) / "catalog.parquet"),
+                            labels_version=content_hash(Path(args.crossfit_dir) / "rf.parquet"),
                             data_source=str(section(params, "release")["path"])) as run:
         summary = mine_ensemble(scores=scores, stamps=stamps, rows=rows, out_dir=args.out, reports_dir=args.reports,
                                 budget=settings["budget"], weighting=settings["member_weighting"],

@@ -16,6 +16,7 @@ from realbogus import tracking
 from realbogus.atomic import atomic_path
 from realbogus.members import fit_and_score, reads_features
 from realbogus.pipeline import align, evaluate_splits, log_split_metrics, read_table, write_scores
+from realbogus.provenance import content_hash
 from realbogus.split import assign_splits
 
 
@@ -50,8 +51,8 @@ def load_inputs(*, ingested_dir: str | Path, features_path: str | Path | None,
     stamps = np.load(ingested_dir / "stamps.npy", mmap_mode="r")
     # Order stamps by id: the CNN reads stamps[rows]; ingest writes them in id order already.
     return StageInputs(ids=ids, rows=catalog["row"].to_numpy(), labels=labels, features=features, stamps=stamps,
-                       data_version=tracking.content_hash(ingested_dir / "catalog.parquet"),
-                       labels_version=tracking.content_hash(labels_path))
+                       data_version=content_hash(ingested_dir / "catalog.parquet"),
+                       labels_version=content_hash(labels_path))
 
 
 def _epoch_logger(run: Any):

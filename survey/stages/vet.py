@@ -11,6 +11,7 @@ import pandas as pd
 from realbogus import tracking
 from realbogus.atomic import atomic_path
 from realbogus.params import load_params, section
+from realbogus.provenance import content_hash
 from realbogus.split import assign_splits
 from realbogus.survey.config import VetConfig
 from realbogus.survey.vetting import numeric_report, read_votes, vet_labels, vetting_report, write_vetting
@@ -39,9 +40,9 @@ def main(argv: list[str] | None = None) -> None:
     metrics = numeric_report(report)
     with atomic_path(Path(args.reports) / "metrics.json") as temporary:
         temporary.write_text(json.dumps(metrics, indent=2) + "\n")
-    with tracking.stage_run(stage="survey_vet", params={"vet": section(params, "vet"), "tracking": params.get("tracking")},
-                            data_version=tracking.content_hash(Path(args.ingested) / "catalog.parquet"),
-                            labels_version=tracking.content_hash(args.votes), data_source="simulated survey",
+    with tracking.stage_run(stage="survey_vet", params={"vet": section(params, "vet")},
+                            data_version=content_hash(Path(args.ingested) / "catalog.parquet"),
+                            labels_version=content_hash(args.votes), data_source="simulated survey",
                             run_name="survey-vet") as run:
         run.log_metrics(metrics)
         run.log_artifacts(args.out, artifact_path="vetted")

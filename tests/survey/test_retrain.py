@@ -10,7 +10,7 @@ from realbogus.cnn.models import CNNConfig
 from realbogus.cnn.training import TrainConfig
 from realbogus.survey.config import VetConfig, train_config_for
 from realbogus.survey.retrain import retrain_for_survey
-from realbogus.tracking import content_hash
+from realbogus.provenance import content_hash
 
 from .conftest import TINY_CNN, make_stamps
 

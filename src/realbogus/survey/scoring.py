@@ -35,6 +35,7 @@ from typing import Any
 import numpy as np
 
 from realbogus.atomic import atomic_path
+from realbogus.provenance import content_hash
 from realbogus.release.layout import CHANNELS, FEATURE_TABLE_NAME, STAMP_SIZE
 from realbogus.release.reader import ReleaseError, decode_sample, iter_release_samples
 
@@ -261,13 +262,11 @@ def load_scoring_model(path: str | os.PathLike[str]) -> tuple[Any, str]:
                                 "data/models/model1/model.keras written by the train stage)")
     import keras
 
-    from realbogus import tracking
-
     model = keras.saving.load_model(model_path, compile=False)
     input_shape = tuple(model.inputs[0].shape[1:])
     if input_shape != STAMP_SHAPE:
         raise ScoringInputError(f"{model_path}: model takes inputs of shape {input_shape}, expected {STAMP_SHAPE}")
-    return model, tracking.content_hash(model_path)
+    return model, content_hash(model_path)
 
 
 def artifact_scores_of(model: Any, stamps: np.ndarray) -> np.ndarray:
