@@ -13,9 +13,9 @@ import pandas as pd
 from realbogus import tracking
 from realbogus.atomic import atomic_path
 from realbogus.params import load_params, section
-from realbogus.pipeline import read_table, write_json
 from realbogus.provenance import content_hash
 from realbogus.report import COLUMNS, before_after_table, plot_before_after, write_summary
+from realbogus.stage_tables import read_table, write_json
 
 
 def main(argv: list[str] | None = None) -> None:

@@ -15,9 +15,9 @@ import pandas as pd
 from realbogus import tracking
 from realbogus.atomic import atomic_path
 from realbogus.params import load_params, section
-from realbogus.pipeline import labels_from_catalog, read_table, write_json, write_labels
 from realbogus.provenance import content_hash
 from realbogus.relabel import merge_decisions
+from realbogus.stage_tables import labels_from_catalog, read_table, write_json, write_labels
 
 
 def main(argv: list[str] | None = None) -> None:

@@ -12,8 +12,8 @@ import numpy as np
 from realbogus import tracking
 from realbogus.mining.run import mine_ensemble, read_crossfit_scores
 from realbogus.params import load_params, section
-from realbogus.pipeline import align, read_table, write_json
 from realbogus.provenance import content_hash
+from realbogus.stage_tables import align, read_table, write_json
 
 
 def main(argv: list[str] | None = None) -> None:

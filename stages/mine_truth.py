@@ -14,8 +14,8 @@ import pandas as pd
 from realbogus import tracking
 from realbogus.mining.run import RANKING_FILE, evaluate_mining, read_crossfit_scores
 from realbogus.params import load_params, section
-from realbogus.pipeline import align, read_table, write_json
 from realbogus.provenance import content_hash
+from realbogus.stage_tables import align, read_table, write_json
 
 
 def main(argv: list[str] | None = None) -> None:

@@ -14,9 +14,9 @@ import pandas as pd
 
 from realbogus.atomic import atomic_path
 from realbogus.params import load_params, section
-from realbogus.pipeline import read_table
 from realbogus.provenance import content_hash
 from realbogus.relabel import empty_decisions, simulated_expert_decisions
+from realbogus.stage_tables import read_table
 
 
 def main(argv: list[str] | None = None) -> None:

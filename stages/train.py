@@ -6,7 +6,7 @@ import argparse
 
 from realbogus.members import reads_features
 from realbogus.params import load_params, section
-from realbogus.pipeline import align, read_table
+from realbogus.stage_tables import align, read_table
 from realbogus.training_runs import load_inputs, new_split, train_and_evaluate
 
 

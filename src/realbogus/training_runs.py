@@ -4,7 +4,7 @@ model and scores, evaluate, and track it all in MLflow."""
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -14,10 +14,11 @@ import pandas as pd
 
 from realbogus import tracking
 from realbogus.atomic import atomic_path
+from realbogus.evaluation import evaluate_scores
 from realbogus.members import fit_and_score, reads_features
-from realbogus.pipeline import align, evaluate_splits, log_split_metrics, read_table, write_scores
 from realbogus.provenance import content_hash
 from realbogus.split import assign_splits
+from realbogus.stage_tables import align, check_stamps_in_id_order, read_table, write_scores
 
 
 @dataclass(frozen=True)
@@ -111,9 +112,32 @@ def _stamps_for(member: str, params: Mapping[str, Any], inputs: StageInputs) -> 
 
 def stamps_in_id_order(inputs: StageInputs) -> np.ndarray:
     """The stamp array, whose rows must follow the id-sorted catalog (ingest writes them so)."""
-    if not np.array_equal(inputs.rows, np.arange(len(inputs.rows))):
-        raise ValueError("stamps.npy rows are not in catalog id order; re-run the ingest stage")
+    check_stamps_in_id_order(rows=inputs.rows, n_stamps=len(inputs.stamps), where="ingested catalog vs stamps.npy")
     return inputs.stamps
+
+
+EVALUATED_SPLITS = ("val", "test")
+
+
+def evaluate_splits(*, labels: np.ndarray, artifact_score: np.ndarray, split: np.ndarray, out_dir: Path,
+                    name: str, splits: Sequence[str] = EVALUATED_SPLITS) -> dict[str, dict[str, Any]]:
+    """The paper's metrics per split (files under ``out_dir/<split>/``), as {split: metrics}."""
+    results = {}
+    for split_name in splits:
+        chosen = split == split_name
+        if not chosen.any():
+            continue
+        results[split_name] = evaluate_scores(labels=labels[chosen], artifact_score=artifact_score[chosen],
+                                              out_dir=out_dir / split_name, name=f"{name} {split_name}")
+    return results
+
+
+def log_split_metrics(run: Any, results: Mapping[str, Mapping[str, Any]], out_dir: Path) -> None:
+    """Log ``{split: metrics}`` as ``<split>_<metric>`` plus the split's files as artifacts."""
+    for split_name, metrics in results.items():
+        run.log_metrics({f"{split_name}_{key}": value for key, value in metrics.items()
+                         if isinstance(value, (int, float)) and value is not None})
+        run.log_artifacts(out_dir / split_name, artifact_path=f"evaluation/{split_name}")
 
 
 def new_split(*, ids: np.ndarray, labels: np.ndarray, params: Mapping[str, Any], seed: int) -> np.ndarray:
