@@ -18,11 +18,7 @@ from typing import Any
 
 import keras
 
-STAMP_SIZE = 51
-"""Stamps are 51 x 51 pixels."""
-
-INPUT_SHAPE: tuple[int, int, int] = (STAMP_SIZE, STAMP_SIZE, 3)
-"""(height, width, channels) with channels (template, search, difference), raw uint8."""
+from realbogus.release.layout import STAMP_SHAPE
 
 BATCH_NORM_EPSILON = 1e-5
 BATCH_NORM_MOMENTUM = 0.99
@@ -179,7 +175,7 @@ def build_model(*, config: CNNConfig, name: str = "realbogus_cnn") -> keras.Mode
     score in [0, 1].  Under a mixed-precision dtype policy the layers compute in float16 /
     bfloat16 but the output layer stays float32 so the loss is computed stably.
     """
-    stamps = keras.Input(shape=INPUT_SHAPE, dtype="uint8", name="stamps")
+    stamps = keras.Input(shape=STAMP_SHAPE, dtype="uint8", name="stamps")
     # Rescaling(1.0) only casts uint8 -> the compute dtype: the paper did not normalise,
     # and a built-in layer keeps saved models loadable without custom objects.
     x = keras.layers.Rescaling(1.0, name="to_float")(stamps)

@@ -27,8 +27,9 @@ from typing import Any
 import keras
 import numpy as np
 
-from realbogus.cnn.data import StampBatches, validate_rows, validate_stamps
+from realbogus.cnn.data import StampBatches, validate_rows
 from realbogus.cnn.models import CNNConfig, build_model
+from realbogus.release.layout import check_stamp_array
 
 MIXED_PRECISION_POLICIES = ("mixed_float16", "mixed_bfloat16")
 
@@ -264,7 +265,7 @@ def train_cnn(
     on_epoch_end: called after each epoch with (0-based epoch, logs) where logs holds
         loss, accuracy, val_loss, val_accuracy and learning_rate, e.g. to log to MLflow.
     """
-    validate_stamps(stamps)
+    check_stamp_array(stamps, where="stamps")
     labels = np.asarray(labels)
     if labels.shape != (len(stamps),):
         raise ValueError(f"labels must have shape ({len(stamps)},) to match stamps, got {labels.shape}")
@@ -379,7 +380,7 @@ def predict_artifact_scores(
     rows: (R,) row indices to score, in the order wanted; None scores all N rows.
     Returns (R,) float32 in [0, 1], aligned with ``rows``.
     """
-    validate_stamps(stamps)
+    check_stamp_array(stamps, where="stamps")
     rows = np.arange(len(stamps)) if rows is None else validate_rows(rows, n_samples=len(stamps), what="rows")
     if len(rows) == 0:
         return np.zeros(0, dtype=np.float32)
