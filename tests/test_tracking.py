@@ -154,7 +154,6 @@ def test_disabled_by_environment_is_a_no_op_that_touches_nothing(
 
 def test_disabled_by_params_and_environment_precedence(git_repo: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.chdir(git_repo)
-    params_off = {"tracking": {"enabled": False}, "rf": {"n_estimators": 100}}
     # The stage's own params.yaml (the working directory's) switches it off, whatever the
     # stage chooses to log as its params.
     (git_repo / "params.yaml").write_text("tracking:\n  enabled: false\nrf:\n  n_estimators: 100\n")
@@ -162,7 +161,8 @@ def test_disabled_by_params_and_environment_precedence(git_repo: Path, monkeypat
         assert not run.enabled
     assert not (git_repo / "mlflow.db").exists()
 
-    config_off = tracking.TrackingConfig.from_params(params_off)
+    config_off = tracking.tracking_config(git_repo / "params.yaml")
+    assert config_off == tracking.TrackingConfig(enabled=False)
     monkeypatch.setenv("REALBOGUS_TRACKING", "on")
     assert tracking.tracking_enabled(config=config_off) is True
     monkeypatch.setenv("REALBOGUS_TRACKING", "maybe")
@@ -170,11 +170,15 @@ def test_disabled_by_params_and_environment_precedence(git_repo: Path, monkeypat
         tracking.tracking_enabled(config=config_off)
 
 
-def test_bad_tracking_params_are_named() -> None:
-    with pytest.raises(tracking.TrackingError, match="tracking.enabled"):
-        tracking.TrackingConfig.from_params({"tracking": {"enabled": "yes"}})
-    with pytest.raises(tracking.TrackingError, match="unknown keys"):
-        tracking.TrackingConfig.from_params({"tracking": {"enable": True}})
+def test_bad_tracking_params_are_named(tmp_path: Path) -> None:
+    params = tmp_path / "params.yaml"
+    params.write_text("tracking:\n  enabled: yes please\n")
+    with pytest.raises(ValueError, match="tracking.enabled must be true or false"):
+        tracking.tracking_config(params)
+    params.write_text("tracking:\n  enable: true\n")
+    with pytest.raises(ValueError, match=r"params.yaml tracking: unknown key\(s\) \['enable'\]"):
+        tracking.tracking_config(params)
+    assert tracking.tracking_config(tmp_path / "absent.yaml") == tracking.TrackingConfig()
 
 
 @pytest.mark.timeout(30)

@@ -102,12 +102,14 @@ def fit_and_score(*, name: str, params: Mapping[str, Any], labels: np.ndarray, t
 
     from realbogus.cnn.models import CNNConfig, count_params
     from realbogus.cnn.training import TrainConfig, predict_artifact_scores, train_cnn
+    from realbogus.params import config_from_mapping
 
     if stamps is None:
         raise ValueError(f"CNN member {name!r} needs the stamp array")
     result = train_cnn(stamps=stamps, labels=labels, train_rows=train_rows, val_rows=val_rows,
-                       model_config=CNNConfig.from_params(params["models"][name]),
-                       train_config=TrainConfig.from_params(params["train"]), seed=seed, on_epoch_end=on_epoch_end)
+                       model_config=config_from_mapping(CNNConfig, params["models"][name], where=f"params.yaml models.{name}"),
+                       train_config=config_from_mapping(TrainConfig, params["train"], where="params.yaml train"),
+                       seed=seed, on_epoch_end=on_epoch_end)
     artifact_score[score_rows] = predict_artifact_scores(model=result.model, stamps=stamps, rows=score_rows)
 
     def save_cnn(folder: Path) -> Path:

@@ -49,6 +49,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from realbogus.params import config_from_mapping
 from realbogus.provenance import GitState, NoRepositoryError, checkout_root, content_hash, git_state, repository_root
 
 if TYPE_CHECKING:  # pragma: no cover - typing only
@@ -137,30 +138,20 @@ class TrackingConfig:
     experiment: str = DEFAULT_EXPERIMENT_NAME
     probe_timeout_s: float = 5.0
 
-    @classmethod
-    def from_params(cls, params: Mapping[str, Any] | None) -> TrackingConfig:
-        """Build from a params mapping holding an optional ``tracking`` section."""
-        section = (params or {}).get("tracking") or {}
-        if not isinstance(section, Mapping):
-            raise TrackingError(f"params 'tracking' must be a mapping, got {type(section).__name__}")
-        unknown = set(section) - {"enabled", "experiment", "probe_timeout_s"}
-        if unknown:
-            raise TrackingError(
-                f"params 'tracking' has unknown keys {sorted(unknown)}; "
-                "expected enabled, experiment, probe_timeout_s"
-            )
-        enabled = section.get("enabled", True)
-        if not isinstance(enabled, bool):
-            raise TrackingError(f"params 'tracking.enabled' must be true or false, got {enabled!r}")
-        experiment = section.get("experiment", DEFAULT_EXPERIMENT_NAME)
-        if not isinstance(experiment, str) or not experiment.strip():
-            raise TrackingError(f"params 'tracking.experiment' must be a non-empty string, got {experiment!r}")
-        probe_timeout_s = section.get("probe_timeout_s", 5.0)
-        if isinstance(probe_timeout_s, bool) or not isinstance(probe_timeout_s, (int, float)) or probe_timeout_s <= 0:
-            raise TrackingError(
-                f"params 'tracking.probe_timeout_s' must be a positive number, got {probe_timeout_s!r}"
-            )
-        return cls(enabled=enabled, experiment=experiment, probe_timeout_s=float(probe_timeout_s))
+    def __post_init__(self) -> None:
+        if not isinstance(self.enabled, bool):
+            raise ValueError(f"params.yaml tracking.enabled must be true or false, got {self.enabled!r}")
+        if not isinstance(self.experiment, str) or not self.experiment.strip():
+            raise ValueError(f"params.yaml tracking.experiment must be a non-empty string, got {self.experiment!r}")
+        timeout = self.probe_timeout_s
+        if isinstance(timeout, bool) or not isinstance(timeout, (int, float)) or timeout <= 0:
+            raise ValueError(f"params.yaml tracking.probe_timeout_s must be a positive number, got {timeout!r}")
+
+
+def tracking_config(params_file: str | os.PathLike[str] = "params.yaml") -> TrackingConfig:
+    """The ``tracking`` section of ``params_file`` (defaults when the file or section is absent)."""
+    section = (_read_yaml(Path(params_file)) or {}).get("tracking")
+    return config_from_mapping(TrackingConfig, section, where=f"{params_file} tracking")
 
 
 def tracking_enabled(*, config: TrackingConfig | None = None) -> bool:
@@ -540,7 +531,7 @@ def stage_run(
     if not stage:
         raise TrackingError("stage_run: stage must name the DVC stage, got an empty string")
     if config is None:
-        config = TrackingConfig.from_params(_read_yaml(Path("params.yaml")))
+        config = tracking_config()
     if not tracking_enabled(config=config):
         yield StageRun()
         return

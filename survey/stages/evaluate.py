@@ -9,7 +9,7 @@ from pathlib import Path
 import pandas as pd
 
 from realbogus import tracking
-from realbogus.params import load_params, section
+from realbogus.params import config_from_mapping, load_params, section
 from realbogus.provenance import content_hash
 from realbogus.survey.report import compare_scorers
 from realbogus.survey.scoring import read_scores
@@ -26,7 +26,7 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--reports", default="reports/evaluate")
     args = parser.parse_args(argv)
     params = load_params()
-    rule = ThresholdRule.from_params(section(params, "threshold"))
+    rule = config_from_mapping(ThresholdRule, section(params, "threshold"), where="survey/params.yaml threshold")
     vetted = pd.read_csv(Path(args.vetted) / "labels.csv")
     truth = pd.read_parquet(args.truth, columns=["id", "true_label"]) if args.truth else None
     scores = {name: read_scores(Path(args.scores) / f"{name}.csv") for name in SCORERS}

@@ -10,7 +10,7 @@ import pandas as pd
 
 from realbogus import tracking
 from realbogus.atomic import atomic_path
-from realbogus.params import load_params, section
+from realbogus.params import config_from_mapping, load_params, section
 from realbogus.provenance import content_hash
 from realbogus.split import assign_splits
 from realbogus.survey.config import VetConfig
@@ -26,7 +26,7 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--reports", default="reports/vet")
     args = parser.parse_args(argv)
     params = load_params()
-    config = VetConfig.from_params(section(params, "vet"))
+    config = config_from_mapping(VetConfig, section(params, "vet"), where="survey/params.yaml vet")
     ids = pd.read_parquet(Path(args.ingested) / "catalog.parquet", columns=["id"])["id"].to_numpy()
     truth = pd.read_parquet(args.truth, columns=["id", "true_label"]) if args.truth else None
     result = vet_labels(read_votes(args.votes), min_votes=config.min_votes, known_ids=ids)
