@@ -173,7 +173,7 @@ def test_disabled_by_params_and_environment_precedence(git_repo: Path, monkeypat
 def test_bad_tracking_params_are_named(tmp_path: Path) -> None:
     params = tmp_path / "params.yaml"
     params.write_text("tracking:\n  enabled: yes please\n")
-    with pytest.raises(ValueError, match="tracking.enabled must be true or false"):
+    with pytest.raises(ValueError, match=r"params.yaml tracking: enabled must be true or false, got .yes please."):
         tracking.tracking_config(params)
     params.write_text("tracking:\n  enable: true\n")
     with pytest.raises(ValueError, match=r"params.yaml tracking: unknown key\(s\) \['enable'\]"):

@@ -45,10 +45,11 @@ def config_from_mapping(cls: type[ConfigT], mapping: Mapping[str, Any] | None, *
     Missing keys take the dataclass defaults (a field without one must be given); an
     unknown key (usually a typo) is an error naming ``where`` it was found and the keys
     allowed.  YAML lists become tuples.  A string where the field is a plain number (``int``
-    or ``float``, optionally ``| None``) is read as that number: PyYAML follows YAML 1.1,
+    or ``float``, optionally ``| None``) is read as that number -- PyYAML follows YAML 1.1,
     which reads ``2e-5`` (as ``dvc exp run -S train.learning_rate=2e-5`` writes it) as a
-    string; ``none`` there is None.  Everything else -- a config's own spellings (``pool: none``) and value checks --
-    is the dataclass's ``__post_init__``.
+    string -- and ``none`` there as None.  Everything else (a config's own spellings such
+    as ``pool: none``, and its value checks) is the dataclass's ``__post_init__``, whose
+    errors are reported under ``where``.
     """
     if mapping is None:
         mapping = {}
@@ -64,7 +65,10 @@ def config_from_mapping(cls: type[ConfigT], mapping: Mapping[str, Any] | None, *
         raise ValueError(f"{where}: missing key(s) {required}")
     hints = typing.get_type_hints(cls)
     values = {key: _from_yaml(value, hints.get(key), where=f"{where}.{key}") for key, value in mapping.items()}
-    return cls(**values)
+    try:
+        return cls(**values)
+    except ValueError as error:  # a value the config's own checks refuse
+        raise ValueError(f"{where}: {error}") from None
 
 
 def _from_yaml(value: Any, hint: Any, *, where: str) -> Any:

@@ -140,12 +140,12 @@ class TrackingConfig:
 
     def __post_init__(self) -> None:
         if not isinstance(self.enabled, bool):
-            raise ValueError(f"params.yaml tracking.enabled must be true or false, got {self.enabled!r}")
+            raise ValueError(f"enabled must be true or false, got {self.enabled!r}")
         if not isinstance(self.experiment, str) or not self.experiment.strip():
-            raise ValueError(f"params.yaml tracking.experiment must be a non-empty string, got {self.experiment!r}")
+            raise ValueError(f"experiment must be a non-empty string, got {self.experiment!r}")
         timeout = self.probe_timeout_s
         if isinstance(timeout, bool) or not isinstance(timeout, (int, float)) or timeout <= 0:
-            raise ValueError(f"params.yaml tracking.probe_timeout_s must be a positive number, got {timeout!r}")
+            raise ValueError(f"probe_timeout_s must be a positive number, got {timeout!r}")
 
 
 def tracking_config(params_file: str | os.PathLike[str] = "params.yaml") -> TrackingConfig:

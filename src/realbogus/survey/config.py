@@ -29,7 +29,7 @@ class VetConfig:
         validate_fractions(fractions, required=("train", "val", "test"))
         object.__setattr__(self, "fractions", tuple((str(k), float(v)) for k, v in fractions.items()))
         if isinstance(self.min_votes, bool) or not isinstance(self.min_votes, int) or self.min_votes < 1:
-            raise ValueError(f"survey params vet.min_votes must be an integer >= 1, got {self.min_votes!r}")
+            raise ValueError(f"min_votes must be an integer >= 1, got {self.min_votes!r}")
 
 
 def train_config_for(params: Mapping[str, Any], mode: str) -> TrainConfig:
