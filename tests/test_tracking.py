@@ -372,6 +372,21 @@ def test_an_experiment_made_before_gets_the_machine_learning_kind_once(
     assert client.get_experiment(old).tags["mlflow.experimentKind"] == "genai_development"
 
 
+def test_runs_page_opens_the_experiment_on_its_runs(git_repo: Path, monkeypatch: pytest.MonkeyPatch,
+                                                   capsys: pytest.CaptureFixture[str]) -> None:
+    from realbogus.cli import main as cli_main
+
+    monkeypatch.chdir(git_repo)
+    with pytest.raises(tracking.TrackingError, match="no MLflow experiment 'realbogus'.*run the pipeline"):
+        tracking.runs_page("http://127.0.0.1:5000")
+    with tracking.stage_run(**_stage_kwargs()) as run:
+        pass
+    expected = f"http://127.0.0.1:5000/#/experiments/{run.experiment_id}/runs?workflowType=machine_learning"
+    assert tracking.runs_page("http://127.0.0.1:5000/") == expected
+    assert cli_main(["ui", "--print-only"]) == 0
+    assert capsys.readouterr().out.strip().endswith(f"open {expected}")
+
+
 # ---------------------------------------------------------------------------- a live MLflow server
 
 
@@ -491,6 +506,37 @@ def test_stage_run_over_http_to_a_real_mlflow_server(
             [run.info.experiment_id], filter_string=f"tags.`mlflow.parentRunId` = '{parent_run_id}'"
         )
         assert [child.info.run_id for child in children] == [child_id]
+
+
+CHROMIUM = Path("/usr/bin/chromium")
+
+
+@pytest.mark.slow
+@pytest.mark.timeout(180)
+def test_the_ui_opens_the_experiment_on_its_runs(mlflow_server: tuple[str, Path], git_repo: Path,
+                                                 monkeypatch: pytest.MonkeyPatch) -> None:
+    """MLflow 3's UI, in headless Chromium with a fresh profile, at the address `realbogus ui` prints."""
+    if not CHROMIUM.exists():
+        pytest.skip(f"{CHROMIUM} not found: install Debian's chromium (make browser) to run the UI test")
+    sync_playwright = pytest.importorskip("playwright.sync_api").sync_playwright
+    uri, _server_dir = mlflow_server
+    monkeypatch.chdir(git_repo)
+    monkeypatch.setenv("MLFLOW_TRACKING_URI", uri)
+    monkeypatch.setenv("REALBOGUS_PIPELINE_RUN", "pipeline-ui")
+    with tracking.stage_run(**_stage_kwargs(stage="feature_model", run_name="feature_model-rf")):
+        pass
+    address = tracking.runs_page(uri)
+    with sync_playwright() as playwright:
+        browser = playwright.chromium.launch(executable_path=str(CHROMIUM), args=["--headless", "--no-sandbox",
+                                                                                   "--disable-gpu", "--no-first-run"])
+        try:
+            page = browser.new_page()
+            page.goto(address, wait_until="load", timeout=60_000)
+            # The runs table lists the pipeline's parent run, under the "Model training" view.
+            page.get_by_text("pipeline-", exact=False).first.wait_for(timeout=60_000)
+            assert "/runs" in page.url and "workflowType=machine_learning" in page.url
+        finally:
+            browser.close()
 
 
 # ---------------------------------------------------------------------------- real dvc repro / dvc exp run

@@ -17,7 +17,10 @@ How runs are grouped
 
 What the UI shows first
     The experiment is tagged ``mlflow.experimentKind = custom_model_development`` (MLflow 3's
-    "Machine learning" kind), so the UI opens it on its runs, not on the GenAI traces view.
+    "Machine learning" kind).  MLflow 3.17's own UI, though, picks GenAI or "Model training"
+    pages from a switch (the address's ``workflowType``, else the browser's last choice,
+    GenAI at first), so :func:`runs_page` gives the address that opens the experiment on
+    its runs (``realbogus ui`` prints it and starts the UI).
 
 Settings
     The ``tracking`` section of the stage's ``params.yaml`` (the file in the working
@@ -94,6 +97,9 @@ MLFLOW_GIT_COMMIT_TAG = "mlflow.source.git.commit"
 # experiments on traces, "custom_model_development" ("Machine learning") on the runs.
 MLFLOW_EXPERIMENT_KIND_TAG = "mlflow.experimentKind"
 EXPERIMENT_KIND = "custom_model_development"
+# MLflow 3.17's UI (server/js: WorkflowType) shows the "Model training" pages -- runs, not
+# traces -- when the address carries this; otherwise the browser's last choice, GenAI at first.
+UI_MODEL_TRAINING_QUERY = "workflowType=machine_learning"
 
 # MLflow's limits (mlflow/utils/validation.py): values longer than this are rejected, and a
 # log_batch call takes at most 100 params/tags and 1000 metrics.
@@ -248,6 +254,24 @@ def check_server_reachable(uri: str, *, timeout_s: float = 5.0) -> None:
         raise TrackingServerUnreachable(
             f"MLflow tracking server {uri} cannot be reached ({reason}) within {timeout_s:g} s; {advice}"
         ) from None
+
+
+def runs_page(ui_url: str, *, config: TrackingConfig | None = None,
+              repo_root: str | os.PathLike[str] | None = None) -> str:
+    """The address of the experiment's runs table in the MLflow UI at ``ui_url``, with the
+    "Model training" view chosen, e.g. ``http://127.0.0.1:5000/#/experiments/1/runs?workflowType=machine_learning``.
+
+    The experiment is the configured one (default: ``tracking`` of params.yaml) in this
+    repository's store; it must exist, i.e. a stage must have logged to it.
+    """
+    config = config or tracking_config()
+    uri = tracking_uri(repo_root)
+    check_server_reachable(uri, timeout_s=config.probe_timeout_s)
+    name = experiment_name(config=config)
+    experiment = _mlflow_client(uri).get_experiment_by_name(name)
+    if experiment is None:
+        raise TrackingError(f"no MLflow experiment {name!r} in {uri} yet: run the pipeline (dvc repro) first")
+    return f"{ui_url.rstrip('/')}/#/experiments/{experiment.experiment_id}/runs?{UI_MODEL_TRAINING_QUERY}"
 
 
 # --------------------------------------------------------------------------------------------
