@@ -93,8 +93,9 @@ TAG_DVC_EXP_NAME = TAG_PREFIX + "dvc_exp_name"
 TAG_DVC_EXP_BASELINE = TAG_PREFIX + "dvc_exp_baseline_rev"
 MLFLOW_PARENT_RUN_TAG = "mlflow.parentRunId"
 MLFLOW_GIT_COMMIT_TAG = "mlflow.source.git.commit"
-# MLflow 3's UI opens an experiment by its kind (mlflow/server/js: ExperimentKind): GenAI
-# experiments on traces, "custom_model_development" ("Machine learning") on the runs.
+# MLflow 3's experiment kind (mlflow/server/js: ExperimentKind): "custom_model_development"
+# is "Machine learning", as opposed to GenAI apps.  3.17's own UI does not read it when it
+# chooses what to show (see UI_MODEL_TRAINING_QUERY); other MLflow front ends do.
 MLFLOW_EXPERIMENT_KIND_TAG = "mlflow.experimentKind"
 EXPERIMENT_KIND = "custom_model_development"
 # MLflow 3.17's UI (server/js: WorkflowType) shows the "Model training" pages -- runs, not
