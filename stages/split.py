@@ -7,8 +7,8 @@ import argparse
 from realbogus.atomic import atomic_path
 from realbogus.command_errors import run_stage
 from realbogus.params import load_params, section
-from realbogus.pipeline import read_table
 from realbogus.split import split_table
+from realbogus.stage_tables import read_table
 
 
 def main(argv: list[str] | None = None) -> None:

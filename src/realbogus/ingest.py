@@ -39,7 +39,7 @@ from realbogus.release.layout import (
     FEATURE_TABLE_NAME,
     LABEL_COLUMN,
     STAMP_FORMATS,
-    STAMP_SIZE,
+    STAMP_SHAPE,
 )
 from realbogus.release.reader import (
     Issue,
@@ -56,7 +56,6 @@ CATALOG_FILE = "catalog.parquet"
 SKIPPED_FILE = "skipped.csv"
 REPORT_FILE = "ingest_report.json"
 ON_ERROR_CHOICES = ("raise", "skip")
-_ROW_SHAPE = (STAMP_SIZE, STAMP_SIZE, len(CHANNELS))
 
 
 @dataclass(frozen=True)
@@ -87,7 +86,7 @@ def _decode_batch(npy_path: str, data_offset: int, stamp_format: str,
     Runs in a pool process; rows of different batches never overlap, so concurrent
     ``pwrite``s are safe.
     """
-    row_nbytes = int(np.prod(_ROW_SHAPE)) * (1 if stamp_format == "gif" else 4)
+    row_nbytes = int(np.prod(STAMP_SHAPE)) * (1 if stamp_format == "gif" else 4)
     results: list[tuple[int, str | None, int, int]] = []
     descriptor = os.open(npy_path, os.O_WRONLY)
     try:
@@ -110,7 +109,7 @@ def _decode_batch(npy_path: str, data_offset: int, stamp_format: str,
 
 def _create_npy(path: Path, *, n_rows: int, dtype: np.dtype) -> int:
     """Create an .npy of shape (n_rows, 51, 51, 3) (sparse, unfilled); return its data offset."""
-    array = np.lib.format.open_memmap(path, mode="w+", dtype=dtype, shape=(n_rows, *_ROW_SHAPE))
+    array = np.lib.format.open_memmap(path, mode="w+", dtype=dtype, shape=(n_rows, *STAMP_SHAPE))
     offset = int(array.offset) if n_rows else os.path.getsize(path)
     del array
     return offset
@@ -119,7 +118,7 @@ def _create_npy(path: Path, *, n_rows: int, dtype: np.dtype) -> int:
 def _compact_npy(source: Path, source_offset: int, target: Path, *, keep: np.ndarray,
                  dtype: np.dtype, chunk_rows: int = 2048) -> None:
     """Copy the kept rows of ``source`` to a new .npy ``target``, a chunk at a time."""
-    row_nbytes = int(np.prod(_ROW_SHAPE)) * dtype.itemsize
+    row_nbytes = int(np.prod(STAMP_SHAPE)) * dtype.itemsize
     target_offset = _create_npy(target, n_rows=int(keep.sum()), dtype=dtype)
     with open(source, "rb") as reader, open(target, "r+b") as writer:
         writer.seek(target_offset)

@@ -14,6 +14,7 @@ from realbogus import tracking
 from realbogus.atomic import atomic_path
 from realbogus.command_errors import run_stage
 from realbogus.params import load_params, section
+from realbogus.provenance import content_hash
 from realbogus.survey.config import base_model_paths, train_config_for
 from realbogus.survey.retrain import retrain_for_survey
 
@@ -37,12 +38,12 @@ def main(argv: list[str] | None = None) -> None:
     labels[vetted["row"].to_numpy()] = vetted["label"].to_numpy()
     rows = {name: np.sort(vetted.loc[vetted["split"] == name, "row"].to_numpy()) for name in ("train", "val")}
     run_params = {"base_model": params["base_model"], "mode": args.mode, "retrain": section(params, "retrain"),
-                  "model": model_config.to_params(), "tracking": params.get("tracking")}
+                  "model": model_config.to_params()}
     with tracking.stage_run(stage="survey_train", params=run_params,
-                            data_version=tracking.content_hash(ingested / "catalog.parquet"),
-                            labels_version=tracking.content_hash(Path(args.vetted) / "labels.csv"),
+                            data_version=content_hash(ingested / "catalog.parquet"),
+                            labels_version=content_hash(Path(args.vetted) / "labels.csv"),
                             data_source="simulated survey", run_name=f"survey-train-{args.mode}",
-                            tags={"mode": args.mode, "base_model_hash": tracking.content_hash(base_model_path)}) as run:
+                            tags={"mode": args.mode, "base_model_hash": content_hash(base_model_path)}) as run:
         result = retrain_for_survey(
             mode=args.mode, base_model_path=base_model_path, model_config=model_config, stamps=stamps,
             labels=labels, train_rows=rows["train"], val_rows=rows["val"], train_config=train_config,

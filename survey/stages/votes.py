@@ -12,7 +12,7 @@ import pandas as pd
 
 from realbogus.atomic import atomic_path
 from realbogus.command_errors import run_stage
-from realbogus.params import load_params, section
+from realbogus.params import config_from_mapping, load_params, section
 from realbogus.survey.observers import ObserverConfig, simulate_votes
 
 
@@ -21,7 +21,7 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--truth", default="data/truth.parquet")
     parser.add_argument("--out", default="data/votes.csv")
     args = parser.parse_args(argv)
-    config = ObserverConfig.from_params(section(load_params(), "votes"), where="survey/params.yaml votes")
+    config = config_from_mapping(ObserverConfig, section(load_params(), "votes"), where="survey/params.yaml votes")
     votes = simulate_votes(pd.read_parquet(args.truth), config=config)
     with atomic_path(args.out, command="survey votes", inputs=(args.truth,)) as temporary:
         votes.to_csv(temporary, index=False)

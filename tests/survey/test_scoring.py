@@ -19,7 +19,7 @@ from realbogus.survey.scoring import (
     read_scores,
     score_stamps,
 )
-from realbogus.tracking import content_hash
+from realbogus.provenance import content_hash
 
 from .conftest import make_stamps, write_gif_release
 

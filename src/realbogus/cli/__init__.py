@@ -26,6 +26,7 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "labels": ("labels", "label versions in git history (log) and what changed between two (diff)"),
     "score": ("score", "score new detections (release, tar, ingested folder or .npy) with a trained CNN"),
     "survey": ("survey", "survey mode: simulate observers' votes, vet labels by majority, choose a threshold"),
+    "ui": ("ui", "the MLflow UI on this repository's runs, opened on the training runs"),
 }
 
 

@@ -36,10 +36,10 @@ from typing import Any
 import numpy as np
 
 from realbogus.atomic import atomic_path
-from realbogus.release.layout import CHANNELS, FEATURE_TABLE_NAME, STAMP_SIZE
+from realbogus.provenance import content_hash
+from realbogus.release.layout import FEATURE_TABLE_NAME, STAMP_SHAPE, check_stamp_array
 from realbogus.release.reader import ReleaseError, decode_sample, iter_release_samples
 
-STAMP_SHAPE: tuple[int, int, int] = (STAMP_SIZE, STAMP_SIZE, len(CHANNELS))
 SCORE_COLUMNS: tuple[str, ...] = ("id", "artifact_score", "real_score", "passes")
 DEFAULT_ALERT_THRESHOLD = 0.3  # Ayyar et al. 2022, section 4.6
 DEFAULT_BATCH_SIZE = 256  # ~1.2 GB peak RSS with model1; 1024: ~2.9 GB for ~20% more speed
@@ -110,18 +110,6 @@ class ScoreSummary:
 # ---------------------------------------------------------------------------- inputs
 
 
-def validate_stamp_array(stamps: np.ndarray, *, where: str) -> None:
-    """Raise ScoringInputError unless ``stamps`` is (N, 51, 51, 3) uint8; ``where`` names the file."""
-    if stamps.ndim != 4 or tuple(stamps.shape[1:]) != STAMP_SHAPE:
-        raise ScoringInputError(
-            f"{where}: stamps have shape {tuple(stamps.shape)}, expected (N, {STAMP_SIZE}, {STAMP_SIZE}, 3) "
-            "with channels (template, search, difference)")
-    if stamps.dtype != np.uint8:
-        raise ScoringInputError(
-            f"{where}: stamps have dtype {stamps.dtype}, expected uint8 0..255 (the GIF stamps as ingested; "
-            "the CNN was trained on them unnormalised)")
-
-
 def open_stamp_source(path: str | os.PathLike[str]) -> StampSource:
     """Tell what ``path`` is (see the module docstring) and check it can be scored."""
     source_path = Path(path)
@@ -151,7 +139,7 @@ def _open_npy(path: Path) -> np.ndarray:
         stamps = np.load(path, mmap_mode="r", allow_pickle=False)
     except (ValueError, OSError) as error:
         raise ScoringInputError(f"{path}: not a readable .npy array ({error})") from error
-    validate_stamp_array(stamps, where=str(path))
+    check_stamp_array(stamps, where=str(path), error=ScoringInputError)
     return stamps
 
 
@@ -281,8 +269,6 @@ def load_scoring_model(path: str | os.PathLike[str]) -> tuple[Any, str]:
                                 "one is not, or is truncated); expected a model.keras written by the train stage")
     import keras
 
-    from realbogus import tracking
-
     try:
         model = keras.saving.load_model(model_path, compile=False)
     except Exception as error:  # noqa: BLE001 - Keras raises many kinds for a damaged archive
@@ -297,7 +283,7 @@ def load_scoring_model(path: str | os.PathLike[str]) -> tuple[Any, str]:
     if len(output_shapes) != 1 or output_shapes[0] not in ((1,), ()):
         raise ScoringInputError(f"{model_path}: model has {len(output_shapes)} output(s) of shape(s) {output_shapes}, "
                                 "expected one output of shape (1,): the artifact score of each stamp")
-    return model, tracking.content_hash(model_path)
+    return model, content_hash(model_path)
 
 
 def artifact_scores_of(model: Any, stamps: np.ndarray) -> np.ndarray:
