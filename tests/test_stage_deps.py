@@ -151,7 +151,7 @@ def test_stage_depends_on_every_project_module_it_runs(stage: Stage) -> None:
     assert stage.script in stage.deps, f"{stage}: its script {stage.script.relative_to(REPO)} is not among its deps"
     missing = {path: chain for path, chain in import_closure(stage.script).items()
                if not runs_no_code(path) and not covered(path, stage.deps)}
-    assert not missing, f"{stage} runs project code it does not depend on (add to its deps):\n" + "\n".join(
+    assert not missing, f"{stage} runs project code it does not depend on (add to its deps, or run python tools/fix_stage_deps.py):\n" + "\n".join(
         f"  {path.relative_to(REPO)}   via {' -> '.join(chain)}" for path, chain in sorted(missing.items()))
 
 
@@ -165,7 +165,7 @@ def test_stage_depends_on_no_project_code_it_does_not_run(stage: Stage) -> None:
     # A file dep must be run; a folder dep must have every module in it run, else list the files.
     stale = [dep.relative_to(REPO) for dep in stage.deps if dep.is_relative_to(SRC)
              and (dep not in closure if dep.is_file() else not code_modules(dep) <= closure)]
-    assert not stale, f"{stage} depends on project code it does not run (a needless rerun): {stale}"
+    assert not stale, f"{stage} depends on project code it does not run (a needless rerun; python tools/fix_stage_deps.py mends it): {stale}"
 
 
 def test_the_closure_follows_function_level_relative_and_discovered_imports() -> None:

@@ -37,7 +37,7 @@ import numpy as np
 
 from realbogus.atomic import atomic_path
 from realbogus.provenance import content_hash
-from realbogus.release.layout import FEATURE_TABLE_NAME, STAMP_SHAPE, check_stamp_array
+from realbogus.release.layout import CHANNELS, FEATURE_TABLE_NAME, STAMP_SHAPE, check_stamp_array
 from realbogus.release.reader import ReleaseError, decode_sample, iter_release_samples
 
 SCORE_COLUMNS: tuple[str, ...] = ("id", "artifact_score", "real_score", "passes")
