@@ -1,7 +1,8 @@
 """Label versions after the fact: which versions exist in git history, and what changed.
 
-A label version is the labels table written by the `merge` stage
-(``data/labels/labels.csv``); its identity is its content hash, recorded by DVC in
+A label version is a labels table the pipeline writes: the one the retrain uses
+(``data/labels/labels.csv``, the last review round's labels) or a review round's own
+(``data/rounds/<round>/labels.csv``); its identity is its content hash, recorded by DVC in
 ``dvc.lock``.  Each commit that changes that hash in ``dvc.lock`` introduces a version.
 The tables themselves are read back through DVC (``dvc.api``), from the local cache or
 the DVC remote, so any version reachable from a git revision can be compared.
@@ -11,6 +12,7 @@ from __future__ import annotations
 
 import io
 import json
+import re
 import subprocess
 from dataclasses import dataclass
 from pathlib import Path
@@ -20,6 +22,16 @@ import yaml
 
 LABELS_PATH = "data/labels/labels.csv"
 MERGE_REPORT = "reports/merge/metrics.json"
+ROUND_LABELS_PATH = "data/rounds/{round}/labels.csv"
+ROUND_MERGE_REPORT = "reports/rounds/{round}/merge/metrics.json"
+_ROUND_LABELS = re.compile(r"^data/rounds/([^/]+)/labels\.csv$")
+
+
+def merge_report(path: str) -> str:
+    """The report whose change counts go with the labels table ``path``: a round's merge
+    report for a round's labels, else the report of all rounds against the release."""
+    matched = _ROUND_LABELS.match(path)
+    return ROUND_MERGE_REPORT.format(round=matched.group(1)) if matched else MERGE_REPORT
 
 
 @dataclass(frozen=True)
@@ -61,7 +73,7 @@ def label_versions(*, repo: str | Path = ".", path: str = LABELS_PATH) -> list[L
             continue
         previous_md5 = md5
         try:
-            report = json.loads(_git(["show", f"{commit}:{MERGE_REPORT}"], repo=repo))
+            report = json.loads(_git(["show", f"{commit}:{merge_report(path)}"], repo=repo))
         except (RuntimeError, json.JSONDecodeError):
             report = {}
         versions.append(LabelVersion(commit=commit, date=date, subject=subject, labels_md5=md5,

@@ -20,7 +20,8 @@ TINY_PARAMS = {
     "models": {"tiny": {"filters": [8], "kernel": 3, "pool": 2, "strides": [1], "double_conv": False,
                         "inner_dropout": None}},
     "train": {"max_epochs": 1, "batch_size": 64},
-    "mine": {"budget": 20, "gallery_size": 4},
+    "mine": {"rounds": {"round1": {"after": "release", "budget": 20}, "round2": {"after": "round1", "budget": 10}},
+             "gallery_size": 4},
     "feature_models": {"rf": {"n_estimators": 20, "n_jobs": 1}, "hgb": {"max_iter": 20}},
 }
 # The survey pipeline (survey/dvc.yaml) on top of the tiny main model.
@@ -35,7 +36,7 @@ def _merge(base: dict, override: dict) -> dict:
     merged = dict(base)
     for key, value in override.items():
         merged[key] = _merge(base[key], value) if isinstance(value, dict) and isinstance(base.get(key), dict) \
-            and key != "models" else value
+            and key not in ("models", "rounds") else value
     return merged
 
 

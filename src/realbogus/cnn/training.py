@@ -114,6 +114,8 @@ class TrainResult:
     epochs_run: epochs actually trained (fewer than max_epochs after an early stop).
     fit_seconds: wall time of the whole fit, validation included.
     replicas: devices the training ran on in sync (1 unless multi_device).
+    recorded_scores: (epochs_run, R) artifact scores of ``record_rows`` after each epoch
+        (the weights of that epoch, before any best-weight restore), or None.
     """
 
     model: keras.Model
@@ -122,6 +124,7 @@ class TrainResult:
     epochs_run: int
     fit_seconds: float
     replicas: int
+    recorded_scores: np.ndarray | None = None
 
 
 def seed_everything(*, seed: int) -> None:
@@ -221,6 +224,7 @@ def train_cnn(
     seed: int,
     on_epoch_end: Callable[[int, dict[str, float]], None] | None = None,
     initial_model: str | os.PathLike[str] | None = None,
+    record_rows: np.ndarray | None = None,
 ) -> TrainResult:
     """Train one CNN on ``stamps[train_rows]``, validating on ``stamps[val_rows]``.
 
@@ -236,6 +240,9 @@ def train_cnn(
     seed: seeds weight initialisation, dropout, shuffling and augmentation.
     on_epoch_end: called after each epoch with (0-based epoch, logs) where logs holds
         loss, accuracy, val_loss, val_accuracy and learning_rate, e.g. to log to MLflow.
+    record_rows: (R,) rows to score after every epoch (``TrainResult.recorded_scores``):
+        the training dynamics mining reads, at the cost of one inference pass over them per
+        epoch (inference runs several times faster than training).
     """
     check_stamp_array(stamps, where="stamps")
     labels = np.asarray(labels)
@@ -300,6 +307,13 @@ def train_cnn(
                 monitor="val_loss", patience=train_config.max_epochs + 1, restore_best_weights=True
             )
         )
+    recorded: list[np.ndarray] = []
+    if record_rows is not None:
+        record_rows = validate_rows(record_rows, n_samples=len(stamps), what="record_rows")
+        callbacks.append(keras.callbacks.LambdaCallback(on_epoch_end=lambda epoch, logs: recorded.append(
+            predict_artifact_scores(model=model, stamps=stamps, rows=record_rows,
+                                    batch_size=max(train_config.batch_size, 256),
+                                    workers=train_config.loader_workers))))
     if on_epoch_end is not None:
         callbacks.append(
             keras.callbacks.LambdaCallback(
@@ -335,6 +349,7 @@ def train_cnn(
         epochs_run=epochs_run,
         fit_seconds=fit_seconds,
         replicas=replicas,
+        recorded_scores=np.stack(recorded) if record_rows is not None and recorded else None,
     )
 
 
