@@ -4,8 +4,6 @@ VENV ?= .venv
 BIN := $(VENV)/bin
 # Stage commands in dvc.yaml call `python` and `realbogus`: they must find the venv's.
 export PATH := $(CURDIR)/$(BIN):$(PATH)
-# Quiet TensorFlow's C++ start-up banner in every stage and test.
-export TF_CPP_MIN_LOG_LEVEL ?= 2
 
 .PHONY: setup browser repro survey test test-fast bench bench-mining
 

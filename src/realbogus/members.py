@@ -107,7 +107,8 @@ def fit_and_score(*, name: str, params: Mapping[str, Any], labels: np.ndarray, t
         raise ValueError(f"CNN member {name!r} needs the stamp array")
     result = train_cnn(stamps=stamps, labels=labels, train_rows=train_rows, val_rows=val_rows,
                        model_config=CNNConfig.from_params(params["models"][name]),
-                       train_config=TrainConfig.from_params(params["train"]), seed=seed, on_epoch_end=on_epoch_end)
+                       train_config=TrainConfig.from_params(params["train"]), seed=seed, on_epoch_end=on_epoch_end,
+                       progress=lambda line: print(f"{name}: {line}", flush=True))
     artifact_score[score_rows] = predict_artifact_scores(model=result.model, stamps=stamps, rows=score_rows)
 
     def save_cnn(folder: Path) -> Path:

@@ -259,6 +259,8 @@ def load_scoring_model(path: str | os.PathLike[str]) -> tuple[Any, str]:
     if not model_path.is_file():
         raise FileNotFoundError(f"{model_path}: no such model file (expected a Keras .keras file, e.g. "
                                 "data/models/model1/model.keras written by the train stage)")
+    import realbogus.cnn  # noqa: F401  (first: starts the backend without TensorFlow's start-up noise)
+
     import keras
 
     from realbogus import tracking

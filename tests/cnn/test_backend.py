@@ -1,0 +1,63 @@
+"""TensorFlow's start-up noise stays out of the stages' and the CLI's output."""
+
+from __future__ import annotations
+
+import os
+import re
+import subprocess
+import sys
+import textwrap
+from pathlib import Path
+
+import pytest
+
+# What TensorFlow prints on a machine without a GPU when nothing quiets it.
+NOISE = re.compile(r"absl::InitializeLog|oneDNN custom operations|cuda drivers|cuInit|cpu_feature_guard|"
+                   r"^[IWE]\d{4} ", re.MULTILINE)
+
+_TRAIN_SCRIPT = textwrap.dedent(
+    """
+    import sys
+    import numpy as np
+    sys.path.insert(0, sys.argv[1])
+    from conftest import make_learnable_stamps
+    from realbogus.cnn.models import CNNConfig
+    from realbogus.cnn.training import TrainConfig, predict_artifact_scores, train_cnn
+
+    stamps, labels = make_learnable_stamps(n_samples=96, seed=7)
+    result = train_cnn(
+        stamps=stamps, labels=labels, train_rows=np.arange(64), val_rows=np.arange(64, 96),
+        model_config=CNNConfig(filters=(4,), kernel=3, pool=2, strides=(1,), dense_units=4),
+        train_config=TrainConfig(learning_rate=3e-3, batch_size=32, max_epochs=2), seed=1, progress=print,
+    )
+    predict_artifact_scores(model=result.model, stamps=stamps, rows=np.arange(96))
+    """
+)
+
+
+def _run(args: list[str], *, log_level: str | None) -> subprocess.CompletedProcess[str]:
+    env = {key: value for key, value in os.environ.items() if key != "TF_CPP_MIN_LOG_LEVEL"}
+    env["KERAS_BACKEND"] = "tensorflow"
+    if log_level is not None:
+        env["TF_CPP_MIN_LOG_LEVEL"] = log_level
+    completed = subprocess.run(args, capture_output=True, text=True, timeout=300, env=env)
+    assert completed.returncode == 0, completed.stderr[-3000:]
+    return completed
+
+
+@pytest.mark.slow  # three fresh TensorFlow processes (~10 s each)
+def test_training_and_the_cli_print_no_backend_start_up_noise() -> None:
+    training = _run([sys.executable, "-c", _TRAIN_SCRIPT, str(Path(__file__).parent)], log_level=None)
+    assert not NOISE.search(training.stderr), training.stderr[-3000:]
+    epoch_lines = [line for line in training.stdout.splitlines() if line.startswith("epoch ")]
+    assert len(epoch_lines) == 2, training.stdout
+    cli = _run([str(Path(sys.executable).parent / "realbogus"), "models", "model1"], log_level=None)
+    assert not NOISE.search(cli.stderr), cli.stderr[-3000:]
+    assert "matches paper" in cli.stdout
+
+
+@pytest.mark.slow
+def test_a_log_level_the_user_sets_shows_tensorflow_logging_again() -> None:
+    # The way back to TensorFlow's own start-up lines (and proof the check above can fail).
+    shown = _run([sys.executable, "-c", "import realbogus.cnn"], log_level="0")
+    assert NOISE.search(shown.stderr), shown.stderr[-3000:]
