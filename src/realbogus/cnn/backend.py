@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import contextlib
 import glob
+import importlib.util
 import os
 import sys
 from collections.abc import Iterator
@@ -55,4 +56,8 @@ def start_backend_quietly() -> None:
         return
     os.environ[LOG_LEVEL_VARIABLE] = "2" if has_nvidia_gpu() else "3"
     with silenced_stderr():
+        # On the jax and torch backends Keras imports TensorFlow later, when it is installed
+        # (for its data utilities), and the same lines would come then: import it now.
+        if importlib.util.find_spec("tensorflow") is not None:
+            import tensorflow  # noqa: F401
         import keras  # noqa: F401

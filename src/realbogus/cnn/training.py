@@ -64,8 +64,9 @@ class TrainConfig:
     loader_workers: threads that prefetch batches from the stamp file.
     verbose: Keras' own fit verbosity (0 silent, 1 progress bar, 2 one line per epoch);
         :func:`train_cnn`'s ``progress`` prints the project's one line per epoch instead.
-    seeds: how many independent trainings (seeds seed, seed + 1, ...) a figure is
-        reported over, as mean and spread (:mod:`realbogus.cnn.seeds`); 1 trains once.
+    seeds: how many independent trainings (seeds from :func:`realbogus.cnn.seeds.training_seeds`)
+        a CNN figure is reported over, as mean and spread; 1 trains once.  :func:`train_cnn`
+        trains one seed; the caller loops (see :mod:`realbogus.cnn.seeds`).
     """
 
     learning_rate: float = 2e-5
@@ -309,6 +310,79 @@ def step_compilation(model: keras.Model) -> str:
     return f"{backend}, eager steps (not compiled)"
 
 
+def training_batches(
+    *,
+    stamps: np.ndarray,
+    labels: np.ndarray,
+    train_rows: np.ndarray,
+    val_rows: np.ndarray,
+    train_config: TrainConfig,
+    seed: int,
+) -> tuple[StampBatches, StampBatches | None]:
+    """The training batches (shuffled per epoch, seeded) and validation batches (None when
+    ``val_rows`` is empty) that :func:`train_cnn` fits on."""
+    train_batches = StampBatches(
+        stamps=stamps,
+        labels=labels,
+        rows=train_rows,
+        batch_size=train_config.batch_size,
+        shuffle=True,
+        seed=seed,
+        augment=train_config.augment,
+        workers=train_config.loader_workers,
+    )
+    if len(val_rows) == 0:
+        return train_batches, None
+    val_batches = StampBatches(
+        stamps=stamps,
+        labels=labels,
+        rows=val_rows,
+        batch_size=max(train_config.batch_size, 256),  # no gradients: bigger batches are cheaper
+        shuffle=False,
+        workers=train_config.loader_workers,
+    )
+    return train_batches, val_batches
+
+
+def training_callbacks(
+    *,
+    train_config: TrainConfig,
+    has_validation: bool,
+    on_epoch_end: Callable[[int, dict[str, float]], None] | None = None,
+    progress: Callable[[str], None] | None = None,
+    train_samples: int = 0,
+) -> list[keras.callbacks.Callback]:
+    """The callbacks of :func:`train_cnn`: step-decayed learning rate, early stopping on
+    val_loss with the best weights kept, the per-epoch hook and the epoch lines."""
+    callbacks: list[keras.callbacks.Callback] = [
+        keras.callbacks.LearningRateScheduler(lambda epoch, _rate: train_config.learning_rate_at(epoch)),
+    ]
+    if has_validation and train_config.early_stopping_patience is not None:
+        callbacks.append(
+            keras.callbacks.EarlyStopping(
+                monitor="val_loss",
+                patience=train_config.early_stopping_patience,
+                restore_best_weights=train_config.restore_best_weights,
+            )
+        )
+    elif has_validation and train_config.restore_best_weights:
+        # No early stop but still end on the best epoch: patience beyond max_epochs never fires.
+        callbacks.append(
+            keras.callbacks.EarlyStopping(
+                monitor="val_loss", patience=train_config.max_epochs + 1, restore_best_weights=True
+            )
+        )
+    if on_epoch_end is not None:
+        callbacks.append(
+            keras.callbacks.LambdaCallback(
+                on_epoch_end=lambda epoch, logs: on_epoch_end(epoch, {k: float(v) for k, v in (logs or {}).items()})
+            )
+        )
+    if progress is not None:
+        callbacks.append(EpochLines(write=progress, max_epochs=train_config.max_epochs, train_samples=train_samples))
+    return callbacks
+
+
 def train_cnn(
     *,
     stamps: np.ndarray,
@@ -361,57 +435,10 @@ def train_cnn(
 
     seed_everything(seed=seed)
     has_validation = len(val_rows) > 0
-    train_batches = StampBatches(
-        stamps=stamps,
-        labels=labels,
-        rows=train_rows,
-        batch_size=train_config.batch_size,
-        shuffle=True,
-        seed=seed,
-        augment=train_config.augment,
-        workers=train_config.loader_workers,
-    )
-    val_batches = (
-        StampBatches(
-            stamps=stamps,
-            labels=labels,
-            rows=val_rows,
-            batch_size=max(train_config.batch_size, 256),  # no gradients: bigger batches are cheaper
-            shuffle=False,
-            workers=train_config.loader_workers,
-        )
-        if has_validation
-        else None
-    )
-
-    callbacks: list[keras.callbacks.Callback] = [
-        keras.callbacks.LearningRateScheduler(lambda epoch, _rate: train_config.learning_rate_at(epoch)),
-    ]
-    if has_validation and train_config.early_stopping_patience is not None:
-        callbacks.append(
-            keras.callbacks.EarlyStopping(
-                monitor="val_loss",
-                patience=train_config.early_stopping_patience,
-                restore_best_weights=train_config.restore_best_weights,
-            )
-        )
-    elif has_validation and train_config.restore_best_weights:
-        # No early stop but still end on the best epoch: patience beyond max_epochs never fires.
-        callbacks.append(
-            keras.callbacks.EarlyStopping(
-                monitor="val_loss", patience=train_config.max_epochs + 1, restore_best_weights=True
-            )
-        )
-    if on_epoch_end is not None:
-        callbacks.append(
-            keras.callbacks.LambdaCallback(
-                on_epoch_end=lambda epoch, logs: on_epoch_end(epoch, {k: float(v) for k, v in (logs or {}).items()})
-            )
-        )
-
-    if progress is not None:
-        callbacks.append(EpochLines(write=progress, max_epochs=train_config.max_epochs,
-                                    train_samples=len(train_rows)))
+    train_batches, val_batches = training_batches(stamps=stamps, labels=labels, train_rows=train_rows,
+                                                  val_rows=val_rows, train_config=train_config, seed=seed)
+    callbacks = training_callbacks(train_config=train_config, has_validation=has_validation,
+                                   on_epoch_end=on_epoch_end, progress=progress, train_samples=len(train_rows))
 
     with op_determinism(enabled=train_config.deterministic), distribution_scope(
         multi_device=train_config.multi_device
