@@ -9,6 +9,8 @@ variant, each in a fresh process (thread counts and oneDNN are fixed at backend 
   with more cores splits each op's work differently);
 - ``onednn=0``: ``TF_ENABLE_ONEDNN_OPTS=0`` (Eigen's kernels instead of oneDNN's, whose
   kernels are chosen per CPU instruction set at run time);
+- ``isa=avx2``: oneDNN limited to AVX2 kernels (``ONEDNN_MAX_CPU_ISA``), as on a CPU
+  without AVX-512: what another machine's instruction set does, on this one;
 - ``deterministic=0``: TensorFlow's op determinism off;
 - ``seed=S``: another training seed, the yardstick for "how far apart is far".
 
@@ -24,6 +26,7 @@ import argparse
 import hashlib
 import json
 import os
+import statistics
 import subprocess
 import sys
 import time
@@ -37,19 +40,21 @@ DEFAULT_VARIANTS = [
     "threads=2,onednn=0",
     "threads=1,onednn=0",
     "threads=4,onednn=0",
+    "threads=2,isa=avx2",
+    "threads=2,onednn=0,isa=avx2",
     "threads=2,deterministic=0",
     "threads=2,seed=1007",
     "threads=2,seed=2007",
 ]
 
 
-def parse_variant(text: str) -> dict[str, int]:
-    variant = {"threads": 2, "onednn": 1, "deterministic": 1, "seed": 7}
+def parse_variant(text: str) -> dict[str, int | str]:
+    variant: dict[str, int | str] = {"threads": 2, "onednn": 1, "deterministic": 1, "seed": 7, "isa": "all"}
     for part in filter(None, text.split(",")):
         key, _, value = part.partition("=")
         if key not in variant:
             raise SystemExit(f"unknown variant key {key!r} in {text!r}; expected {sorted(variant)}")
-        variant[key] = int(value)
+        variant[key] = value if key == "isa" else int(value)
     return variant
 
 
@@ -63,10 +68,6 @@ def worker(settings: dict) -> dict:
     from realbogus.metrics import headline_metrics
     from realbogus.params import load_params
 
-    import tensorflow as tf
-
-    tf.config.threading.set_intra_op_parallelism_threads(settings["threads"])
-    tf.config.threading.set_inter_op_parallelism_threads(settings["threads"])
     params = load_params(REPO / "params.yaml")
     ingested = Path(settings["ingested"])
     catalog = pd.read_parquet(ingested / "catalog.parquet").sort_values("id").reset_index(drop=True)
@@ -75,7 +76,8 @@ def worker(settings: dict) -> dict:
     labels = catalog["label"].to_numpy().astype(np.int64)
     rows = {name: np.flatnonzero(split == name)[: settings[name]] for name in ("train", "val", "test")}
     train_config = TrainConfig.from_params({**params["train"], "max_epochs": settings["epochs"],
-                                            "deterministic": bool(settings["deterministic"])})
+                                            "deterministic": bool(settings["deterministic"]),
+                                            "threads": settings["threads"]})
     result = train_cnn(stamps=stamps, labels=labels, train_rows=rows["train"], val_rows=rows["val"],
                        model_config=CNNConfig.from_params(params["models"]["model1"]), train_config=train_config,
                        seed=settings["seed"])
@@ -102,6 +104,8 @@ def main() -> int:
     parser.add_argument("--epochs", type=int, default=2)
     parser.add_argument("--ingested", default=str(REPO / "data/ingested"))
     parser.add_argument("--split", default=str(REPO / "data/split/split.csv"))
+    parser.add_argument("--rounds", type=int, default=1,
+                        help="run the variant list this many times, alternating, for the median training seconds")
     parser.add_argument("--worker", help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.worker:
@@ -109,11 +113,12 @@ def main() -> int:
         return 0
 
     results = []
-    for text in args.variant or DEFAULT_VARIANTS:
+    for text in (args.variant or DEFAULT_VARIANTS) * args.rounds:
         variant = parse_variant(text)
         settings = {**variant, "train": args.train, "val": args.val, "test": args.test, "epochs": args.epochs,
                     "ingested": args.ingested, "split": args.split}
-        env = {**os.environ, "KERAS_BACKEND": "tensorflow", "TF_ENABLE_ONEDNN_OPTS": str(variant["onednn"])}
+        env = {**os.environ, "KERAS_BACKEND": "tensorflow", "TF_ENABLE_ONEDNN_OPTS": str(variant["onednn"]),
+               "ONEDNN_MAX_CPU_ISA": str(variant["isa"]).upper()}
         started = time.perf_counter()
         completed = subprocess.run([sys.executable, __file__, "--worker", json.dumps(settings)], env=env,
                                    capture_output=True, text=True, timeout=3600)
@@ -124,11 +129,17 @@ def main() -> int:
         print(json.dumps(report), file=sys.stderr, flush=True)
         results.append(report)
     groups: dict[str, list[str]] = {}
+    seconds: dict[str, list[float]] = {}
     for report in results:
-        groups.setdefault(report["weights_sha256"], []).append(report["variant"])
+        variants = groups.setdefault(report["weights_sha256"], [])
+        if report["variant"] not in variants:
+            variants.append(report["variant"])
+        seconds.setdefault(report["variant"], []).append(report["fit_seconds"])
     print(json.dumps({"benchmark": "cnn_determinism", "cpu_count": os.cpu_count(),
                       "load_average_at_end": os.getloadavg(), "settings": vars(args),
-                      "bit_identical_groups": list(groups.values()), "results": results}, indent=2))
+                      "bit_identical_groups": list(groups.values()),
+                      "median_fit_seconds": {variant: statistics.median(values) for variant, values in seconds.items()},
+                      "results": results}, indent=2))
     return 0
 
 

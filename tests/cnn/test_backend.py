@@ -61,3 +61,40 @@ def test_a_log_level_the_user_sets_shows_tensorflow_logging_again() -> None:
     # The way back to TensorFlow's own start-up lines (and proof the check above can fail).
     shown = _run([sys.executable, "-c", "import realbogus.cnn"], log_level="0")
     assert NOISE.search(shown.stderr), shown.stderr[-3000:]
+
+
+_THREADS_SCRIPT = textwrap.dedent(
+    """
+    import sys
+    import numpy as np
+    import tensorflow as tf
+    sys.path.insert(0, sys.argv[1])
+    from conftest import make_learnable_stamps
+    from realbogus.cnn.models import CNNConfig
+    from realbogus.cnn.training import TrainConfig, train_cnn
+
+    stamps, labels = make_learnable_stamps(n_samples=64, seed=7)
+
+    def train(threads):
+        return train_cnn(stamps=stamps, labels=labels, train_rows=np.arange(48), val_rows=np.arange(48, 64),
+                         model_config=CNNConfig(filters=(4,), kernel=3, pool=2, strides=(1,), dense_units=4),
+                         train_config=TrainConfig(batch_size=16, max_epochs=1, threads=threads), seed=1)
+
+    train(1)
+    print("threads", tf.config.threading.get_intra_op_parallelism_threads(),
+          tf.config.threading.get_inter_op_parallelism_threads())
+    train(1)  # the same count again in the same process is fine
+    try:
+        train(2)
+    except RuntimeError as error:
+        print("error", error)
+    """
+)
+
+
+@pytest.mark.slow  # a fresh TensorFlow process: the thread pools are fixed at its first op
+def test_threads_fix_tensorflows_pools_once_per_process() -> None:
+    completed = _run([sys.executable, "-c", _THREADS_SCRIPT, str(Path(__file__).parent)], log_level=None)
+    assert "threads 1 1" in completed.stdout
+    assert "error train threads: 2 cannot be applied: TensorFlow already runs this process with " \
+           "intra/inter-op threads (1, 1)" in completed.stdout, completed.stdout

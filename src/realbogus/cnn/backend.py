@@ -61,3 +61,49 @@ def start_backend_quietly() -> None:
         if importlib.util.find_spec("tensorflow") is not None:
             import tensorflow  # noqa: F401
         import keras  # noqa: F401
+
+
+def fix_cpu_threads(threads: int | None) -> None:
+    """Run the backend's CPU op pools on exactly ``threads`` threads (TensorFlow: intra- and inter-op).
+
+    TensorFlow splits an op's work by its thread count and the float sums come out in a
+    different order, so a trained CNN differs bit for bit between, say, 2 and 16 cores
+    (benchmarks/cnn_determinism.py).  A fixed count removes that difference.  It can only
+    be set before TensorFlow runs its first op in the process; later the same count is
+    accepted and another one is an error.  None leaves the backend's default (all cores).
+    Other backends: not applied (jax's CPU threads are an XLA_FLAGS start-up setting).
+    """
+    import keras
+
+    if threads is None or keras.backend.backend() != "tensorflow":
+        return
+    import tensorflow as tf
+
+    current = (tf.config.threading.get_intra_op_parallelism_threads(),
+               tf.config.threading.get_inter_op_parallelism_threads())
+    if current == (threads, threads):
+        return
+    try:
+        tf.config.threading.set_intra_op_parallelism_threads(threads)
+        tf.config.threading.set_inter_op_parallelism_threads(threads)
+    except RuntimeError as error:
+        raise RuntimeError(
+            f"train threads: {threads} cannot be applied: TensorFlow already runs this process with "
+            f"intra/inter-op threads {current} (0 = all cores). Train with the same threads throughout a "
+            "process, or set threads: null"
+        ) from error
+
+
+def cpu_numerics() -> str:
+    """The TensorFlow CPU settings a trained CNN depends on bit for bit, in words ("" on other backends)."""
+    import keras
+
+    if keras.backend.backend() != "tensorflow":
+        return ""
+    import tensorflow as tf
+
+    threads = tf.config.threading.get_intra_op_parallelism_threads()
+    onednn = os.environ.get("TF_ENABLE_ONEDNN_OPTS", "1") not in ("0", "false", "False")
+    isa = os.environ.get("ONEDNN_MAX_CPU_ISA", "").upper()
+    return (f"oneDNN {'on' if onednn else 'off'}{f' (kernels up to {isa})' if onednn and isa and isa != 'ALL' else ''}, "
+            f"{threads or 'all'} CPU threads")

@@ -28,6 +28,7 @@ from typing import Any
 import keras
 import numpy as np
 
+from realbogus.cnn.backend import cpu_numerics, fix_cpu_threads
 from realbogus.cnn.data import StampBatches, validate_rows, validate_stamps
 from realbogus.cnn.models import CNNConfig, build_model
 
@@ -62,6 +63,9 @@ class TrainConfig:
         weights and metrics bit for bit (TensorFlow: ``enable_op_determinism`` while
         training, restored afterwards; it may cost speed on GPUs).
     loader_workers: threads that prefetch batches from the stamp file.
+    threads: CPU threads of the backend's op pools (tensorflow), or None for its default (all
+        cores).  Results depend on it bit for bit, so the pipeline fixes it in params.yaml
+        (:func:`realbogus.cnn.backend.fix_cpu_threads`; set before the process's first op).
     verbose: Keras' own fit verbosity (0 silent, 1 progress bar, 2 one line per epoch);
         :func:`train_cnn`'s ``progress`` prints the project's one line per epoch instead.
     seeds: how many independent trainings (seeds from :func:`realbogus.cnn.seeds.training_seeds`)
@@ -82,6 +86,7 @@ class TrainConfig:
     multi_device: bool = False
     deterministic: bool = True
     loader_workers: int = 1
+    threads: int | None = None
     verbose: int = 0
     seeds: int = 1
 
@@ -104,6 +109,8 @@ class TrainConfig:
                 f"TrainConfig.mixed_precision must be None or one of {MIXED_PRECISION_POLICIES}, "
                 f"got {self.mixed_precision!r}"
             )
+        if self.threads is not None and int(self.threads) < 1:
+            raise ValueError(f"TrainConfig.threads must be >= 1 or None, got {self.threads!r}")
         if self.xla != "auto" and not isinstance(self.xla, bool):
             raise ValueError(f"TrainConfig.xla must be 'auto', true or false, got {self.xla!r}")
 
@@ -134,6 +141,7 @@ class TrainConfig:
             "loader_workers": int,
             "verbose": int,
             "seeds": int,
+            "threads": lambda value: None if value is None else int(value),
         }
         for name, cast in casts.items():
             if name in values:
@@ -433,6 +441,7 @@ def train_cnn(
     if (model_config is None) == (initial_model is None):
         raise ValueError("give exactly one of model_config (train from scratch) and initial_model (fine-tune)")
 
+    fix_cpu_threads(train_config.threads)
     seed_everything(seed=seed)
     has_validation = len(val_rows) > 0
     train_batches, val_batches = training_batches(stamps=stamps, labels=labels, train_rows=train_rows,
@@ -450,7 +459,8 @@ def train_cnn(
         if progress is not None:
             progress(f"training on {len(train_rows):,} samples (validation {len(val_rows):,}), "
                      f"batch {train_config.batch_size}, up to {train_config.max_epochs} epochs; "
-                     f"{step_compilation(model)}, {train_config.mixed_precision or 'float32'}, {replicas} device(s)")
+                     f"{step_compilation(model)}, {train_config.mixed_precision or 'float32'}, {replicas} device(s)"
+                     + (f", {numerics}" if (numerics := cpu_numerics()) else ""))
         started = time.perf_counter()
         fit_history = model.fit(
             train_batches,
