@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import platform
 import re
 import subprocess
 import sys
@@ -98,3 +99,44 @@ def test_threads_fix_tensorflows_pools_once_per_process() -> None:
     assert "threads 1 1" in completed.stdout
     assert "error train threads: 2 cannot be applied: TensorFlow already runs this process with " \
            "intra/inter-op threads (1, 1)" in completed.stdout, completed.stdout
+
+
+_WEIGHTS_SCRIPT = textwrap.dedent(
+    """
+    import hashlib, sys
+    import numpy as np
+    sys.path.insert(0, sys.argv[1])
+    from conftest import make_learnable_stamps
+    from realbogus.cnn.models import CNNConfig
+    from realbogus.cnn.training import TrainConfig, train_cnn
+
+    stamps, labels = make_learnable_stamps(n_samples=128, seed=7)
+    result = train_cnn(stamps=stamps, labels=labels, train_rows=np.arange(96), val_rows=np.arange(96, 128),
+                       model_config=CNNConfig(filters=(8, 8), kernel=3, pool=2, strides=(1, 1), dense_units=8),
+                       train_config=TrainConfig(learning_rate=3e-3, batch_size=32, max_epochs=2, threads=1), seed=1)
+    print("weights", hashlib.sha256(b"".join(w.tobytes() for w in result.model.get_weights())).hexdigest())
+    """
+)
+
+
+def _weights_hash(isa: str | None) -> str:
+    env = {key: value for key, value in os.environ.items() if key != "ONEDNN_MAX_CPU_ISA"}
+    if isa is not None:
+        env["ONEDNN_MAX_CPU_ISA"] = isa
+    env["KERAS_BACKEND"] = "tensorflow"
+    completed = subprocess.run([sys.executable, "-c", _WEIGHTS_SCRIPT, str(Path(__file__).parent)],
+                               capture_output=True, text=True, timeout=300, env=env)
+    assert completed.returncode == 0, completed.stderr[-3000:]
+    return completed.stdout.split("weights ")[-1].strip()
+
+
+@pytest.mark.slow  # three fresh TensorFlow processes
+def test_onednn_runs_the_avx2_kernels_by_default_so_avx512_machines_match_avx2_ones() -> None:
+    if platform.machine().lower() not in ("x86_64", "amd64"):
+        pytest.skip("the cap is for x86-64 CPUs")
+    default = _weights_hash(None)
+    assert default == _weights_hash("AVX2")
+    flags = Path("/proc/cpuinfo").read_text() if Path("/proc/cpuinfo").exists() else ""
+    if " avx512f" in flags:
+        # On an AVX-512 CPU its own kernels give other weights: the difference the cap removes.
+        assert default != _weights_hash("ALL")

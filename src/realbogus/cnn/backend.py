@@ -11,6 +11,11 @@ error; 2 with one, so a GPU user still sees CUDA library errors).
 
 To see everything again, set ``TF_CPP_MIN_LOG_LEVEL`` yourself (``0`` shows all): when it
 is set, this module changes nothing.  Python exceptions are never hidden.
+
+It also caps oneDNN's CPU kernels at AVX2 (``ONEDNN_MAX_CPU_ISA``, unless set): oneDNN picks
+its kernels by the CPU's instruction set at run time, so the same seeded training gave other
+weights on an AVX-512 CPU than on an AVX2 one; with the cap both run the AVX2 kernels
+(docs/cnn.md, "Reproducibility": the cost measured, and what stays machine-dependent).
 """
 
 from __future__ import annotations
@@ -19,10 +24,14 @@ import contextlib
 import glob
 import importlib.util
 import os
+import platform
 import sys
 from collections.abc import Iterator
 
 LOG_LEVEL_VARIABLE = "TF_CPP_MIN_LOG_LEVEL"
+ONEDNN_ISA_VARIABLE = "ONEDNN_MAX_CPU_ISA"
+REPRODUCIBLE_ONEDNN_ISA = "AVX2"
+"""Every x86-64 CPU of the last decade has AVX2; AVX-512 ones run the same kernels under the cap."""
 
 
 def has_nvidia_gpu() -> bool:
@@ -46,10 +55,14 @@ def silenced_stderr() -> Iterator[None]:
 
 
 def start_backend_quietly() -> None:
-    """Import keras (and so the backend) with the start-up noise off, unless the user chose a log level.
+    """Import keras (and so the backend) with the start-up noise off, unless the user chose a log
+    level; on x86-64, cap oneDNN at AVX2 kernels unless the user chose otherwise.
 
     Must run before anything imports keras or tensorflow; ``realbogus.cnn`` calls it on import.
     """
+    if platform.machine().lower() in ("x86_64", "amd64") and "tensorflow" not in sys.modules:
+        # Read by oneDNN at its first kernel, so it only needs to precede TensorFlow's start.
+        os.environ.setdefault(ONEDNN_ISA_VARIABLE, REPRODUCIBLE_ONEDNN_ISA)
     if "keras" in sys.modules or LOG_LEVEL_VARIABLE in os.environ:
         import keras  # noqa: F401  (already imported, or the user wants TensorFlow's own logging)
 
