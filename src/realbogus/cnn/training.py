@@ -51,10 +51,10 @@ class TrainConfig:
         "mixed_bfloat16" (recent CPUs / TPUs).
     xla: "auto" (default), True or False: Keras' ``jit_compile``.  "auto" lets each backend
         compile its steps the fastest way it has: jax always jits them (with False Keras on
-        jax runs every op eagerly, ~10x slower); tensorflow always runs them as graphs
+        jax runs every op eagerly, one dispatch each); tensorflow always runs them as graphs
         (``tf.function``) and adds XLA only with a GPU (on CPU oneDNN's kernels beat XLA's,
         measured in docs/cnn.md) and without op determinism (XLA has no deterministic
-        mode there); torch runs eagerly (``torch.compile`` costs more than it saves here).
+        mode there); torch runs eagerly (Keras' choice; ``torch.compile`` is not used).
         True insists on XLA and is an error where the backend cannot honour it.
     augment: random 90-degree rotations and flips of the training stamps.
     multi_device: data-parallel over all local accelerators (or all logical CPU devices
