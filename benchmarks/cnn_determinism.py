@@ -67,7 +67,7 @@ def worker(settings: dict) -> dict:
     from realbogus.cnn.models import CNNConfig
     from realbogus.cnn.training import TrainConfig, predict_artifact_scores, train_cnn
     from realbogus.metrics import headline_metrics
-    from realbogus.params import load_params
+    from realbogus.params import config_from_mapping, load_params
 
     params = load_params(REPO / "params.yaml")
     ingested = Path(settings["ingested"])
@@ -76,11 +76,11 @@ def worker(settings: dict) -> dict:
     stamps = np.load(ingested / "stamps.npy", mmap_mode="r")
     labels = catalog["label"].to_numpy().astype(np.int64)
     rows = {name: np.flatnonzero(split == name)[: settings[name]] for name in ("train", "val", "test")}
-    train_config = TrainConfig.from_params({**params["train"], "max_epochs": settings["epochs"],
-                                            "deterministic": bool(settings["deterministic"]),
-                                            "threads": settings["threads"]})
+    train_config = config_from_mapping(TrainConfig, {**params["train"], "max_epochs": settings["epochs"],
+                                                     "deterministic": bool(settings["deterministic"]),
+                                                     "threads": settings["threads"]}, where="params.yaml train")
     result = train_cnn(stamps=stamps, labels=labels, train_rows=rows["train"], val_rows=rows["val"],
-                       model_config=CNNConfig.from_params(params["models"]["model1"]), train_config=train_config,
+                       model_config=config_from_mapping(CNNConfig, params["models"]["model1"], where="params.yaml models.model1"), train_config=train_config,
                        seed=settings["seed"])
     digest = hashlib.sha256()
     for weights in result.model.get_weights():

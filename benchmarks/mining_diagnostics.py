@@ -37,7 +37,7 @@ import pandas as pd
 import yaml
 from scipy.stats import rankdata
 
-from realbogus.members import fit_and_score, reads_features
+from realbogus.members import FEATURES, MemberSpec, fit_and_score, resolve_member
 from realbogus.mining.ranking import disagreement_ranking, label_disagreement, rank_order
 from realbogus.mining.run import read_crossfit_scores
 from realbogus.mining.truth_eval import evaluate_suspicion
@@ -49,14 +49,14 @@ def quality(suspicion: np.ndarray, *, given: np.ndarray, truth: pd.DataFrame, bu
     return {key: round(float(row[key]), 4) for key in ("auprc", "precision_at_budget", "recall_at_budget")}
 
 
-def crossfit_feature_member(*, name: str, params: dict, features: pd.DataFrame, labels: np.ndarray,
+def crossfit_feature_member(*, spec: MemberSpec, features: pd.DataFrame, labels: np.ndarray,
                             folds: np.ndarray, seed: int, trainable: np.ndarray | None = None) -> np.ndarray:
     """Cross-fitted scores on the given folds; ``trainable`` (N,) bool limits the training rows."""
     scores = np.full(len(labels), np.nan)
     for fold in np.unique(folds):
         held_out = np.flatnonzero(folds == fold)
         training = (folds != fold) if trainable is None else (folds != fold) & trainable
-        fitted = fit_and_score(name=name, params=params, labels=labels, train_rows=np.flatnonzero(training),
+        fitted = fit_and_score(spec=spec, labels=labels, train_rows=np.flatnonzero(training),
                                val_rows=np.arange(0), score_rows=held_out, seed=seed + int(fold), features=features)
         scores[held_out] = fitted.artifact_score[held_out]
     return scores
@@ -102,7 +102,8 @@ def main() -> None:
                                 if len(members) > 2 else None}
                          for j, name in enumerate(members)}
 
-    feature_members = [m for m in members if reads_features(m, params=params)]
+    specs = {name: resolve_member(name, params) for name in members}
+    feature_members = [name for name in members if specs[name].reads == FEATURES]
     if feature_members:
         features = pd.read_parquet(repo / "data" / "features" / "features.parquet").set_index("id").loc[
             scores.ids].reset_index()
@@ -110,9 +111,9 @@ def main() -> None:
         true_labels = truth["true_label"].to_numpy().astype(np.int64)
         on_truth = {}
         for name in feature_members:
-            on_given = crossfit_feature_member(name=name, params=params, features=features, labels=given,
+            on_given = crossfit_feature_member(spec=specs[name], features=features, labels=given,
                                                folds=folds, seed=seed)
-            on_true = crossfit_feature_member(name=name, params=params, features=features, labels=true_labels,
+            on_true = crossfit_feature_member(spec=specs[name], features=features, labels=true_labels,
                                               folds=folds, seed=seed)
             on_truth[name] = {"trained_on_given": judged(label_disagreement(given_labels=given,
                                                                             member_scores=on_given[:, None])[:, 0]),
@@ -131,7 +132,7 @@ def main() -> None:
             refitted = scores.member_scores.copy()
             for j, name in enumerate(members):
                 if name in feature_members:
-                    refitted[:, j] = crossfit_feature_member(name=name, params=params, features=features,
+                    refitted[:, j] = crossfit_feature_member(spec=specs[name], features=features,
                                                              labels=labels, folds=folds, seed=seed,
                                                              trainable=trainable)
             report[key] = {"candidates": budget, "candidates_mislabelled": found, "mean": judged(mean_of(refitted)),

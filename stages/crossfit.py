@@ -6,7 +6,8 @@ from __future__ import annotations
 
 import argparse
 
-from realbogus.members import reads_features
+from realbogus.command_errors import run_stage
+from realbogus.members import resolve_member
 from realbogus.params import load_params, section
 from realbogus.training_runs import crossfit_member, load_inputs
 
@@ -21,14 +22,13 @@ def main(argv: list[str] | None = None) -> None:
     args = parser.parse_args(argv)
     params = load_params()
     settings = section(params, "crossfit")
-    # The feature models (rf, hgb) read the features; the CNNs read the stamps.
-    inputs = load_inputs(ingested_dir=args.ingested, labels_path=args.labels,
-                         features_path=args.features if reads_features(args.member, params=params) else None)
-    table = crossfit_member(member=args.member, params=params, inputs=inputs, folds=settings["folds"],
-                            seed=settings["seed"], validation_fraction=settings["validation_fraction"],
-                            out_path=args.out)
+    spec = resolve_member(args.member, params)
+    inputs = load_inputs(spec=spec, ingested_dir=args.ingested, features_path=args.features, labels_path=args.labels)
+    table = crossfit_member(spec=spec, inputs=inputs, folds=settings["folds"], seed=settings["seed"],
+                            validation_fraction=settings["validation_fraction"], out_path=args.out,
+                            data_source=str(section(params, "release")["path"]), run_params={"crossfit": settings})
     print(f"{args.member}: cross-fitted scores for {table['artifact_score'].notna().sum()} samples")
 
 
 if __name__ == "__main__":
-    main()
+    run_stage(main)

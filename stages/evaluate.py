@@ -12,9 +12,11 @@ import pandas as pd
 
 from realbogus import tracking
 from realbogus.atomic import atomic_path
+from realbogus.command_errors import run_stage
 from realbogus.params import load_params, section
-from realbogus.pipeline import read_table, write_json
+from realbogus.provenance import content_hash
 from realbogus.report import COLUMNS, before_after_table, plot_before_after, write_summary
+from realbogus.stage_tables import read_table, write_json
 
 
 def main(argv: list[str] | None = None) -> None:
@@ -51,8 +53,8 @@ def main(argv: list[str] | None = None) -> None:
     mining = json.loads(mining_path.read_text()) if mining_path.exists() else None
     write_summary(path=reports / "summary.md", tables=tables, merge=merge, mining=mining, figures=figures)
     with tracking.stage_run(stage="evaluate", params={"ensemble": section(params, "ensemble")},
-                            data_version=tracking.content_hash("data/ingested/catalog.parquet"),
-                            labels_version=tracking.content_hash(args.labels),
+                            data_version=content_hash("data/ingested/catalog.parquet"),
+                            labels_version=content_hash(args.labels),
                             data_source=str(section(params, "release")["path"])) as run:
         run.log_metrics({key.replace("/", "_"): value for key, value in metrics.items()})
         run.log_artifacts(out, artifact_path="evaluate")
@@ -61,4 +63,4 @@ def main(argv: list[str] | None = None) -> None:
 
 
 if __name__ == "__main__":
-    main()
+    run_stage(main)

@@ -6,9 +6,10 @@ from __future__ import annotations
 import argparse
 
 from realbogus.atomic import atomic_path
+from realbogus.command_errors import run_stage
 from realbogus.feature_table import build_feature_table
 from realbogus.params import load_params, section
-from realbogus.pipeline import read_table
+from realbogus.stage_tables import read_table
 
 
 def main(argv: list[str] | None = None) -> None:
@@ -21,10 +22,10 @@ def main(argv: list[str] | None = None) -> None:
     catalog = read_table(args.catalog, columns=("id", "row"), what="ingested catalog")
     table, origin = build_feature_table(catalog=catalog, release_dir=section(params, "release")["path"],
                                         source=settings["source"], workers=settings["workers"])
-    with atomic_path(args.out) as temporary:
+    with atomic_path(args.out, command="features", inputs=(args.catalog,)) as temporary:
         table.to_parquet(temporary, index=False)
     print(f"features of {len(table)} samples from the {origin}")
 
 
 if __name__ == "__main__":
-    main()
+    run_stage(main)

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import argparse
 
+from realbogus.command_errors import run_stage
 from realbogus.ingest import ingest_release
 from realbogus.params import load_params, section
 
@@ -24,4 +25,4 @@ def main(argv: list[str] | None = None) -> None:
 
 
 if __name__ == "__main__":
-    main()
+    run_stage(main)

@@ -10,9 +10,11 @@ from pathlib import Path
 import numpy as np
 
 from realbogus import tracking
+from realbogus.command_errors import run_stage
 from realbogus.mining.run import mine_ensemble, read_crossfit_scores
 from realbogus.params import load_params, section
-from realbogus.pipeline import align, read_table, write_json
+from realbogus.provenance import content_hash
+from realbogus.stage_tables import align, read_table, write_json
 
 
 def main(argv: list[str] | None = None) -> None:
@@ -30,8 +32,9 @@ def main(argv: list[str] | None = None) -> None:
     rows = align(catalog, scores.ids, column="row", what="ingested catalog").astype(np.int64)
     stamps = np.load(Path(args.ingested) / "stamps.npy", mmap_mode="r")
     with tracking.stage_run(stage="mine", params={"mine": settings, "ensemble": section(params, "ensemble")},
-                            data_version=tracking.content_hash(Path(args.ingested) / "catalog.parquet"),
-                            labels_version=tracking.content_hash(Path(args.crossfit_dir) / "rf.parquet"),
+                            # The cross-fitted members trained on the release's own labels, the catalog's.
+                            data_version=content_hash(Path(args.ingested) / "catalog.parquet"),
+                            labels_version=content_hash(Path(args.ingested) / "catalog.parquet"),
                             data_source=str(section(params, "release")["path"])) as run:
         summary = mine_ensemble(scores=scores, stamps=stamps, rows=rows, out_dir=args.out, reports_dir=args.reports,
                                 budget=settings["budget"], weighting=settings["member_weighting"],
@@ -45,4 +48,4 @@ def main(argv: list[str] | None = None) -> None:
 
 
 if __name__ == "__main__":
-    main()
+    run_stage(main)

@@ -12,9 +12,11 @@ import numpy as np
 import pandas as pd
 
 from realbogus import tracking
+from realbogus.command_errors import run_stage
 from realbogus.mining.run import RANKING_FILE, evaluate_mining, read_crossfit_scores
 from realbogus.params import load_params, section
-from realbogus.pipeline import align, read_table, write_json
+from realbogus.provenance import content_hash
+from realbogus.stage_tables import align, read_table, write_json
 
 
 def main(argv: list[str] | None = None) -> None:
@@ -40,8 +42,8 @@ def main(argv: list[str] | None = None) -> None:
     rows = align(catalog, scores.ids, column="row", what="ingested catalog").astype(np.int64)
     budget = section(params, "mine")["budget"]
     with tracking.stage_run(stage="mine_truth", params={"mine": section(params, "mine")},
-                            data_version=tracking.content_hash(Path(args.ingested) / "catalog.parquet"),
-                            labels_version=tracking.content_hash(args.truth),
+                            data_version=content_hash(Path(args.ingested) / "catalog.parquet"),
+                            labels_version=content_hash(args.truth),
                             data_source=str(section(params, "release")["path"])) as run:
         comparison = evaluate_mining(scores=scores, rank_score=rank_score, truth=truth, budget=budget,
                                      stamps=np.load(Path(args.ingested) / "stamps.npy", mmap_mode="r"), rows=rows,
@@ -59,4 +61,4 @@ def main(argv: list[str] | None = None) -> None:
 
 
 if __name__ == "__main__":
-    main()
+    run_stage(main)

@@ -12,11 +12,12 @@ import argparse
 
 import pandas as pd
 
-from realbogus import tracking
 from realbogus.atomic import atomic_path
+from realbogus.command_errors import run_stage
 from realbogus.params import load_params, section
-from realbogus.pipeline import read_table
+from realbogus.provenance import content_hash
 from realbogus.relabel import empty_decisions, simulated_expert_decisions
+from realbogus.stage_tables import read_table
 
 
 def main(argv: list[str] | None = None) -> None:
@@ -33,11 +34,11 @@ def main(argv: list[str] | None = None) -> None:
     else:
         decisions = simulated_expert_decisions(candidates=candidates, truth=truth,
                                                error_rate=settings["expert_error_rate"], seed=settings["seed"],
-                                               candidates_version=tracking.content_hash(args.candidates))
-    with atomic_path(args.out) as temporary:
+                                               candidates_version=content_hash(args.candidates))
+    with atomic_path(args.out, command="review", inputs=(args.candidates, args.truth)) as temporary:
         decisions.to_csv(temporary, index=False, lineterminator="\n")
     print(f"simulated expert decided {len(decisions)} candidates")
 
 
 if __name__ == "__main__":
-    main()
+    run_stage(main)

@@ -14,6 +14,7 @@ from pathlib import Path
 import pandas as pd
 
 from realbogus.atomic import atomic_path
+from realbogus.command_errors import run_stage
 from realbogus.params import load_params, section
 from realbogus.simulate import SimulationConfig, simulate_release
 
@@ -29,10 +30,10 @@ def main(argv: list[str] | None = None) -> None:
     out = Path(args.out)
     release_dir, truth_path = out / "release", out / "truth.parquet"
     if Path(section(params, "release")["path"]).resolve() != release_dir.resolve():
-        with atomic_path(release_dir, is_dir=True) as temporary:
+        with atomic_path(release_dir, is_dir=True, command="simulate") as temporary:
             (temporary / "NOT_USED.txt").write_text(
                 "release.path points at another release; nothing was simulated.\n")
-        with atomic_path(truth_path) as temporary:
+        with atomic_path(truth_path, command="simulate") as temporary:
             pd.DataFrame({"id": pd.Series(dtype="int64")}).to_parquet(temporary, index=False)
         print(f"release.path is {section(params, 'release')['path']}: simulation skipped")
         return
@@ -43,4 +44,4 @@ def main(argv: list[str] | None = None) -> None:
 
 
 if __name__ == "__main__":
-    main()
+    run_stage(main)

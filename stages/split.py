@@ -5,9 +5,10 @@ from __future__ import annotations
 import argparse
 
 from realbogus.atomic import atomic_path
+from realbogus.command_errors import run_stage
 from realbogus.params import load_params, section
-from realbogus.pipeline import read_table
 from realbogus.split import split_table
+from realbogus.stage_tables import read_table
 
 
 def main(argv: list[str] | None = None) -> None:
@@ -19,10 +20,10 @@ def main(argv: list[str] | None = None) -> None:
     catalog = read_table(args.catalog, columns=("id", "label"), what="ingested catalog")
     table = split_table(ids=catalog["id"].to_numpy(), labels=catalog["label"].to_numpy(),
                         fractions=split["fractions"], seed=split["seed"])
-    with atomic_path(args.out) as temporary:
+    with atomic_path(args.out, command="split", inputs=(args.catalog,)) as temporary:
         table.to_csv(temporary, index=False, lineterminator="\n")
     print(table["split"].value_counts().to_dict())
 
 
 if __name__ == "__main__":
-    main()
+    run_stage(main)

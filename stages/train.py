@@ -1,18 +1,21 @@
-"""DVC stages `rf`, `hgb`, `train` (a matrix over the ensemble's CNNs) and `retrain`: one ensemble member trained on the train split, scored on every sample, evaluated on val and test."""
+"""DVC stages `feature_model` (a matrix over params.yaml feature_models), `train` (a matrix over
+the ensemble's CNNs) and `retrain` (every member, on the new labels): one ensemble member
+trained on the train split, scored on every sample, evaluated on val and test."""
 
 from __future__ import annotations
 
 import argparse
 
-from realbogus.members import reads_features
+from realbogus.command_errors import run_stage
+from realbogus.members import resolve_member
 from realbogus.params import load_params, section
-from realbogus.pipeline import align, read_table
+from realbogus.stage_tables import align, read_table
 from realbogus.training_runs import load_inputs, new_split, train_and_evaluate
 
 
 def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description=__doc__)
-    parser.add_argument("--member", required=True, help="rf, hgb or a model name under params.yaml models")
+    parser.add_argument("--member", required=True, help="a name under params.yaml feature_models or models")
     parser.add_argument("--ingested", default="data/ingested")
     parser.add_argument("--features", default="data/features/features.parquet")
     parser.add_argument("--labels", default="data/ingested/catalog.parquet")
@@ -25,20 +28,22 @@ def main(argv: list[str] | None = None) -> None:
                              "(retraining after a relabel: the paper's guard against mining bias)")
     args = parser.parse_args(argv)
     params = load_params()
-    # The feature models (rf, hgb) read the features; the CNNs read the stamps.
-    inputs = load_inputs(ingested_dir=args.ingested, labels_path=args.labels,
-                         features_path=args.features if reads_features(args.member, params=params) else None)
+    spec = resolve_member(args.member, params)
+    inputs = load_inputs(spec=spec, ingested_dir=args.ingested, features_path=args.features, labels_path=args.labels)
+    split_settings = section(params, "split")
     if args.new_split_seed is None:
         split = align(read_table(args.split, columns=("id", "split"), what="split"), inputs.ids, column="split",
                       what=args.split)
     else:
-        split = new_split(ids=inputs.ids, labels=inputs.labels, params=params, seed=args.new_split_seed)
-    results = train_and_evaluate(member=args.member, params=params, inputs=inputs, split=split,
-                                 seed=section(params, "ensemble")["seed"],
+        split_settings = {"fractions": split_settings["fractions"], "seed": args.new_split_seed}
+        split = new_split(ids=inputs.ids, labels=inputs.labels, **split_settings)
+    results = train_and_evaluate(spec=spec, inputs=inputs, split=split, seed=section(params, "ensemble")["seed"],
                                  model_dir=args.model_dir or f"data/models/{args.member}",
-                                 reports_dir=args.reports or f"reports/train/{args.member}", stage=args.stage)
+                                 reports_dir=args.reports or f"reports/train/{args.member}", stage=args.stage,
+                                 data_source=str(section(params, "release")["path"]),
+                                 run_params={"split": split_settings})
     print({name: {key: metrics[key] for key in ("auc", "accuracy")} for name, metrics in results.items()})
 
 
 if __name__ == "__main__":
-    main()
+    run_stage(main)

@@ -34,8 +34,9 @@ def test_the_gpu_profile_sets_exactly_its_values_through_dvc(tmp_path: Path) -> 
     assert set(applied["ensemble"]["cnns"]) <= set(applied["ensemble"]["members"]) and \
         set(applied["ensemble"]["cnns"]) <= set(applied["models"])
     from realbogus.cnn.training import TrainConfig
+    from realbogus.params import config_from_mapping
 
-    train = TrainConfig.from_params(applied["train"])
+    train = config_from_mapping(TrainConfig, applied["train"], where="params.yaml train")
     assert train.max_epochs == 50 and train.mixed_precision == "mixed_bfloat16" and train.xla == "auto"
     # Linear scaling of the paper's learning rate (2e-5 at batch 64).
     assert train.learning_rate == pytest.approx(2e-5 * train.batch_size / 64)

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import hashlib
 import http.server
 import os
 import shutil
@@ -18,7 +17,7 @@ from pathlib import Path
 
 import pytest
 
-from realbogus import tracking
+from realbogus import provenance, tracking
 
 _ENV_TO_CLEAR = (
     "MLFLOW_TRACKING_URI",
@@ -82,47 +81,7 @@ def _stage_kwargs(**overrides: object) -> dict:
     return kwargs
 
 
-# ---------------------------------------------------------------------------- content_hash
-
-
-def test_content_hash_bytes_file_and_streaming_agree(tmp_path: Path) -> None:
-    # Larger than the 1 MiB read chunk, so the streaming path really loops.
-    payload = os.urandom(3 * (1 << 20) + 17)
-    file_path = tmp_path / "stamps.npy"
-    file_path.write_bytes(payload)
-    expected = hashlib.sha256(payload).hexdigest()
-    assert tracking.content_hash(payload, length=64) == expected
-    assert tracking.content_hash(file_path, length=64) == expected
-    assert tracking.content_hash(file_path) == expected[:16]
-
-
-def test_content_hash_directory_sees_edits_renames_and_additions_not_location(tmp_path: Path) -> None:
-    first = tmp_path / "labels_v1"
-    (first / "sub").mkdir(parents=True)
-    (first / "labels.csv").write_text("ID,OBJECT_TYPE\n1,0\n2,1\n")
-    (first / "sub" / "notes.txt").write_text("reviewed")
-    original = tracking.content_hash(first)
-
-    copy = tmp_path / "elsewhere" / "labels_copy"
-    shutil.copytree(first, copy)
-    assert tracking.content_hash(copy) == original
-
-    (copy / "labels.csv").write_text("ID,OBJECT_TYPE\n1,1\n2,1\n")
-    edited = tracking.content_hash(copy)
-    assert edited != original
-
-    (copy / "labels.csv").rename(copy / "labels_renamed.csv")
-    assert tracking.content_hash(copy) not in (original, edited)
-
-    shutil.rmtree(copy)
-    shutil.copytree(first, copy)
-    (copy / "extra.csv").write_text("")
-    assert tracking.content_hash(copy) != original
-
-
-def test_content_hash_missing_path_names_it(tmp_path: Path) -> None:
-    with pytest.raises(FileNotFoundError, match="no_such_labels"):
-        tracking.content_hash(tmp_path / "no_such_labels")
+# ---------------------------------------------------------------------------- params
 
 
 def test_flatten_params_joins_keys_and_keeps_lists_whole() -> None:
@@ -159,8 +118,8 @@ def test_repository_root_of_dvc_exp_temp_copy_is_the_original_repo(
     (temp_copy / "stages").mkdir()
     monkeypatch.chdir(temp_copy / "stages")
 
-    assert tracking.repository_root() == git_repo.resolve()
-    assert tracking.checkout_root() == temp_copy.resolve()
+    assert provenance.repository_root() == git_repo.resolve()
+    assert provenance.checkout_root() == temp_copy.resolve()
     assert tracking.tracking_uri() == f"sqlite:///{git_repo.resolve().as_posix()}/mlflow.db"
     assert tracking.default_artifact_location(uri=tracking.tracking_uri()) == (git_repo / "mlartifacts").resolve().as_uri()
 
@@ -168,7 +127,7 @@ def test_repository_root_of_dvc_exp_temp_copy_is_the_original_repo(
 def test_repository_root_outside_any_repo_is_a_clear_error(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     lonely = tmp_path / "not_a_repo"
     lonely.mkdir()
-    if tracking.checkout_root(lonely) is not None:
+    if provenance.checkout_root(lonely) is not None:
         pytest.skip("the temp directory sits inside a repository on this machine")
     with pytest.raises(tracking.TrackingError, match=r"not_a_repo.*MLFLOW_TRACKING_URI"):
         tracking.tracking_uri(lonely)
@@ -186,21 +145,24 @@ def test_disabled_by_environment_is_a_no_op_that_touches_nothing(
     monkeypatch.setenv("MLFLOW_TRACKING_URI", f"http://127.0.0.1:{_free_port()}")
     with tracking.stage_run(**_stage_kwargs()) as run:
         assert not run.enabled and run.run_id is None
-        tracking.log_metrics({"auc": 0.99})
-        tracking.log_epoch_metrics({"loss": [0.5, 0.4]})
-        tracking.log_artifacts(git_repo / "params.yaml")
+        run.log_metrics({"auc": 0.99})
+        run.log_metrics({"loss": 0.5}, step=0)
+        run.log_artifacts(git_repo / "params.yaml")
     assert not (git_repo / "mlflow.db").exists()
     assert not (git_repo / "mlartifacts").exists()
 
 
 def test_disabled_by_params_and_environment_precedence(git_repo: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.chdir(git_repo)
-    params_off = {"tracking": {"enabled": False}, "rf": {"n_estimators": 100}}
-    with tracking.stage_run(**_stage_kwargs(params=params_off)) as run:
+    # The stage's own params.yaml (the working directory's) switches it off, whatever the
+    # stage chooses to log as its params.
+    (git_repo / "params.yaml").write_text("tracking:\n  enabled: false\nrf:\n  n_estimators: 100\n")
+    with tracking.stage_run(**_stage_kwargs()) as run:
         assert not run.enabled
     assert not (git_repo / "mlflow.db").exists()
 
-    config_off = tracking.TrackingConfig.from_params(params_off)
+    config_off = tracking.tracking_config(git_repo / "params.yaml")
+    assert config_off == tracking.TrackingConfig(enabled=False)
     monkeypatch.setenv("REALBOGUS_TRACKING", "on")
     assert tracking.tracking_enabled(config=config_off) is True
     monkeypatch.setenv("REALBOGUS_TRACKING", "maybe")
@@ -208,11 +170,15 @@ def test_disabled_by_params_and_environment_precedence(git_repo: Path, monkeypat
         tracking.tracking_enabled(config=config_off)
 
 
-def test_bad_tracking_params_are_named() -> None:
-    with pytest.raises(tracking.TrackingError, match="tracking.enabled"):
-        tracking.TrackingConfig.from_params({"tracking": {"enabled": "yes"}})
-    with pytest.raises(tracking.TrackingError, match="unknown keys"):
-        tracking.TrackingConfig.from_params({"tracking": {"enable": True}})
+def test_bad_tracking_params_are_named(tmp_path: Path) -> None:
+    params = tmp_path / "params.yaml"
+    params.write_text("tracking:\n  enabled: yes please\n")
+    with pytest.raises(ValueError, match=r"params.yaml tracking: enabled must be true or false, got .yes please."):
+        tracking.tracking_config(params)
+    params.write_text("tracking:\n  enable: true\n")
+    with pytest.raises(ValueError, match=r"params.yaml tracking: unknown key\(s\) \['enable'\]"):
+        tracking.tracking_config(params)
+    assert tracking.tracking_config(tmp_path / "absent.yaml") == tracking.TrackingConfig()
 
 
 @pytest.mark.timeout(30)
@@ -318,10 +284,11 @@ def test_sqlite_default_store_groups_tags_and_survives_exp_temp_copy(
     monkeypatch.setenv("DVC_STAGE", "train@model1")
 
     with tracking.stage_run(**_stage_kwargs(stage="train", run_name="train-model1")) as model1:
-        tracking.log_epoch_metrics({"loss": [0.7, 0.5, 0.4], "val_loss": [0.8, 0.6, 0.55]})
-        tracking.log_metrics({"auc": 0.98})
+        for epoch, (loss, val_loss) in enumerate([(0.7, 0.8), (0.5, 0.6), (0.4, 0.55)]):
+            model1.log_metrics({"loss": loss, "val_loss": val_loss}, step=epoch)
+        model1.log_metrics({"auc": 0.98})
     with tracking.stage_run(**_stage_kwargs(stage="train", run_name="train-model2")) as model2:
-        tracking.log_metrics({"auc": 0.97})
+        model2.log_metrics({"auc": 0.97})
     assert model1.parent_run_id == model2.parent_run_id
     assert model1.tracking_uri == f"sqlite:///{git_repo.resolve().as_posix()}/mlflow.db"
 
@@ -341,6 +308,10 @@ def test_sqlite_default_store_groups_tags_and_survives_exp_temp_copy(
     assert [(point.step, point.value) for point in sorted(curve, key=lambda p: p.step)] == [
         (0, 0.8), (1, 0.6), (2, 0.55)
     ]
+
+    # MLflow 3's UI opens a "Machine learning" experiment on its runs, not on GenAI traces.
+    experiment = client.get_experiment(run.info.experiment_id)
+    assert experiment.tags["mlflow.experimentKind"] == "custom_model_development"
 
     parent = client.get_run(model1.parent_run_id)
     assert parent.data.tags["realbogus.role"] == "pipeline"
@@ -367,7 +338,7 @@ def test_sqlite_default_store_groups_tags_and_survives_exp_temp_copy(
     monkeypatch.setenv("DVC_EXP_NAME", "queued-exp")
     monkeypatch.delenv("REALBOGUS_PIPELINE_RUN")
     with tracking.stage_run(**_stage_kwargs()) as queued:
-        tracking.log_artifacts(temp_copy / "roc.csv", artifact_path="plots")
+        queued.log_artifacts(temp_copy / "roc.csv", artifact_path="plots")
     assert queued.tracking_uri == model1.tracking_uri
     assert queued.parent_run_id != model1.parent_run_id
     queued_run = client.get_run(queued.run_id)
@@ -379,6 +350,41 @@ def test_sqlite_default_store_groups_tags_and_survives_exp_temp_copy(
     shutil.rmtree(temp_copy)  # what DVC does after the experiment
     stored = list((git_repo / "mlartifacts").rglob("roc.csv"))
     assert len(stored) == 1 and stored[0].read_text().startswith("fpr,mdr")
+
+
+def test_an_experiment_made_before_gets_the_machine_learning_kind_once(
+    git_repo: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from mlflow.tracking import MlflowClient
+
+    monkeypatch.chdir(git_repo)
+    client = MlflowClient(tracking.tracking_uri())
+    old = client.create_experiment("realbogus")  # as an earlier version (or another tool) left it
+    assert "mlflow.experimentKind" not in client.get_experiment(old).tags
+    with tracking.stage_run(**_stage_kwargs()) as run:
+        pass
+    assert run.experiment_id == old
+    assert client.get_experiment(old).tags["mlflow.experimentKind"] == "custom_model_development"
+    # A kind the user chose deliberately is left alone.
+    client.set_experiment_tag(old, "mlflow.experimentKind", "genai_development")
+    with tracking.stage_run(**_stage_kwargs()):
+        pass
+    assert client.get_experiment(old).tags["mlflow.experimentKind"] == "genai_development"
+
+
+def test_runs_page_opens_the_experiment_on_its_runs(git_repo: Path, monkeypatch: pytest.MonkeyPatch,
+                                                   capsys: pytest.CaptureFixture[str]) -> None:
+    from realbogus.cli import main as cli_main
+
+    monkeypatch.chdir(git_repo)
+    with pytest.raises(tracking.TrackingError, match="no MLflow experiment 'realbogus'.*run the pipeline"):
+        tracking.runs_page("http://127.0.0.1:5000")
+    with tracking.stage_run(**_stage_kwargs()) as run:
+        pass
+    expected = f"http://127.0.0.1:5000/#/experiments/{run.experiment_id}/runs?workflowType=machine_learning"
+    assert tracking.runs_page("http://127.0.0.1:5000/") == expected
+    assert cli_main(["ui", "--print-only"]) == 0
+    assert capsys.readouterr().out.strip().endswith(f"open {expected}")
 
 
 # ---------------------------------------------------------------------------- a live MLflow server
@@ -446,18 +452,22 @@ def test_stage_run_over_http_to_a_real_mlflow_server(
     category_percent = {f"cat{index}": value for index, value in enumerate([0.4, 1.1, 48.5, 47.9, 1.3, 0.8], 1)}
     roc_csv = tmp_path / "roc.csv"
     roc_csv.write_text("fpr,mdr,threshold\n0.0,1.0,1.0\n0.016,0.05,0.5\n1.0,0.0,0.0\n")
+    roc_png = tmp_path / "roc_fpr_mdr.png"
+    figure, axes = plt.subplots()
+    axes.plot([0.0, 0.016, 1.0], [1.0, 0.05, 0.0])
+    figure.savefig(roc_png)
+    plt.close(figure)
+    tables = tmp_path / "tables"
+    tables.mkdir()
+    pd.DataFrame({"cat": [1, 2], "percent": [0.4, 1.1]}).to_csv(tables / "categories.csv", index=False)
 
     run_ids: dict[str, tuple[str, str]] = {}
     for pipeline, auc in (("pipeline-old-labels", 0.981), ("pipeline-new-labels", 0.994)):
         monkeypatch.setenv("REALBOGUS_PIPELINE_RUN", pipeline)
         with tracking.stage_run(**_stage_kwargs(labels_version=f"labels-{pipeline}")) as run:
-            tracking.log_metrics({**category_percent, "auc": auc, "fpr_at_mdr_0.05": 0.016})
-            tracking.log_artifacts(roc_csv, artifact_path="plots")
-            figure, axes = plt.subplots()
-            axes.plot([0.0, 0.016, 1.0], [1.0, 0.05, 0.0])
-            tracking.log_figure(figure, name="plots/roc_fpr_mdr.png")
-            plt.close(figure)
-            tracking.log_table(pd.DataFrame({"cat": [1, 2], "percent": [0.4, 1.1]}), name="tables/categories.csv")
+            run.log_metrics({**category_percent, "auc": auc, "fpr_at_mdr_0.05": 0.016})
+            run.log_artifacts([roc_csv, roc_png], artifact_path="plots")
+            run.log_artifacts(tables, artifact_path="tables")
         run_ids[pipeline] = (run.run_id, run.parent_run_id)
 
     # Read everything back through a fresh client, as the UI would.
@@ -498,6 +508,37 @@ def test_stage_run_over_http_to_a_real_mlflow_server(
         assert [child.info.run_id for child in children] == [child_id]
 
 
+CHROMIUM = Path("/usr/bin/chromium")
+
+
+@pytest.mark.slow
+@pytest.mark.timeout(180)
+def test_the_ui_opens_the_experiment_on_its_runs(mlflow_server: tuple[str, Path], git_repo: Path,
+                                                 monkeypatch: pytest.MonkeyPatch) -> None:
+    """MLflow 3's UI, in headless Chromium with a fresh profile, at the address `realbogus ui` prints."""
+    if not CHROMIUM.exists():
+        pytest.skip(f"{CHROMIUM} not found: install Debian's chromium (make browser) to run the UI test")
+    sync_playwright = pytest.importorskip("playwright.sync_api").sync_playwright
+    uri, _server_dir = mlflow_server
+    monkeypatch.chdir(git_repo)
+    monkeypatch.setenv("MLFLOW_TRACKING_URI", uri)
+    monkeypatch.setenv("REALBOGUS_PIPELINE_RUN", "pipeline-ui")
+    with tracking.stage_run(**_stage_kwargs(stage="feature_model", run_name="feature_model-rf")):
+        pass
+    address = tracking.runs_page(uri)
+    with sync_playwright() as playwright:
+        browser = playwright.chromium.launch(executable_path=str(CHROMIUM), args=["--headless", "--no-sandbox",
+                                                                                   "--disable-gpu", "--no-first-run"])
+        try:
+            page = browser.new_page()
+            page.goto(address, wait_until="load", timeout=60_000)
+            # The runs table lists the pipeline's parent run, under the "Model training" view.
+            page.get_by_text("pipeline-", exact=False).first.wait_for(timeout=60_000)
+            assert "/runs" in page.url and "workflowType=machine_learning" in page.url
+        finally:
+            browser.close()
+
+
 # ---------------------------------------------------------------------------- real dvc repro / dvc exp run
 
 _LOGGING_STAGE = """\
@@ -507,10 +548,10 @@ from realbogus import tracking
 stage = sys.argv[1]
 with tracking.stage_run(stage=stage, params={"stage": stage}, data_version="d", labels_version="l",
                         data_source="simulated") as run:
-    tracking.log_metrics({"auc": 0.9})
+    run.log_metrics({"auc": 0.9})
     with open(stage + ".out", "w") as out:
         out.write(run.run_id)
-    tracking.log_artifacts(stage + ".out", artifact_path="outs")
+    run.log_artifacts(stage + ".out", artifact_path="outs")
 """
 
 

@@ -25,20 +25,21 @@ import csv
 import json
 import multiprocessing
 import os
+import signal
 from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
 from tqdm import tqdm
 
-from realbogus.atomic import atomic_path
+from realbogus.atomic import atomic_path, check_output
 from realbogus.release.layout import (
     CHANNELS,
     FEATURE_NAMES,
     FEATURE_TABLE_NAME,
     LABEL_COLUMN,
     STAMP_FORMATS,
-    STAMP_SIZE,
+    STAMP_SHAPE,
 )
 from realbogus.release.reader import (
     Issue,
@@ -55,7 +56,6 @@ CATALOG_FILE = "catalog.parquet"
 SKIPPED_FILE = "skipped.csv"
 REPORT_FILE = "ingest_report.json"
 ON_ERROR_CHOICES = ("raise", "skip")
-_ROW_SHAPE = (STAMP_SIZE, STAMP_SIZE, len(CHANNELS))
 
 
 @dataclass(frozen=True)
@@ -72,6 +72,12 @@ class IngestSummary:
 # --------------------------------------------------------------------------- worker side
 
 
+def _worker_ignores_interrupts() -> None:
+    """Pool initializer: Ctrl-C reaches the whole process group, but only the main process
+    should act on it (it cancels the queue and waits for the workers to exit)."""
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+
+
 def _decode_batch(npy_path: str, data_offset: int, stamp_format: str,
                   batch: list[tuple[int, SampleFiles]]) -> list[tuple[int, str | None, int, int]]:
     """Decode samples and write each to its row of the .npy file.
@@ -80,7 +86,7 @@ def _decode_batch(npy_path: str, data_offset: int, stamp_format: str,
     Runs in a pool process; rows of different batches never overlap, so concurrent
     ``pwrite``s are safe.
     """
-    row_nbytes = int(np.prod(_ROW_SHAPE)) * (1 if stamp_format == "gif" else 4)
+    row_nbytes = int(np.prod(STAMP_SHAPE)) * (1 if stamp_format == "gif" else 4)
     results: list[tuple[int, str | None, int, int]] = []
     descriptor = os.open(npy_path, os.O_WRONLY)
     try:
@@ -103,7 +109,7 @@ def _decode_batch(npy_path: str, data_offset: int, stamp_format: str,
 
 def _create_npy(path: Path, *, n_rows: int, dtype: np.dtype) -> int:
     """Create an .npy of shape (n_rows, 51, 51, 3) (sparse, unfilled); return its data offset."""
-    array = np.lib.format.open_memmap(path, mode="w+", dtype=dtype, shape=(n_rows, *_ROW_SHAPE))
+    array = np.lib.format.open_memmap(path, mode="w+", dtype=dtype, shape=(n_rows, *STAMP_SHAPE))
     offset = int(array.offset) if n_rows else os.path.getsize(path)
     del array
     return offset
@@ -112,7 +118,7 @@ def _create_npy(path: Path, *, n_rows: int, dtype: np.dtype) -> int:
 def _compact_npy(source: Path, source_offset: int, target: Path, *, keep: np.ndarray,
                  dtype: np.dtype, chunk_rows: int = 2048) -> None:
     """Copy the kept rows of ``source`` to a new .npy ``target``, a chunk at a time."""
-    row_nbytes = int(np.prod(_ROW_SHAPE)) * dtype.itemsize
+    row_nbytes = int(np.prod(STAMP_SHAPE)) * dtype.itemsize
     target_offset = _create_npy(target, n_rows=int(keep.sum()), dtype=dtype)
     with open(source, "rb") as reader, open(target, "r+b") as writer:
         writer.seek(target_offset)
@@ -147,6 +153,7 @@ def ingest_release(
     feature_table: str | os.PathLike[str] | None = None,
     batch_size: int = 256,
     progress: bool = True,
+    force: bool = False,
 ) -> IngestSummary:
     """Read a release (tars or unpacked folders) and write ``out_dir`` once, atomically.
 
@@ -167,6 +174,10 @@ def ingest_release(
         Path of the feature CSV; default ``release_dir/autoscan_features.3.csv``.
     batch_size:
         Samples per decoding task.
+    force:
+        Replace an existing ``out_dir`` even when it is not an earlier ingest output
+        (never the release itself, a folder holding it, or the current folder; see
+        :func:`realbogus.atomic.check_output`).
     """
 
     if stamp_format not in STAMP_FORMATS:
@@ -179,10 +190,19 @@ def ingest_release(
     if not release_path.is_dir():
         raise ReleaseError(f"release folder {release_path} does not exist or is not a folder")
     table_path = Path(feature_table) if feature_table is not None else release_path / FEATURE_TABLE_NAME
+    output_rule = {"command": "ingest", "inputs": (release_path, table_path), "force": force}
+    check_output(out_dir, is_dir=True, **output_rule)  # before any work: refuse early
     log = _IssueLog(on_error)
     dtype = np.dtype(np.uint8 if stamp_format == "gif" else np.float32)
 
-    table = read_feature_table(table_path)
+    rejected_ids: set[int] = set()  # IDs of feature rows refused (and reported) by the reader
+
+    def on_table_issue(issue: Issue) -> None:
+        if issue.detection_id is not None:
+            rejected_ids.add(issue.detection_id)
+        log(issue)
+
+    table = read_feature_table(table_path, on_issue=on_table_issue)
     duplicated = table["ID"].duplicated(keep=False)
     if duplicated.any():
         for detection_id in sorted(set(table.loc[duplicated, "ID"].tolist())):
@@ -213,7 +233,7 @@ def ingest_release(
                 dropped[row] = True
         log(issue)
 
-    with atomic_path(out_dir, is_dir=True) as temporary_dir:
+    with atomic_path(out_dir, is_dir=True, **output_rule) as temporary_dir:
         raw_path = temporary_dir / (STAMPS_FILE + ".unfiltered")
         data_offset = _create_npy(raw_path, n_rows=n_rows, dtype=dtype)
 
@@ -228,7 +248,8 @@ def ingest_release(
         if int(workers) > 1:
             # spawn: workers import only numpy / Pillow, not whatever the caller loaded.
             pool = concurrent.futures.ProcessPoolExecutor(
-                max_workers=int(workers), mp_context=multiprocessing.get_context("spawn"))
+                max_workers=int(workers), mp_context=multiprocessing.get_context("spawn"),
+                initializer=_worker_ignores_interrupts)
         in_flight: collections.deque[concurrent.futures.Future] = collections.deque()
         bar = tqdm(total=n_rows, unit="sample", desc=f"ingest {stamp_format}", disable=not progress)
         batch: list[tuple[int, SampleFiles]] = []
@@ -253,6 +274,8 @@ def ingest_release(
                 row = row_of(sample.detection_id)
                 where = sample.location(CHANNELS[0], stamp_format)
                 if row is None:
+                    if sample.detection_id in rejected_ids:
+                        continue  # its feature row was refused, and reported, above
                     log(Issue(sample.detection_id, where, "no_feature_row",
                               f"ID {sample.detection_id} ({where}) has stamps but no row in "
                               f"{table_path}; expected every stamp ID in the feature table"))
@@ -280,10 +303,13 @@ def ingest_release(
                 pool.shutdown(wait=True, cancel_futures=True)
 
         missing = np.flatnonzero(~stamps_seen & ~dropped)
+        # Only reached in skip mode when a tar was broken: say where the stamps may have been.
+        broken_tars = sorted({i.location for i in log.issues if i.reason in ("unreadable_tar", "truncated_tar")})
+        maybe_in = f" (unreadable tar(s) {', '.join(broken_tars)} may have held them)" if broken_tars else ""
         for row in missing:
             log(Issue(int(ids[row]), str(table_path), "no_stamps",
                       f"ID {int(ids[row])} has a row in {table_path} but no {stamp_format} stamps "
-                      f"in {release_path}; expected temp/srch/diff{int(ids[row])}.{stamp_format}"))
+                      f"in {release_path}{maybe_in}; expected temp/srch/diff{int(ids[row])}.{stamp_format}"))
         keep = stamps_seen & ~dropped
         n_kept = int(keep.sum())
         if n_kept == 0:

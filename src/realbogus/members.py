@@ -1,27 +1,60 @@
-"""Ensemble members: the feature models and the CNNs behind one fit-and-score call.
+"""Ensemble members: resolved once from params.yaml, then fitted and scored by their kind.
 
-Every stage that trains (``rf``/``hgb``/``train`` on the first split, ``crossfit`` for
-mining, ``retrain`` on the new labels) goes through :func:`fit_and_score`, so a member is
-trained the same way wherever it is trained.  A member is named ``rf`` (the paper's
-forest), ``hgb`` (gradient-boosted trees) or by its entry under ``models`` in params.yaml
-(the paper's CNN presets are ``model1`` .. ``model4``).  The feature models read the 38
-autoScan features, the CNNs the stamps.
+A member is a named entry of params.yaml: under ``feature_models`` (a model on the 38
+autoScan features, of a kind from :mod:`realbogus.feature_models`: the paper's forest
+``rf``, the boosted trees ``hgb``, ...) or under ``models`` (a CNN architecture, trained
+with the ``train`` settings, on the stamps).  A stage resolves the member it runs once,
+:func:`resolve_member`, and passes the :class:`MemberSpec` down: what it reads, its typed
+config, the params to log.  Every stage that trains (``feature_model``/``train`` on the
+first split, ``crossfit`` for mining, ``retrain`` on the new labels) then goes through
+:func:`fit_and_score`, which looks the fitter up by the member's kind, so a member is
+trained the same way wherever it is trained.
 """
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 import pandas as pd
 
-FOREST = "rf"
-BOOSTING = "hgb"
-# Feature-model members (each configured by the params.yaml section of its name) -> kind.
-FEATURE_MEMBERS = {FOREST: "forest", BOOSTING: "boosting"}
+from realbogus.feature_models import FeatureModel, feature_model_kinds
+from realbogus.params import config_from_mapping
+
+FEATURES = "features"  # a member reading the feature table
+STAMPS = "stamps"  # a member reading the stamp array
+CNN = "cnn"  # the kind of every member under params.yaml models
+
+
+@dataclass(frozen=True)
+class MemberSpec:
+    """One ensemble member as params.yaml defines it, resolved at the stage boundary.
+
+    name: the member's name (``rf``, ``model1``); kind: how it is fitted (``forest``,
+    ``boosting``, ..., or ``cnn``); reads: :data:`FEATURES` or :data:`STAMPS`; config: the
+    kind's typed config (:class:`CNNMember` for a CNN); params: the params.yaml entries it
+    was built from, logged with each of its runs; fit: the kind's fitter (see
+    :func:`fit_and_score`).
+    """
+
+    name: str
+    kind: str
+    reads: str
+    config: Any
+    params: Mapping[str, Any]
+    fit: Callable[..., FittedMember] = field(repr=False, compare=False)
+
+
+@dataclass(frozen=True)
+class CNNMember:
+    """A CNN member's config: its architecture and the training settings."""
+
+    model: Any  # realbogus.cnn.models.CNNConfig (imported lazily: it imports Keras)
+    train: Any  # realbogus.cnn.training.TrainConfig
 
 
 @dataclass
@@ -29,7 +62,7 @@ class FittedMember:
     """A trained member and its artifact score for every row it was asked to score.
 
     artifact_score: (N,) float32 for all N samples (rows never scored hold NaN).
-    history: per-epoch learning curves (CNNs; empty for the forest).
+    history: per-epoch learning curves (CNNs; empty for feature models).
     save: writes the model into a folder (``model.keras`` or ``model.joblib``).
     """
 
@@ -41,81 +74,103 @@ class FittedMember:
     best_epoch: int | None = None
 
 
-def member_kind(name: str, *, params: Mapping[str, Any]) -> str:
-    """"forest", "boosting" or "cnn"; an unknown name is an error listing the known ones."""
-    if name in FEATURE_MEMBERS:
-        return FEATURE_MEMBERS[name]
-    models = params.get("models") or {}
-    if name in models:
-        return "cnn"
-    raise ValueError(f"unknown ensemble member {name!r}: expected one of {sorted(FEATURE_MEMBERS)} "
-                     f"or of params.yaml models {sorted(models)}")
+def resolve_member(name: str, params: Mapping[str, Any]) -> MemberSpec:
+    """The :class:`MemberSpec` of member ``name`` in the whole params.yaml ``params``.
+
+    An unknown name, an unknown kind or a bad setting is an error naming the params entry.
+    """
+    feature_members = params.get("feature_models") or {}
+    cnn_members = params.get("models") or {}
+    if name in feature_members and name in cnn_members:
+        raise ValueError(f"member {name!r} is both under params.yaml feature_models and models; rename one")
+    if name in feature_members:
+        entry = feature_members[name]
+        where = f"params.yaml feature_models.{name}"
+        if not isinstance(entry, Mapping) or "kind" not in entry:
+            raise ValueError(f"{where}: expected a mapping with a 'kind' (one of {sorted(feature_model_kinds())}) "
+                             f"and that kind's settings, got {entry!r}")
+        model = _feature_model(entry["kind"], where=where)
+        settings = {key: value for key, value in entry.items() if key != "kind"}
+        return MemberSpec(name=name, kind=model.kind, reads=FEATURES,
+                          config=config_from_mapping(model.config_type, settings, where=where),
+                          params={"feature_models": {name: dict(entry)}},
+                          fit=functools.partial(_fit_feature_model, feature_model=model))
+    if name in cnn_members:
+        from realbogus.cnn.models import CNNConfig
+        from realbogus.cnn.training import TrainConfig
+
+        config = CNNMember(model=config_from_mapping(CNNConfig, cnn_members[name], where=f"params.yaml models.{name}"),
+                           train=config_from_mapping(TrainConfig, params.get("train"), where="params.yaml train"))
+        return MemberSpec(name=name, kind=CNN, reads=STAMPS, config=config,
+                          params={"train": params.get("train"), "model": cnn_members[name]}, fit=_fit_cnn)
+    raise ValueError(f"unknown ensemble member {name!r}: expected one of params.yaml feature_models "
+                     f"{sorted(feature_members)} or models {sorted(cnn_members)}")
 
 
-def reads_features(name: str, *, params: Mapping[str, Any]) -> bool:
-    """Whether member ``name`` trains on the feature table (else on the stamps)."""
-    return member_kind(name, params=params) != "cnn"
+def _feature_model(kind: str, *, where: str) -> FeatureModel:
+    """The registry lookup: a feature-model kind by name."""
+    kinds = feature_model_kinds()
+    if kind not in kinds:
+        raise ValueError(f"{where}: unknown kind {kind!r}; known kinds: {sorted(kinds)} "
+                         "(one module each in src/realbogus/feature_models/)")
+    return kinds[kind]
 
 
-def _fit_feature_model(*, name: str, params: Mapping[str, Any], features: pd.DataFrame, labels: np.ndarray,
-                       train_rows: np.ndarray, seed: int) -> Any:
-    from realbogus.params import config_from_mapping
-
-    if member_kind(name, params=params) == "forest":
-        from realbogus.forest import ForestConfig as config_type
-        from realbogus.forest import train_forest as train
-    else:
-        from realbogus.boosting import BoostingConfig as config_type
-        from realbogus.boosting import train_boosting as train
-    config = config_from_mapping(config_type, {**params[name], "seed": seed}, where=f"params.yaml {name}")
-    return train(features=features, labels=labels, train_rows=train_rows, config=config)
-
-
-def fit_and_score(*, name: str, params: Mapping[str, Any], labels: np.ndarray, train_rows: np.ndarray,
-                  val_rows: np.ndarray, score_rows: np.ndarray, seed: int, features: pd.DataFrame | None = None,
+def fit_and_score(*, spec: MemberSpec, labels: np.ndarray, train_rows: np.ndarray, val_rows: np.ndarray,
+                  score_rows: np.ndarray, seed: int, features: pd.DataFrame | None = None,
                   stamps: np.ndarray | None = None,
                   on_epoch_end: Callable[[int, dict[str, float]], None] | None = None) -> FittedMember:
-    """Train member ``name`` on ``train_rows`` (validating on ``val_rows``) and score ``score_rows``.
+    """Train member ``spec`` on ``train_rows`` (validating on ``val_rows``) and score ``score_rows``.
 
-    labels: (N,) 1 = artifact; rows index ``features`` (feature models: a table of the 38
-    features aligned with labels) or ``stamps`` (CNNs: (N, 51, 51, 3), a memmap is fine).
+    labels: (N,) 1 = artifact; rows index what the member reads: ``features`` (a table of
+    the 38 features aligned with labels) or ``stamps`` ((N, 51, 51, 3) uint8, a memmap is
+    fine).  The fitter is the one :func:`resolve_member` looked up by the member's kind.
     """
-    labels = np.asarray(labels)
+    given = {FEATURES: features, STAMPS: stamps}[spec.reads]
+    if given is None:
+        raise ValueError(f"member {spec.name!r} reads the {spec.reads}, which were not given")
+    return spec.fit(spec=spec, inputs=given, labels=np.asarray(labels), train_rows=train_rows, val_rows=val_rows,
+                    score_rows=score_rows, seed=seed, on_epoch_end=on_epoch_end)
+
+
+def _fit_feature_model(*, feature_model: FeatureModel, spec: MemberSpec, inputs: pd.DataFrame, labels: np.ndarray,
+                       train_rows: np.ndarray, val_rows: np.ndarray, score_rows: np.ndarray, seed: int,
+                       on_epoch_end: Callable[[int, dict[str, float]], None] | None) -> FittedMember:
+    """Every feature-model kind: its classifier fitted on the training rows of the feature matrix."""
+    import joblib
+
+    from realbogus.feature_models.matrix import artifact_scores, fit_on_rows
+
+    model = fit_on_rows(feature_model.build(spec.config, seed=seed), features=inputs, labels=labels,
+                        train_rows=train_rows)
     artifact_score = np.full(len(labels), np.nan, dtype=np.float32)
-    if reads_features(name, params=params):
-        import joblib
+    artifact_score[score_rows] = artifact_scores(model=model, features=inputs.iloc[score_rows])
 
-        from realbogus.forest import feature_model_artifact_scores
+    def save(folder: Path) -> Path:
+        path = folder / "model.joblib"
+        joblib.dump(model, path, compress=3)
+        return path
 
-        if features is None:
-            raise ValueError(f"member {name!r} needs the feature table")
-        model = _fit_feature_model(name=name, params=params, features=features, labels=labels,
-                                   train_rows=train_rows, seed=seed)
-        artifact_score[score_rows] = feature_model_artifact_scores(model=model, features=features.iloc[score_rows])
+    return FittedMember(name=spec.name, artifact_score=artifact_score, history={}, save=save)
 
-        def save(folder: Path) -> Path:
-            path = folder / "model.joblib"
-            joblib.dump(model, path, compress=3)
-            return path
 
-        return FittedMember(name=name, artifact_score=artifact_score, history={}, save=save)
+def _fit_cnn(*, spec: MemberSpec, inputs: np.ndarray, labels: np.ndarray, train_rows: np.ndarray,
+             val_rows: np.ndarray, score_rows: np.ndarray, seed: int,
+             on_epoch_end: Callable[[int, dict[str, float]], None] | None) -> FittedMember:
+    from realbogus.cnn.models import count_params
+    from realbogus.cnn.training import predict_artifact_scores, train_cnn
 
-    from realbogus.cnn.models import CNNConfig, count_params
-    from realbogus.cnn.training import TrainConfig, predict_artifact_scores, train_cnn
+    result = train_cnn(stamps=inputs, labels=labels, train_rows=train_rows, val_rows=val_rows,
+                       model_config=spec.config.model, train_config=spec.config.train, seed=seed,
+                       on_epoch_end=on_epoch_end, progress=lambda line: print(f"{spec.name}: {line}", flush=True))
+    artifact_score = np.full(len(labels), np.nan, dtype=np.float32)
+    artifact_score[score_rows] = predict_artifact_scores(model=result.model, stamps=inputs, rows=score_rows)
 
-    if stamps is None:
-        raise ValueError(f"CNN member {name!r} needs the stamp array")
-    result = train_cnn(stamps=stamps, labels=labels, train_rows=train_rows, val_rows=val_rows,
-                       model_config=CNNConfig.from_params(params["models"][name]),
-                       train_config=TrainConfig.from_params(params["train"]), seed=seed, on_epoch_end=on_epoch_end,
-                       progress=lambda line: print(f"{name}: {line}", flush=True))
-    artifact_score[score_rows] = predict_artifact_scores(model=result.model, stamps=stamps, rows=score_rows)
-
-    def save_cnn(folder: Path) -> Path:
+    def save(folder: Path) -> Path:
         path = folder / "model.keras"
         result.model.save(path)
         return path
 
     trainable, _total = count_params(result.model)
-    return FittedMember(name=name, artifact_score=artifact_score, history=result.history, save=save_cnn,
+    return FittedMember(name=spec.name, artifact_score=artifact_score, history=result.history, save=save,
                         n_params=trainable, best_epoch=result.best_epoch)

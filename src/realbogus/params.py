@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import dataclasses
+import typing
 from collections.abc import Mapping
 from pathlib import Path
 from typing import Any, TypeVar
@@ -37,15 +38,57 @@ def section(params: Mapping[str, Any], name: str) -> dict[str, Any]:
     return dict(value)
 
 
-def config_from_mapping(cls: type[ConfigT], mapping: Mapping[str, Any], *, where: str) -> ConfigT:
-    """Build the frozen dataclass ``cls`` from ``mapping``, refusing unknown keys.
+def config_from_mapping(cls: type[ConfigT], mapping: Mapping[str, Any] | None, *, where: str) -> ConfigT:
+    """Build the frozen dataclass ``cls`` from a params.yaml mapping: the one path from
+    params to a typed config.
 
-    Missing keys take the dataclass defaults; an unknown key (usually a typo in
-    params.yaml) is an error naming ``where`` it was found and the keys allowed.
+    Missing keys take the dataclass defaults (a field without one must be given); an
+    unknown key (usually a typo) is an error naming ``where`` it was found and the keys
+    allowed.  YAML lists become tuples.  A string where the field is a plain number (``int``
+    or ``float``, optionally ``| None``) is read as that number -- PyYAML follows YAML 1.1,
+    which reads ``2e-5`` (as ``dvc exp run -S train.learning_rate=2e-5`` writes it) as a
+    string -- and ``none`` there as None.  Everything else (a config's own spellings such
+    as ``pool: none``, and its value checks) is the dataclass's ``__post_init__``, whose
+    errors are reported under ``where``.
     """
-    allowed = {field.name for field in dataclasses.fields(cls)}  # type: ignore[arg-type]
-    unknown = sorted(set(mapping) - allowed)
+    if mapping is None:
+        mapping = {}
+    if not isinstance(mapping, Mapping):
+        raise ValueError(f"{where}: expected a mapping of settings, got {type(mapping).__name__} {mapping!r}")
+    fields = {field.name: field for field in dataclasses.fields(cls)}  # type: ignore[arg-type]
+    unknown = sorted(set(mapping) - set(fields))
     if unknown:
-        raise ValueError(f"{where}: unknown key(s) {unknown}; expected some of {sorted(allowed)}")
-    values = {key: tuple(value) if isinstance(value, list) else value for key, value in mapping.items()}
-    return cls(**values)
+        raise ValueError(f"{where}: unknown key(s) {unknown}; expected some of {sorted(fields)}")
+    required = [name for name, field in fields.items() if name not in mapping
+                and field.default is dataclasses.MISSING and field.default_factory is dataclasses.MISSING]
+    if required:
+        raise ValueError(f"{where}: missing key(s) {required}")
+    hints = typing.get_type_hints(cls)
+    values = {key: _from_yaml(value, hints.get(key), where=f"{where}.{key}") for key, value in mapping.items()}
+    try:
+        return cls(**values)
+    except ValueError as error:  # a value the config's own checks refuse
+        raise ValueError(f"{where}: {error}") from None
+
+
+def _from_yaml(value: Any, hint: Any, *, where: str) -> Any:
+    if isinstance(value, list):
+        return tuple(value)
+    if isinstance(value, str):
+        number = _plain_number_type(hint)
+        if number is not None:
+            if type(None) in typing.get_args(hint) and value.strip().lower() in ("none", "null"):
+                return None
+            try:
+                return number(value)
+            except ValueError:
+                raise ValueError(f"{where}: expected a number, got {value!r}") from None
+    return value
+
+
+def _plain_number_type(hint: Any) -> type | None:
+    """``int`` or ``float`` if the annotation is that type (optionally ``| None``), else None."""
+    options = set(typing.get_args(hint)) - {type(None)} if typing.get_args(hint) else {hint}
+    if len(options) == 1 and (only := options.pop()) in (int, float):
+        return only
+    return None

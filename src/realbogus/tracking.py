@@ -15,9 +15,20 @@ How runs are grouped
     and compared side by side in the UI. A stage's headline metrics (those logged without a
     step) are mirrored onto the parent as ``<stage run name>.<metric>``.
 
-Switching it off
-    ``REALBOGUS_TRACKING=0`` in the environment, or ``tracking: {enabled: false}`` in the
-    params a stage passes, makes every function here a no-op (no MLflow import, no files).
+What the UI shows first
+    The experiment is tagged ``mlflow.experimentKind = custom_model_development`` (MLflow 3's
+    "Machine learning" kind).  MLflow 3.17's own UI, though, picks GenAI or "Model training"
+    pages from a switch (the address's ``workflowType``, else the browser's last choice,
+    GenAI at first), so :func:`runs_page` gives the address that opens the experiment on
+    its runs (``realbogus ui`` prints it and starts the UI).
+
+Settings
+    The ``tracking`` section of the stage's ``params.yaml`` (the file in the working
+    directory DVC runs the stage in): ``enabled``, ``experiment``, ``probe_timeout_s``.
+    ``REALBOGUS_TRACKING=0`` in the environment, or ``enabled: false``, makes
+    :func:`stage_run` a no-op (no MLflow import, no files).
+
+Content hashes and git state come from :mod:`realbogus.provenance`.
 
 MLflow is imported lazily: importing this module is cheap, and telemetry is switched off
 (``MLFLOW_DISABLE_TELEMETRY``, ``DO_NOT_TRACK``) before MLflow is first imported, because
@@ -28,14 +39,11 @@ from __future__ import annotations
 
 import contextlib
 import getpass
-import hashlib
 import json
 import logging
 import math
 import os
 import socket
-import subprocess
-import tempfile
 import time
 import urllib.error
 import urllib.request
@@ -44,9 +52,10 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from realbogus.params import config_from_mapping
+from realbogus.provenance import GitState, NoRepositoryError, checkout_root, content_hash, git_state, repository_root
+
 if TYPE_CHECKING:  # pragma: no cover - typing only
-    import pandas as pd
-    from matplotlib.figure import Figure
     from mlflow.tracking import MlflowClient
 
 _logger = logging.getLogger(__name__)
@@ -60,10 +69,8 @@ ENV_TRACKING_SWITCH = "REALBOGUS_TRACKING"
 ENV_PIPELINE_RUN = "REALBOGUS_PIPELINE_RUN"
 ENV_TRACKING_URI = "MLFLOW_TRACKING_URI"
 ENV_EXPERIMENT_NAME = "MLFLOW_EXPERIMENT_NAME"
-# Set by DVC (dvc/env.py) for stage commands: DVC_ROOT is the repository DVC runs in (for a
-# queued experiment, the *parent* repository), DVC_STAGE the stage address, and
+# Set by DVC (dvc/env.py) for stage commands: DVC_STAGE the stage address, and
 # DVC_EXP_NAME / DVC_EXP_BASELINE_REV only inside `dvc exp run`.
-ENV_DVC_ROOT = "DVC_ROOT"
 ENV_DVC_STAGE = "DVC_STAGE"
 ENV_DVC_EXP_NAME = "DVC_EXP_NAME"
 ENV_DVC_EXP_BASELINE_REV = "DVC_EXP_BASELINE_REV"
@@ -86,13 +93,20 @@ TAG_DVC_EXP_NAME = TAG_PREFIX + "dvc_exp_name"
 TAG_DVC_EXP_BASELINE = TAG_PREFIX + "dvc_exp_baseline_rev"
 MLFLOW_PARENT_RUN_TAG = "mlflow.parentRunId"
 MLFLOW_GIT_COMMIT_TAG = "mlflow.source.git.commit"
+# MLflow 3's experiment kind (mlflow/server/js: ExperimentKind): "custom_model_development"
+# is "Machine learning", as opposed to GenAI apps.  3.17's own UI does not read it when it
+# chooses what to show (see UI_MODEL_TRAINING_QUERY); other MLflow front ends do.
+MLFLOW_EXPERIMENT_KIND_TAG = "mlflow.experimentKind"
+EXPERIMENT_KIND = "custom_model_development"
+# MLflow 3.17's UI (server/js: WorkflowType) shows the "Model training" pages -- runs, not
+# traces -- when the address carries this; otherwise the browser's last choice, GenAI at first.
+UI_MODEL_TRAINING_QUERY = "workflowType=machine_learning"
 
 # MLflow's limits (mlflow/utils/validation.py): values longer than this are rejected, and a
 # log_batch call takes at most 100 params/tags and 1000 metrics.
 _MAX_PARAM_VALUE_LENGTH = 6000
 _MAX_PARAMS_PER_BATCH = 100
 _MAX_METRICS_PER_BATCH = 1000
-_HASH_CHUNK_BYTES = 1 << 20
 
 # A stage against a vanished server should fail in seconds, not after MLflow's default of 7
 # retries with exponential backoff (about four minutes). setdefault keeps a user's choice.
@@ -131,30 +145,20 @@ class TrackingConfig:
     experiment: str = DEFAULT_EXPERIMENT_NAME
     probe_timeout_s: float = 5.0
 
-    @classmethod
-    def from_params(cls, params: Mapping[str, Any] | None) -> TrackingConfig:
-        """Build from a params mapping holding an optional ``tracking`` section."""
-        section = (params or {}).get("tracking") or {}
-        if not isinstance(section, Mapping):
-            raise TrackingError(f"params 'tracking' must be a mapping, got {type(section).__name__}")
-        unknown = set(section) - {"enabled", "experiment", "probe_timeout_s"}
-        if unknown:
-            raise TrackingError(
-                f"params 'tracking' has unknown keys {sorted(unknown)}; "
-                "expected enabled, experiment, probe_timeout_s"
-            )
-        enabled = section.get("enabled", True)
-        if not isinstance(enabled, bool):
-            raise TrackingError(f"params 'tracking.enabled' must be true or false, got {enabled!r}")
-        experiment = section.get("experiment", DEFAULT_EXPERIMENT_NAME)
-        if not isinstance(experiment, str) or not experiment.strip():
-            raise TrackingError(f"params 'tracking.experiment' must be a non-empty string, got {experiment!r}")
-        probe_timeout_s = section.get("probe_timeout_s", 5.0)
-        if isinstance(probe_timeout_s, bool) or not isinstance(probe_timeout_s, (int, float)) or probe_timeout_s <= 0:
-            raise TrackingError(
-                f"params 'tracking.probe_timeout_s' must be a positive number, got {probe_timeout_s!r}"
-            )
-        return cls(enabled=enabled, experiment=experiment, probe_timeout_s=float(probe_timeout_s))
+    def __post_init__(self) -> None:
+        if not isinstance(self.enabled, bool):
+            raise ValueError(f"enabled must be true or false, got {self.enabled!r}")
+        if not isinstance(self.experiment, str) or not self.experiment.strip():
+            raise ValueError(f"experiment must be a non-empty string, got {self.experiment!r}")
+        timeout = self.probe_timeout_s
+        if isinstance(timeout, bool) or not isinstance(timeout, (int, float)) or timeout <= 0:
+            raise ValueError(f"probe_timeout_s must be a positive number, got {timeout!r}")
+
+
+def tracking_config(params_file: str | os.PathLike[str] = "params.yaml") -> TrackingConfig:
+    """The ``tracking`` section of ``params_file`` (defaults when the file or section is absent)."""
+    section = (_read_yaml(Path(params_file)) or {}).get("tracking")
+    return config_from_mapping(TrackingConfig, section, where=f"{params_file} tracking")
 
 
 def tracking_enabled(*, config: TrackingConfig | None = None) -> bool:
@@ -182,55 +186,6 @@ def experiment_name(*, config: TrackingConfig | None = None) -> str:
 # where the store lives
 
 
-def _exp_temp_copy_origin(path: Path) -> Path | None:
-    """The original repository if ``path`` lies in a DVC experiment temp copy, else None.
-
-    dvc 3.x (repo/experiments/executor/local.py, TempDirExecutor) runs a queued experiment in
-    ``mkdtemp(dir=<repo>/.dvc/tmp/exps)``, a fresh git clone of the repository, so the copy
-    has its own ``.git`` and ``.dvc`` and would otherwise look like a repository root.
-    """
-    parts = path.parts
-    for index in range(len(parts) - 3):
-        if parts[index + 1 : index + 4] == (".dvc", "tmp", "exps"):
-            return Path(*parts[: index + 1])
-    return None
-
-
-def checkout_root(start: str | os.PathLike[str] | None = None) -> Path | None:
-    """The nearest directory at or above ``start`` (default: cwd) holding ``.dvc`` or ``.git``.
-
-    This is the checkout whose code is running: inside a DVC experiment temp copy it is the
-    copy itself (used for the git commit and params.yaml), not the original repository.
-    """
-    here = Path(start if start is not None else os.getcwd()).resolve()
-    for candidate in (here, *here.parents):
-        if (candidate / ".dvc").is_dir() or (candidate / ".git").exists():
-            return candidate
-    return None
-
-
-def repository_root(start: str | os.PathLike[str] | None = None) -> Path:
-    """The original repository root for ``start`` (default: cwd), where the store lives.
-
-    A path inside ``<repo>/.dvc/tmp/exps/<tmpdir>/`` resolves to ``<repo>``; otherwise the
-    nearest directory holding ``.dvc`` or ``.git``; failing both, ``DVC_ROOT`` if DVC set it.
-    """
-    here = Path(start if start is not None else os.getcwd()).resolve()
-    origin = _exp_temp_copy_origin(here)
-    if origin is not None:
-        return origin
-    found = checkout_root(here)
-    if found is not None:
-        return found
-    dvc_root = os.environ.get(ENV_DVC_ROOT)
-    if dvc_root and Path(dvc_root).is_dir():
-        return Path(dvc_root).resolve()
-    raise TrackingError(
-        f"no repository root (a directory holding .git or .dvc) at or above {here}; "
-        f"run inside the realbogus repository or set {ENV_TRACKING_URI}"
-    )
-
-
 def tracking_uri(repo_root: str | os.PathLike[str] | None = None) -> str:
     """``MLFLOW_TRACKING_URI`` if set, else ``sqlite:////<abs repo root>/mlflow.db``.
 
@@ -240,8 +195,14 @@ def tracking_uri(repo_root: str | os.PathLike[str] | None = None) -> str:
     from_env = os.environ.get(ENV_TRACKING_URI, "").strip()
     if from_env:
         return from_env
-    root = repository_root(repo_root)
-    return f"sqlite:///{(root / DEFAULT_DATABASE_NAME).as_posix()}"
+    return f"sqlite:///{(_store_root(repo_root) / DEFAULT_DATABASE_NAME).as_posix()}"
+
+
+def _store_root(start: str | os.PathLike[str] | None) -> Path:
+    try:
+        return repository_root(start)
+    except NoRepositoryError as error:
+        raise TrackingError(f"{error}; run inside the realbogus repository or set {ENV_TRACKING_URI}") from None
 
 
 def _is_http_uri(uri: str) -> bool:
@@ -263,7 +224,7 @@ def default_artifact_location(*, uri: str, repo_root: str | os.PathLike[str] | N
         if database.is_absolute():
             # The default store is <repo>/mlflow.db, so this is also <repo>/mlartifacts.
             return (database.parent / DEFAULT_ARTIFACTS_DIR_NAME).as_uri()
-    return (repository_root(repo_root) / DEFAULT_ARTIFACTS_DIR_NAME).as_uri()
+    return (_store_root(repo_root) / DEFAULT_ARTIFACTS_DIR_NAME).as_uri()
 
 
 def check_server_reachable(uri: str, *, timeout_s: float = 5.0) -> None:
@@ -296,77 +257,26 @@ def check_server_reachable(uri: str, *, timeout_s: float = 5.0) -> None:
         ) from None
 
 
+def runs_page(ui_url: str, *, config: TrackingConfig | None = None,
+              repo_root: str | os.PathLike[str] | None = None) -> str:
+    """The address of the experiment's runs table in the MLflow UI at ``ui_url``, with the
+    "Model training" view chosen, e.g. ``http://127.0.0.1:5000/#/experiments/1/runs?workflowType=machine_learning``.
+
+    The experiment is the configured one (default: ``tracking`` of params.yaml) in this
+    repository's store; it must exist, i.e. a stage must have logged to it.
+    """
+    config = config or tracking_config()
+    uri = tracking_uri(repo_root)
+    check_server_reachable(uri, timeout_s=config.probe_timeout_s)
+    name = experiment_name(config=config)
+    experiment = _mlflow_client(uri).get_experiment_by_name(name)
+    if experiment is None:
+        raise TrackingError(f"no MLflow experiment {name!r} in {uri} yet: run the pipeline (dvc repro) first")
+    return f"{ui_url.rstrip('/')}/#/experiments/{experiment.experiment_id}/runs?{UI_MODEL_TRAINING_QUERY}"
+
+
 # --------------------------------------------------------------------------------------------
-# provenance: git, DVC, content hashes
-
-
-def content_hash(source: str | os.PathLike[str] | bytes, *, length: int = 16) -> str:
-    """Short sha256 hex digest of bytes, a file, or a directory tree (``length`` hex chars).
-
-    Files are read in 1 MiB chunks, so multi-gigabyte stamp arrays hash in constant memory.
-    A directory hashes every file below it in sorted relative-path order, each preceded by
-    its relative path, so renaming, adding or editing any file changes the hash while the
-    directory's own location and file timestamps do not matter.
-    """
-    if not 1 <= length <= 64:
-        raise ValueError(f"length must be 1..64 hex characters, got {length}")
-    digest = hashlib.sha256()
-    if isinstance(source, (bytes, bytearray, memoryview)):
-        digest.update(source)
-        return digest.hexdigest()[:length]
-    path = Path(source)
-    if path.is_file():
-        _hash_file_into(digest, path)
-    elif path.is_dir():
-        files = sorted(
-            (candidate for candidate in path.rglob("*") if candidate.is_file()),
-            key=lambda candidate: candidate.relative_to(path).as_posix(),
-        )
-        for file_path in files:
-            relative = file_path.relative_to(path).as_posix().encode("utf-8")
-            # Length-prefixed path and size keep "ab"+"c" distinct from "a"+"bc".
-            digest.update(len(relative).to_bytes(8, "big") + relative)
-            digest.update(file_path.stat().st_size.to_bytes(8, "big"))
-            _hash_file_into(digest, file_path)
-    else:
-        raise FileNotFoundError(f"content_hash: {path} is neither a file nor a directory")
-    return digest.hexdigest()[:length]
-
-
-def _hash_file_into(digest: Any, path: Path) -> None:
-    with path.open("rb") as handle:
-        while chunk := handle.read(_HASH_CHUNK_BYTES):
-            digest.update(chunk)
-
-
-def _git(args: list[str], *, cwd: Path) -> str | None:
-    try:
-        completed = subprocess.run(
-            ["git", *args], cwd=cwd, capture_output=True, text=True, timeout=30, check=False
-        )
-    except (OSError, subprocess.TimeoutExpired):
-        return None
-    return completed.stdout.strip() if completed.returncode == 0 else None
-
-
-@dataclass(frozen=True)
-class GitState:
-    """The checkout's commit (None outside git or before the first commit) and dirty flag.
-
-    ``dirty`` counts changes to tracked files only: DVC outputs are git-ignored and untracked
-    scratch files do not change what the code computes.
-    """
-
-    commit: str | None
-    dirty: bool
-
-
-def git_state(*, path: str | os.PathLike[str] | None = None) -> GitState:
-    """Git commit and dirty flag of the checkout holding ``path`` (default: cwd)."""
-    where = Path(path if path is not None else os.getcwd())
-    commit = _git(["rev-parse", "--verify", "-q", "HEAD"], cwd=where)
-    status = _git(["status", "--porcelain", "--untracked-files=no"], cwd=where)
-    return GitState(commit=commit or None, dirty=bool(status))
+# grouping: which pipeline execution a stage run belongs to
 
 
 def _dvc_ancestor_process() -> str | None:
@@ -520,23 +430,6 @@ class StageRun:
             ]
             self._log_metric_entries(self.parent_run_id, mirrored)
 
-    def log_epoch_metrics(self, history: Mapping[str, Iterable[float]], *, first_epoch: int = 0) -> None:
-        """Log learning curves: ``history[name][i]`` is the value after epoch ``first_epoch + i``.
-
-        Accepts a Keras ``History.history`` dict as is (``loss``, ``val_loss``, ...).
-        """
-        if not self.enabled:
-            return
-        from mlflow.entities import Metric
-
-        timestamp = int(time.time() * 1000)
-        entries = [
-            Metric(name, _as_metric_value(f"{name}[{epoch}]", value), timestamp, first_epoch + epoch)
-            for name, values in history.items()
-            for epoch, value in enumerate(values)
-        ]
-        self._log_metric_entries(self.run_id, entries)
-
     def _log_metric_entries(self, run_id: str | None, entries: list[Any]) -> None:
         for start in range(0, len(entries), _MAX_METRICS_PER_BATCH):
             self._client.log_batch(run_id, metrics=entries[start : start + _MAX_METRICS_PER_BATCH])
@@ -557,40 +450,6 @@ class StageRun:
             else:
                 raise FileNotFoundError(f"log_artifacts: {path} does not exist")
 
-    def log_figure(self, figure: Figure, *, name: str) -> None:
-        """Save a matplotlib figure as the artifact ``name`` (e.g. ``plots/roc_fpr_mdr.png``)."""
-        if not self.enabled:
-            return
-        if not Path(name).suffix:
-            raise ValueError(f"log_figure: name {name!r} needs a file extension such as .png")
-        self._client.log_figure(self.run_id, figure, artifact_file=name)
-
-    def log_table(self, table: pd.DataFrame, *, name: str) -> None:
-        """Log a DataFrame as the artifact ``name``: ``.csv`` as CSV, ``.json`` as MLflow's table."""
-        if not self.enabled:
-            return
-        suffix = Path(name).suffix.lower()
-        if suffix == ".json":
-            self._client.log_table(self.run_id, data=table, artifact_file=name)
-            return
-        if suffix != ".csv":
-            raise ValueError(f"log_table: name {name!r} must end in .csv or .json")
-        with tempfile.TemporaryDirectory(prefix="realbogus-table-") as scratch:
-            local = Path(scratch) / Path(name).name
-            table.to_csv(local, index=False)
-            parent = Path(name).parent.as_posix()
-            self._client.log_artifact(self.run_id, str(local), artifact_path=None if parent == "." else parent)
-
-    def log_model_file(self, path: str | os.PathLike[str], *, artifact_path: str = "model") -> None:
-        """Log a saved model (``.keras``, ``.joblib``, or a SavedModel directory) as an artifact."""
-        self.log_artifacts(path, artifact_path=artifact_path)
-
-    def set_tags(self, tags: Mapping[str, Any]) -> None:
-        """Add tags to the stage run (values are stored as strings)."""
-        if not self.enabled:
-            return
-        for key, value in tags.items():
-            self._client.set_tag(self.run_id, key, str(value))
 
 
 def _as_metric_value(key: str, value: Any) -> float:
@@ -604,15 +463,6 @@ def _as_metric_value(key: str, value: Any) -> float:
     return number
 
 
-_ACTIVE_RUNS: list[StageRun] = []
-_DISABLED_RUN = StageRun()
-
-
-def active_stage_run() -> StageRun:
-    """The innermost :func:`stage_run`; a disabled no-op run when there is none."""
-    return _ACTIVE_RUNS[-1] if _ACTIVE_RUNS else _DISABLED_RUN
-
-
 def _get_or_create_experiment(client: MlflowClient, *, name: str, artifact_location: str | None) -> str:
     from mlflow.exceptions import MlflowException
 
@@ -623,9 +473,14 @@ def _get_or_create_experiment(client: MlflowClient, *, name: str, artifact_locat
                 f"MLflow experiment {name!r} is deleted in {client.tracking_uri}; "
                 f"restore it (mlflow experiments restore) or choose another tracking.experiment"
             )
+        if MLFLOW_EXPERIMENT_KIND_TAG not in existing.tags:
+            # An experiment made before the kind was set (or by another tool): without the tag
+            # MLflow 3 guesses, and an experiment without traces may open on the GenAI view.
+            client.set_experiment_tag(existing.experiment_id, MLFLOW_EXPERIMENT_KIND_TAG, EXPERIMENT_KIND)
         return existing.experiment_id
     try:
-        return client.create_experiment(name, artifact_location=artifact_location)
+        return client.create_experiment(name, artifact_location=artifact_location,
+                                        tags={MLFLOW_EXPERIMENT_KIND_TAG: EXPERIMENT_KIND})
     except MlflowException:
         # Another stage process created it between our lookup and create.
         existing = client.get_experiment_by_name(name)
@@ -691,22 +546,19 @@ def stage_run(
     the release came from (``simulated``, a path, a survey name); tags: extra tags;
     run_name: the UI name, default ``stage`` (give each run of a matrix its own, e.g.
     ``train-model2``); config: tracking settings, default the ``tracking`` section of
-    ``params`` if present; repo_root: any path inside the repository, default cwd.
+    ``params.yaml`` in the working directory; repo_root: any path inside the repository,
+    default cwd.
 
-    Yields a :class:`StageRun`; the module-level helpers log to it while it is active. The
-    run ends FINISHED, or FAILED (KILLED on Ctrl-C) when the body raises; the parent takes
-    the latest end time and turns FAILED when any of its stage runs fails.
+    Yields a :class:`StageRun` (a no-op one when tracking is off). The run ends FINISHED, or
+    FAILED (KILLED on Ctrl-C) when the body raises; the parent takes the latest end time and
+    turns FAILED when any of its stage runs fails.
     """
     if not stage:
         raise TrackingError("stage_run: stage must name the DVC stage, got an empty string")
     if config is None:
-        config = TrackingConfig.from_params(params)
+        config = tracking_config()
     if not tracking_enabled(config=config):
-        _ACTIVE_RUNS.append(_DISABLED_RUN)
-        try:
-            yield _DISABLED_RUN
-        finally:
-            _ACTIVE_RUNS.pop()
+        yield StageRun()
         return
 
     uri = tracking_uri(repo_root)
@@ -761,7 +613,6 @@ def stage_run(
 
     client.update_run(parent_run_id, status="RUNNING")
 
-    _ACTIVE_RUNS.append(run)
     status = "FAILED"
     try:
         yield run
@@ -770,7 +621,6 @@ def stage_run(
         status = "KILLED"
         raise
     finally:
-        _ACTIVE_RUNS.pop()
         client.set_terminated(run.run_id, status)
         parent_status = "FINISHED"
         if status != "FINISHED" or _parent_has_failed_children(client, experiment_id, parent_run_id):
@@ -792,39 +642,3 @@ def _user_name() -> str:
         return getpass.getuser()
     except (KeyError, OSError):
         return "unknown"
-
-
-# --------------------------------------------------------------------------------------------
-# module-level helpers: log to the innermost active stage run (no-ops when there is none)
-
-
-def log_metrics(metrics: Mapping[str, float], *, step: int | None = None) -> None:
-    """Log scalar metrics to the active stage run (see :meth:`StageRun.log_metrics`)."""
-    active_stage_run().log_metrics(metrics, step=step)
-
-
-def log_epoch_metrics(history: Mapping[str, Iterable[float]], *, first_epoch: int = 0) -> None:
-    """Log per-epoch learning curves to the active stage run, one MLflow step per epoch."""
-    active_stage_run().log_epoch_metrics(history, first_epoch=first_epoch)
-
-
-def log_artifacts(
-    paths: str | os.PathLike[str] | Iterable[str | os.PathLike[str]], *, artifact_path: str | None = None
-) -> None:
-    """Log a directory's files, a file, or several files to the active stage run."""
-    active_stage_run().log_artifacts(paths, artifact_path=artifact_path)
-
-
-def log_figure(figure: Figure, *, name: str) -> None:
-    """Log a matplotlib figure as artifact ``name`` of the active stage run."""
-    active_stage_run().log_figure(figure, name=name)
-
-
-def log_table(table: pd.DataFrame, *, name: str) -> None:
-    """Log a DataFrame as artifact ``name`` (.csv or .json) of the active stage run."""
-    active_stage_run().log_table(table, name=name)
-
-
-def log_model_file(path: str | os.PathLike[str], *, artifact_path: str = "model") -> None:
-    """Log a saved model file or directory to the active stage run."""
-    active_stage_run().log_model_file(path, artifact_path=artifact_path)

@@ -29,6 +29,7 @@ from typing import Literal
 import numpy as np
 import pandas as pd
 
+from realbogus.ids import exact_int64
 from realbogus.release.layout import ARTIFACT, NON_ARTIFACT
 
 ARTIFACT_VOTE = "artifact"
@@ -273,20 +274,22 @@ def _validated_known_ids(known_ids: Iterable[int]) -> set[int]:
     values = np.asarray(list(known_ids) if not isinstance(known_ids, np.ndarray) else known_ids)
     if values.size and (values.dtype == bool or not np.issubdtype(values.dtype, np.integer)):
         raise ValueError(f"known_ids must be integer sample ids, got values of type {values.dtype}")
-    return set(values.astype(np.int64).tolist())
+    parsed, bad = exact_int64(values)
+    if bad.any():
+        raise ValueError(f"known_ids must fit in 64 bits, got {values[np.flatnonzero(bad)[0]]}")
+    return set(parsed.tolist())
 
 
 def _validated_ids(column: pd.Series, row_numbers: np.ndarray, name: str) -> np.ndarray:
-    numeric = pd.to_numeric(column, errors="coerce")
-    bad = np.flatnonzero(
-        numeric.isna().to_numpy() | (numeric.fillna(0) % 1 != 0).to_numpy()
-    )
+    # Exact: an id beyond 64 bits or a rounded float must be refused, never wrapped round.
+    ids, bad_mask = exact_int64(column)
+    bad = np.flatnonzero(bad_mask)
     if bad.size:
         raise ValueError(
-            f"column {name!r} must hold integer sample ids; bad value(s) at row(s) "
+            f"column {name!r} must hold integer sample ids that fit in 64 bits; bad value(s) at row(s) "
             + _examples(f"{row_numbers[i]} ({column.iloc[i]!r})" for i in bad)
         )
-    return numeric.to_numpy().astype(np.int64)
+    return ids
 
 
 def _validated_voters(column: pd.Series, row_numbers: np.ndarray, name: str) -> np.ndarray:

@@ -9,7 +9,9 @@ from pathlib import Path
 import pandas as pd
 
 from realbogus import tracking
-from realbogus.params import load_params, section
+from realbogus.command_errors import run_stage
+from realbogus.params import config_from_mapping, load_params, section
+from realbogus.provenance import content_hash
 from realbogus.survey.report import compare_scorers
 from realbogus.survey.scoring import read_scores
 from realbogus.survey.threshold import ThresholdRule
@@ -25,19 +27,18 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--reports", default="reports/evaluate")
     args = parser.parse_args(argv)
     params = load_params()
-    rule = ThresholdRule.from_params(section(params, "threshold"))
+    rule = config_from_mapping(ThresholdRule, section(params, "threshold"), where="survey/params.yaml threshold")
     vetted = pd.read_csv(Path(args.vetted) / "labels.csv")
     truth = pd.read_parquet(args.truth, columns=["id", "true_label"]) if args.truth else None
     scores = {name: read_scores(Path(args.scores) / f"{name}.csv") for name in SCORERS}
     results = compare_scorers(vetted=vetted, scores=scores, rule=rule, alert_threshold=float(params["alert_threshold"]),
                               out_dir=args.reports, truth=truth)
-    labels_version = tracking.content_hash(Path(args.vetted) / "labels.csv")
+    labels_version = content_hash(Path(args.vetted) / "labels.csv")
     for name, metrics in results.items():
         with tracking.stage_run(stage="survey_evaluate", run_name=f"survey-evaluate-{name}",
                                 params={"scorer": name, "threshold": section(params, "threshold"),
-                                        "alert_threshold": params["alert_threshold"],
-                                        "tracking": params.get("tracking")},
-                                data_version=tracking.content_hash(Path(args.scores) / f"{name}.csv"),
+                                        "alert_threshold": params["alert_threshold"]},
+                                data_version=content_hash(Path(args.scores) / f"{name}.csv"),
                                 labels_version=labels_version, data_source="simulated survey",
                                 tags={"scorer": name}) as run:
             run.log_metrics({key: value for key, value in metrics.items() if value is not None})
@@ -46,4 +47,4 @@ def main(argv: list[str] | None = None) -> None:
 
 
 if __name__ == "__main__":
-    main()
+    run_stage(main)

@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 import json
 
+from realbogus.command_errors import run_stage
 from realbogus.params import load_params, section
 from realbogus.survey.scoring import load_scoring_model, open_stamp_source, score_stamps
 
@@ -24,4 +25,4 @@ def main(argv: list[str] | None = None) -> None:
 
 
 if __name__ == "__main__":
-    main()
+    run_stage(main)

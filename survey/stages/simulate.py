@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
+from realbogus.command_errors import run_stage
 from realbogus.params import load_params, section
 from realbogus.simulate import SimulationConfig, simulate_release
 
@@ -23,4 +24,4 @@ def main(argv: list[str] | None = None) -> None:
 
 
 if __name__ == "__main__":
-    main()
+    run_stage(main)

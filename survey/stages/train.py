@@ -12,7 +12,9 @@ import pandas as pd
 
 from realbogus import tracking
 from realbogus.atomic import atomic_path
+from realbogus.command_errors import run_stage
 from realbogus.params import load_params, section
+from realbogus.provenance import content_hash
 from realbogus.survey.config import base_model_paths, train_config_for
 from realbogus.survey.retrain import retrain_for_survey
 
@@ -36,19 +38,20 @@ def main(argv: list[str] | None = None) -> None:
     labels[vetted["row"].to_numpy()] = vetted["label"].to_numpy()
     rows = {name: np.sort(vetted.loc[vetted["split"] == name, "row"].to_numpy()) for name in ("train", "val")}
     run_params = {"base_model": params["base_model"], "mode": args.mode, "retrain": section(params, "retrain"),
-                  "model": model_config.to_params(), "tracking": params.get("tracking")}
+                  "model": model_config.to_params()}
     with tracking.stage_run(stage="survey_train", params=run_params,
-                            data_version=tracking.content_hash(ingested / "catalog.parquet"),
-                            labels_version=tracking.content_hash(Path(args.vetted) / "labels.csv"),
+                            data_version=content_hash(ingested / "catalog.parquet"),
+                            labels_version=content_hash(Path(args.vetted) / "labels.csv"),
                             data_source="simulated survey", run_name=f"survey-train-{args.mode}",
-                            tags={"mode": args.mode, "base_model_hash": tracking.content_hash(base_model_path)}) as run:
+                            tags={"mode": args.mode, "base_model_hash": content_hash(base_model_path)}) as run:
         result = retrain_for_survey(
             mode=args.mode, base_model_path=base_model_path, model_config=model_config, stamps=stamps,
             labels=labels, train_rows=rows["train"], val_rows=rows["val"], train_config=train_config,
             seed=int(section(params, "retrain")["seed"]),
             on_epoch_end=lambda epoch, logs: run.log_metrics(logs, step=epoch),
             progress=lambda line: print(f"survey {args.mode}: {line}", flush=True))
-        with atomic_path(args.out, is_dir=True) as temporary:
+        with atomic_path(args.out, is_dir=True, command="survey train",
+                         inputs=(args.ingested, args.vetted, base_model_path)) as temporary:
             result.model.save(temporary / "model.keras")
             (temporary / "training.json").write_text(json.dumps({
                 "mode": args.mode, "base_model": str(base_model_path), "best_epoch": result.best_epoch,
@@ -65,4 +68,4 @@ def main(argv: list[str] | None = None) -> None:
 
 
 if __name__ == "__main__":
-    main()
+    run_stage(main)

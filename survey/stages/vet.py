@@ -10,7 +10,9 @@ import pandas as pd
 
 from realbogus import tracking
 from realbogus.atomic import atomic_path
-from realbogus.params import load_params, section
+from realbogus.command_errors import run_stage
+from realbogus.params import config_from_mapping, load_params, section
+from realbogus.provenance import content_hash
 from realbogus.split import assign_splits
 from realbogus.survey.config import VetConfig
 from realbogus.survey.vetting import numeric_report, read_votes, vet_labels, vetting_report, write_vetting
@@ -25,7 +27,7 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--reports", default="reports/vet")
     args = parser.parse_args(argv)
     params = load_params()
-    config = VetConfig.from_params(section(params, "vet"))
+    config = config_from_mapping(VetConfig, section(params, "vet"), where="survey/params.yaml vet")
     ids = pd.read_parquet(Path(args.ingested) / "catalog.parquet", columns=["id"])["id"].to_numpy()
     truth = pd.read_parquet(args.truth, columns=["id", "true_label"]) if args.truth else None
     result = vet_labels(read_votes(args.votes), min_votes=config.min_votes, known_ids=ids)
@@ -35,13 +37,13 @@ def main(argv: list[str] | None = None) -> None:
     result = type(result)(labels=labels, undecided=result.undecided, duplicates=result.duplicates,
                           notes=result.notes)
     report = vetting_report(result, n_detections=len(ids), truth=truth)
-    write_vetting(result, report, args.out)
+    write_vetting(result, report, args.out, inputs=(args.votes, args.ingested, args.truth))
     metrics = numeric_report(report)
     with atomic_path(Path(args.reports) / "metrics.json") as temporary:
         temporary.write_text(json.dumps(metrics, indent=2) + "\n")
-    with tracking.stage_run(stage="survey_vet", params={"vet": section(params, "vet"), "tracking": params.get("tracking")},
-                            data_version=tracking.content_hash(Path(args.ingested) / "catalog.parquet"),
-                            labels_version=tracking.content_hash(args.votes), data_source="simulated survey",
+    with tracking.stage_run(stage="survey_vet", params={"vet": section(params, "vet")},
+                            data_version=content_hash(Path(args.ingested) / "catalog.parquet"),
+                            labels_version=content_hash(args.votes), data_source="simulated survey",
                             run_name="survey-vet") as run:
         run.log_metrics(metrics)
         run.log_artifacts(args.out, artifact_path="vetted")
@@ -49,4 +51,4 @@ def main(argv: list[str] | None = None) -> None:
 
 
 if __name__ == "__main__":
-    main()
+    run_stage(main)

@@ -26,5 +26,11 @@ def test_models_command_text_and_unknown_name(capsys: pytest.CaptureFixture[str]
     assert _run(["model2", "--layers"]) == 0
     out = capsys.readouterr().out
     assert "414,205 / total 414,947" in out and "matches paper" in out and "block2_pool" in out
-    with pytest.raises(SystemExit, match="model7"):
+    with pytest.raises(ValueError, match=r"unknown preset\(s\) \['model7'\]; expected some of"):
         _run(["model7"])
+    # through the command line: one line, exit status 2
+    from realbogus.cli import main
+
+    assert main(["models", "model7"]) == 2
+    assert capsys.readouterr().err.strip() == (
+        "realbogus models: unknown preset(s) ['model7']; expected some of ['model1', 'model2', 'model3', 'model4']")

@@ -5,6 +5,7 @@ import numpy as np
 import pytest
 
 from realbogus.cnn.models import PRESETS, CNNConfig, build_model, count_params, layer_summary, preset_config
+from realbogus.params import config_from_mapping
 
 
 @pytest.mark.parametrize("name", sorted(PRESETS))
@@ -42,28 +43,34 @@ def test_builder_follows_the_block_recipe() -> None:
     assert rows[-1][0] == "artifact_score" and rows[-1][3] == 51 + 1
 
 
+def _from_params(params: dict) -> CNNConfig:
+    return config_from_mapping(CNNConfig, params, where="params.yaml models.x")
+
+
 def test_config_from_params_round_trips_and_broadcasts_strides() -> None:
-    config = CNNConfig.from_params({"filters": [40, 60, 80], "kernel": 6, "pool": None, "strides": [2, 2, 1], "inner_dropout": 0.1})
+    config = _from_params({"filters": [40, 60, 80], "kernel": 6, "pool": None, "strides": [2, 2, 1], "inner_dropout": 0.1})
     assert config == preset_config("model4")
-    assert CNNConfig.from_params(config.to_params()) == config
-    broadcast = CNNConfig.from_params({"filters": [80, 80, 80], "kernel": 3, "pool": 2, "strides": 1})
+    assert _from_params(config.to_params()) == config
+    broadcast = _from_params({"filters": [80, 80, 80], "kernel": 3, "pool": 2, "strides": 1})
     assert broadcast == preset_config("model1")
-    assert CNNConfig.from_params({"filters": [8], "kernel": 3, "pool": "none"}).pool is None
+    assert _from_params({"filters": [8], "kernel": 3, "pool": "none"}).pool is None
+    assert _from_params({"filters": [8], "kernel": 3, "inner_dropout": 0}).inner_dropout is None
 
 
 @pytest.mark.parametrize(
     ("params", "message"),
     [
         ({"filters": [8, 8], "kernel": 3, "strides": [1]}, "one entry per block"),
-        ({"filters": [8], "kernel": 3, "kernal": 3}, "unknown CNN model params"),
+        ({"filters": [8], "kernel": 3, "kernal": 3}, r"params.yaml models.x: unknown key\(s\) \['kernal'\]"),
         ({"filters": [8], "kernel": 3, "outer_dropout": 1.5}, "outer_dropout"),
         ({"filters": [], "kernel": 3}, "filters"),
-        ({"kernel": 3}, "need 'filters'"),
+        ({"kernel": 3}, r"missing key\(s\) \['filters'\]"),
+        ({"filters": "80", "kernel": 3}, "list of ints"),
     ],
 )
 def test_bad_model_params_are_rejected_with_a_clear_message(params: dict, message: str) -> None:
     with pytest.raises(ValueError, match=message):
-        CNNConfig.from_params(params)
+        _from_params(params)
 
 
 def test_unknown_preset_names_the_choices() -> None:

@@ -14,6 +14,7 @@ import pytest
 
 from realbogus.cnn.models import CNNConfig, build_model
 from realbogus.cnn.training import TrainConfig, compile_model, op_determinism, predict_artifact_scores, train_cnn
+from realbogus.params import config_from_mapping
 
 from .conftest import make_learnable_stamps
 
@@ -34,12 +35,12 @@ def test_paper_defaults() -> None:
 
 
 def test_xla_setting_is_auto_true_or_false() -> None:
-    assert TrainConfig.from_params({"xla": "auto"}).xla == "auto"
-    assert TrainConfig.from_params({"xla": True}).xla is True
-    assert TrainConfig.from_params({"xla": False}).xla is False
+    assert config_from_mapping(TrainConfig, {"xla": "auto"}, where="train").xla == "auto"
+    assert config_from_mapping(TrainConfig, {"xla": True}, where="train").xla is True
+    assert config_from_mapping(TrainConfig, {"xla": False}, where="train").xla is False
     for bad in ("yes", 1, None):
         with pytest.raises(ValueError, match="xla must be 'auto', true or false"):
-            TrainConfig.from_params({"xla": bad})
+            config_from_mapping(TrainConfig, {"xla": bad}, where="train")
 
 
 def test_xla_true_that_the_backend_cannot_honour_is_an_error(small_config: CNNConfig) -> None:
@@ -68,11 +69,19 @@ def test_progress_prints_a_header_and_one_line_per_epoch(small_config: CNNConfig
 
 
 def test_train_config_from_params_validates() -> None:
-    assert TrainConfig.from_params({"batch_size": "128", "mixed_precision": True}).mixed_precision == "mixed_float16"
-    with pytest.raises(ValueError, match="unknown training params"):
-        TrainConfig.from_params({"batchsize": 64})
+    def from_params(params: dict) -> TrainConfig:
+        return config_from_mapping(TrainConfig, params, where="params.yaml train")
+
+    # PyYAML (YAML 1.1) reads 2e-5, as `dvc exp run -S` writes it, as a string.
+    config = from_params({"learning_rate": "2e-5", "batch_size": "128", "mixed_precision": True})
+    assert (config.learning_rate, config.batch_size, config.mixed_precision) == (2e-5, 128, "mixed_float16")
+    assert from_params({"mixed_precision": False}).mixed_precision is None
+    with pytest.raises(ValueError, match=r"params.yaml train.learning_rate: expected a number, got 'fast'"):
+        from_params({"learning_rate": "fast"})
+    with pytest.raises(ValueError, match=r"params.yaml train: unknown key\(s\) \['batchsize'\]"):
+        from_params({"batchsize": 64})
     with pytest.raises(ValueError, match="mixed_precision"):
-        TrainConfig.from_params({"mixed_precision": "float8"})
+        from_params({"mixed_precision": "float8"})
 
 
 def test_one_step_changes_weights(small_config: CNNConfig, learnable_stamps) -> None:

@@ -9,6 +9,7 @@ import pandas as pd
 import pytest
 
 from realbogus.features import FeatureSettings, compute_feature_table, compute_features
+from realbogus.params import config_from_mapping
 from realbogus.release.layout import FEATURE_NAMES
 
 
@@ -62,9 +63,9 @@ def test_table_error_names_the_sample(scenes):
 
 
 def test_settings_from_params_rejects_unknown_keys():
-    assert FeatureSettings.from_params({"aperture_radius_px": 4.0}).aperture_radius_px == 4.0
-    assert FeatureSettings.from_params(None) == FeatureSettings()
-    with pytest.raises(ValueError, match=r"unknown feature settings \['aperture_radius'\]"):
-        FeatureSettings.from_params({"aperture_radius": 4.0})
+    assert config_from_mapping(FeatureSettings, {"aperture_radius_px": 4.0}, where="f").aperture_radius_px == 4.0
+    assert config_from_mapping(FeatureSettings, None, where="f") == FeatureSettings()
+    with pytest.raises(ValueError, match=r"f: unknown key\(s\) \['aperture_radius'\]"):
+        config_from_mapping(FeatureSettings, {"aperture_radius": 4.0}, where="f")
     with pytest.raises(ValueError, match="positive"):
         FeatureSettings(min_area_px=0)

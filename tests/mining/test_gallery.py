@@ -40,10 +40,12 @@ def test_gallery_annotations_change_the_picture_and_are_checked(ensemble, tmp_pa
 
 def test_gallery_refuses_wrong_stamps(ensemble, tmp_path):
     kwargs = _gallery_kwargs(ensemble, np.array([0]))
-    with pytest.raises(ValueError, match="stamps: expected shape"):
+    with pytest.raises(ValueError, match=r"stamps: stamps have shape \(\d+, 51, 51, 2\); expected \(N, 51, 51, 3\)"):
         write_candidate_gallery(path=tmp_path / "x.png", **{**kwargs, "stamps": ensemble.stamps[:, :, :, :2]})
     with pytest.raises(ValueError, match="uint8"):
         write_candidate_gallery(path=tmp_path / "x.png", **{**kwargs, "stamps": ensemble.stamps.astype(np.float32)})
+    with pytest.raises(ValueError, match="one per sample"):
+        write_candidate_gallery(path=tmp_path / "x.png", **{**kwargs, "stamps": ensemble.stamps[:-1]})
     with pytest.raises(ValueError, match="no candidates"):
         write_candidate_gallery(path=tmp_path / "x.png", **{**kwargs, "rows": np.array([], dtype=np.int64)})
     assert not (tmp_path / "x.png").exists()

@@ -21,8 +21,7 @@ TINY_PARAMS = {
                         "inner_dropout": None}},
     "train": {"max_epochs": 1, "batch_size": 64},
     "mine": {"budget": 20, "gallery_size": 4},
-    "rf": {"n_estimators": 20, "n_jobs": 1},
-    "hgb": {"max_iter": 20},
+    "feature_models": {"rf": {"n_estimators": 20, "n_jobs": 1}, "hgb": {"max_iter": 20}},
 }
 # The survey pipeline (survey/dvc.yaml) on top of the tiny main model.
 TINY_SURVEY_PARAMS = {

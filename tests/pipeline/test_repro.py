@@ -34,6 +34,24 @@ def test_full_loop_then_label_versions(tiny_repo: Path, pipeline_env: dict, tmp_
     assert {"score_rf", "score_hgb", "score_tiny"} <= set(candidates.columns)
     assert (repo / "reports" / "evaluate" / "table4_hgb.csv").exists()
 
+    # MLflow: the experiment opens on its runs (MLflow 3's kind tag); runs are named by stage
+    # and member, without repetition; a feature model's run logs its params entry and categories.
+    from mlflow.tracking import MlflowClient
+
+    client = MlflowClient(env["MLFLOW_TRACKING_URI"])
+    experiment = client.get_experiment_by_name("realbogus")
+    assert experiment.tags["mlflow.experimentKind"] == "custom_model_development"
+    stage_runs = client.search_runs([experiment.experiment_id], filter_string="tags.`realbogus.role` = 'stage'",
+                                    max_results=500)
+    names = [run.info.run_name for run in stage_runs]
+    assert {"feature_model-rf", "feature_model-hgb", "train-tiny", "crossfit-rf-fold0", "crossfit-tiny-fold1",
+            "retrain-hgb", "mine", "merge", "evaluate"} <= set(names)
+    assert not [name for name in names if len(parts := name.split("-")) > 1 and parts[0] == parts[1]]
+    [rf_run] = client.search_runs([experiment.experiment_id], filter_string="attributes.run_name = 'feature_model-rf'")
+    assert rf_run.data.params["feature_models.rf.kind"] == "forest"
+    assert rf_run.data.tags["member"] == "rf" and rf_run.data.tags["realbogus.dvc_stage"] == "feature_model@rf"
+    assert {f"test_cat{index}" for index in range(1, 7)} <= set(rf_run.data.metrics)
+
     # The survey pipeline on top of the trained model: score, vet votes, fine-tune, compare.
     run(["dvc", "repro"], cwd=repo / "survey", env=env)
     survey = json.loads((repo / "survey" / "reports" / "evaluate" / "metrics.json").read_text())

@@ -117,15 +117,28 @@ class RunningServer:
     def url(self) -> str:
         return self.server.url
 
+    def token(self, reviewer: str | None = None) -> str:
+        """The token of ``reviewer`` (default: the server's default reviewer)."""
+        return self.server.token_for(reviewer or self.server.session.default_reviewer)
+
     def request(self, method: str, path: str, *, body: bytes | None = None,
-                headers: dict[str, str] | None = None, skip_host: bool = False) -> tuple[int, dict | bytes, str]:
-        """(status, JSON payload or raw bytes, content type) of one request on a fresh connection."""
+                headers: dict[str, str] | None = None, skip_host: bool = False,
+                as_reviewer: str | None = None, with_token: bool = True) -> tuple[int, dict | bytes, str]:
+        """(status, JSON payload or raw bytes, content type) of one request on a fresh connection.
+
+        Sends the token of ``as_reviewer`` (default: the default reviewer) in the
+        X-Review-Token header, as the page does, unless ``with_token`` is False or the
+        headers carry one already.
+        """
+        headers = dict(headers or {})
+        if with_token and "X-Review-Token" not in headers:
+            headers["X-Review-Token"] = self.token(as_reviewer)
         connection = http.client.HTTPConnection("127.0.0.1", self.port, timeout=10)
         try:
             connection.putrequest(method, path, skip_host=skip_host, skip_accept_encoding=True)
-            for name, value in (headers or {}).items():
+            for name, value in headers.items():
                 connection.putheader(name, value)
-            if body is not None and "Content-Length" not in (headers or {}):
+            if body is not None and "Content-Length" not in headers:
                 connection.putheader("Content-Length", str(len(body)))
             connection.endheaders(body)
             response = connection.getresponse()
@@ -137,9 +150,12 @@ class RunningServer:
             return response.status, json.loads(data), content_type
         return response.status, data, content_type
 
-    def post_json(self, path: str, payload: object) -> tuple[int, dict]:
+    def post_json(self, path: str, payload: object, *, as_reviewer: str | None = None) -> tuple[int, dict]:
+        """POST JSON with the token of ``as_reviewer`` (default: the payload's reviewer, else the default)."""
+        if as_reviewer is None and isinstance(payload, dict) and payload.get("reviewer") in self.server.tokens.values():
+            as_reviewer = payload["reviewer"]
         status, data, _ = self.request("POST", path, body=json.dumps(payload).encode(),
-                                       headers={"Content-Type": "application/json"})
+                                       headers={"Content-Type": "application/json"}, as_reviewer=as_reviewer)
         return status, data
 
     def stop(self) -> None:
@@ -153,9 +169,11 @@ def start_server() -> Iterator[Callable[..., RunningServer]]:
     """Factory: start a review server on a free port for given inputs; all stopped at the end."""
     started: list[RunningServer] = []
 
-    def start(inputs: ReviewInputs, *, reviewer: str = "ann", port: int = 0) -> RunningServer:
+    def start(inputs: ReviewInputs, *, reviewer: str | tuple[str, ...] = "ann", port: int = 0,
+              show_others: bool = False) -> RunningServer:
         server = make_server(candidates_path=inputs.candidates, stamps_path=inputs.stamps,
-                             decisions_path=inputs.decisions, reviewer=reviewer, port=port, quiet=True)
+                             decisions_path=inputs.decisions, reviewer=reviewer, port=port, quiet=True,
+                             show_others=show_others)
         running = RunningServer(server)
         started.append(running)
         return running

@@ -82,10 +82,16 @@ def test_review_page_keys_undo_restart_resume(tmp_path: Path, start_server, chro
             assert records["id"].tolist()[:7] == [ids[0], ids[1], ids[2], ids[3], ids[3], ids[2], ids[5]]
             assert set(records["reviewer"]) == {"ann"}
 
-            # Restart the server: a new process state reading the same decisions file.
+            # The page needs the server's token: without it the API answers 403 and the page says so.
+            page.goto(server.url.split("?")[0])
+            expect(page.locator("#status")).to_contain_text("needs its token")
+            page_errors.clear()  # the refused calls above are expected console errors
+
+            # Restart the server, started by someone else with ann as a second reviewer:
+            # a new process state reading the same decisions file, and new tokens.
             server.stop()
-            restarted = start_server(inputs, reviewer="someone-else")
-            page.goto(restarted.url + "?reviewer=ann")
+            restarted = start_server(inputs, reviewer=("someone-else", "ann"))
+            page.goto(restarted.server.url_for("ann"))
             expect(page.locator("body")).to_have_attribute("data-ready", "true")
             expect(page.locator("#reviewer")).to_have_value("ann")
             expect(page.locator("#progress-text")).to_have_text(f"3 of {len(ids)} decided")

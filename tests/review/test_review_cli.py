@@ -56,21 +56,29 @@ def test_command_serves_and_stops_on_sigint_or_sigterm(review_inputs: ReviewInpu
             url_line = process.stdout.readline()
             if not url_line and process.poll() is not None:
                 pytest.fail(f"review exited early: {process.stderr.read()}")
-        port = int(url_line.split("http://127.0.0.1:")[1].split("/")[0])
+        address = url_line.split("open ")[1].split()[0]  # http://127.0.0.1:PORT/?token=...
+        port = int(address.split("http://127.0.0.1:")[1].split("/")[0])
+        token = address.split("?token=")[1]
         connection = http.client.HTTPConnection("127.0.0.1", port, timeout=10)
-        connection.request("GET", "/api/state")
+        connection.request("GET", "/api/state")  # without the printed token: refused
+        response = connection.getresponse()
+        assert response.status == 403 and "needs its token" in json.loads(response.read())["error"]
+        connection.close()
+        connection = http.client.HTTPConnection("127.0.0.1", port, timeout=10)
+        connection.request("GET", "/api/state", headers={"X-Review-Token": token})
         state = json.loads(connection.getresponse().read())
         assert state["reviewer"] == "dee"
         assert state["progress"]["total"] == len(review_inputs.table)
         connection.close()
     finally:
-        process.send_signal(signal.SIGINT)
+        process.send_signal(stop_signal)
         try:
             # Generous: CI boxes are shared, and one run under heavy load took over 20 s.
             out, err = process.communicate(timeout=60)
         except subprocess.TimeoutExpired:
             process.kill()
             out, err = process.communicate()
-            pytest.fail(f"review did not stop within 60 s of Ctrl-C; stdout: {out!r}; stderr: {err[-2000:]!r}")
+            pytest.fail(f"review did not stop within 60 s of {signal.Signals(stop_signal).name}; stdout: {out!r}; "
+                        f"stderr: {err[-2000:]!r}")
     assert process.returncode == 0, err
     assert "stopped" in out

@@ -20,8 +20,8 @@ from .conftest import ReviewInputs, file_bytes
 
 
 def test_state_lists_candidates_in_rank_order_with_scores(review_inputs: ReviewInputs, start_server) -> None:
-    server = start_server(review_inputs)
-    status, state, _ = server.request("GET", "/api/state?reviewer=bob")
+    server = start_server(review_inputs, reviewer=("ann", "bob"))
+    status, state, _ = server.request("GET", "/api/state?reviewer=bob", as_reviewer="bob")
     assert status == 200
     assert state["reviewer"] == "bob"
     table = review_inputs.table.sort_values("rank")
@@ -32,8 +32,9 @@ def test_state_lists_candidates_in_rank_order_with_scores(review_inputs: ReviewI
     assert first["categories"] == table[["cat_model1", "cat_model2", "cat_rf"]].iloc[0].tolist()
     assert state["progress"] == {"decided": 0, "skipped": 0, "total": len(table)}
     assert state["resume_index"] == 0
-    # Without a name the server's default reviewer is used.
+    # Without a name, the token's own reviewer.
     assert server.request("GET", "/api/state")[1]["reviewer"] == "ann"
+    assert server.request("GET", "/api/state", as_reviewer="bob")[1]["reviewer"] == "bob"
 
 
 def test_page_and_assets_are_served(review_inputs: ReviewInputs, start_server) -> None:
@@ -65,13 +66,13 @@ def test_decide_undo_and_resume_after_restart(review_inputs: ReviewInputs, start
     assert (status, undone["id"], undone["decision"]) == (200, ids[2], None)
     server.stop()
 
-    restarted = start_server(review_inputs)
+    restarted = start_server(review_inputs, reviewer=("ann", "cy"))
     state = restarted.request("GET", "/api/state?reviewer=ann")[1]
     assert [c["decision"] for c in state["candidates"][:3]] == ["artifact", "skip", None]
     assert state["resume_index"] == 2
     assert state["progress"] == {"decided": 1, "skipped": 1, "total": len(ids)}
     # Another reviewer starts from the top.
-    assert restarted.request("GET", "/api/state?reviewer=cy")[1]["resume_index"] == 0
+    assert restarted.request("GET", "/api/state?reviewer=cy", as_reviewer="cy")[1]["resume_index"] == 0
     records = pd.read_csv(review_inputs.decisions)
     assert records["decision"].tolist() == ["artifact", "skip", "non-artifact", "undo"]
     given = dict(zip(review_inputs.table["id"], review_inputs.table["given_label"]))
@@ -141,7 +142,8 @@ def test_huge_body_is_refused_without_reading_it(review_inputs: ReviewInputs, st
     with socket.create_connection(("127.0.0.1", server.port), timeout=10) as connection:
         connection.sendall(
             b"POST /api/decision HTTP/1.1\r\nHost: 127.0.0.1:%d\r\nContent-Type: application/json\r\n"
-            b"Content-Length: 50000000\r\n\r\n" % server.port + b"{" * 1000
+            b"X-Review-Token: %s\r\nContent-Length: 50000000\r\n\r\n" % (server.port, server.token().encode())
+            + b"{" * 1000
         )
         reply = connection.recv(4096).decode()
     assert reply.startswith("HTTP/1.1 413")
@@ -149,7 +151,7 @@ def test_huge_body_is_refused_without_reading_it(review_inputs: ReviewInputs, st
 
 
 def test_two_reviewers_at_once_lose_nothing(review_inputs: ReviewInputs, start_server) -> None:
-    server = start_server(review_inputs)
+    server = start_server(review_inputs, reviewer=("ann", "bob"))
     ids = review_inputs.table["id"].tolist()
     jobs = [(reviewer, candidate_id, decision)
             for reviewer, decision in (("ann", "artifact"), ("bob", "non-artifact"))

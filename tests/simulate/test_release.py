@@ -13,6 +13,7 @@ import pytest
 from astropy.io import fits
 from PIL import Image
 
+from realbogus.atomic import OUTPUT_MARKER
 from realbogus.release.display import TICK_MASK
 from realbogus.release.layout import (
     ARCHIVE_ROOT,
@@ -58,8 +59,9 @@ def test_release_is_byte_identical_for_any_worker_count(written) -> None:
 
 def test_layout_matches_the_real_release(written) -> None:
     tmp, summary, _ = written
+    # The real release's files, plus only the hidden marker saying simulate wrote this folder.
     assert sorted(path.name for path in (tmp / "one").iterdir()) == sorted(
-        [f"stamps_{k}.tar" for k in range(3)] + [FEATURE_TABLE_NAME])
+        [f"stamps_{k}.tar" for k in range(3)] + [FEATURE_TABLE_NAME, OUTPUT_MARKER])
     files_per_id: dict[int, set[str]] = {}
     for k in range(3):
         with tarfile.open(tmp / "one" / f"stamps_{k}.tar") as archive:

@@ -6,6 +6,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
+from realbogus.params import config_from_mapping
 from realbogus.survey.observers import ObserverConfig, marginality, simulate_votes
 from realbogus.survey.vetting import vet_labels
 
@@ -69,4 +70,4 @@ def test_config_is_validated(changes, message):
 
 def test_config_from_params_refuses_unknown_keys():
     with pytest.raises(ValueError, match="unknown key"):
-        ObserverConfig.from_params({"observer": ["a"]})
+        config_from_mapping(ObserverConfig, {"observer": ["a"]}, where="votes")

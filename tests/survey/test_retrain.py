@@ -8,9 +8,10 @@ import pytest
 
 from realbogus.cnn.models import CNNConfig
 from realbogus.cnn.training import TrainConfig
+from realbogus.params import config_from_mapping
 from realbogus.survey.config import VetConfig, train_config_for
 from realbogus.survey.retrain import retrain_for_survey
-from realbogus.tracking import content_hash
+from realbogus.provenance import content_hash
 
 from .conftest import TINY_CNN, make_stamps
 
@@ -39,8 +40,10 @@ def test_survey_params_to_configs():
     params = {"retrain": {"common": {"batch_size": 32}, "finetune": {"learning_rate": 1e-4, "max_epochs": 2}}}
     config = train_config_for(params, "finetune")
     assert (config.batch_size, config.learning_rate, config.max_epochs) == (32, 1e-4, 2)
-    with pytest.raises(ValueError, match="unknown training params"):
+    with pytest.raises(ValueError, match=r"retrain.scratch: unknown key\(s\) \['epochs'\]"):
         train_config_for({"retrain": {"scratch": {"epochs": 3}}}, "scratch")
-    assert VetConfig.from_params({"min_votes": 3}).min_votes == 3
+    vet = config_from_mapping(VetConfig, {"min_votes": 3, "fractions": {"train": 0.5, "val": 0.2, "test": 0.3}},
+                              where="vet")
+    assert vet.min_votes == 3 and vet.fractions == (("train", 0.5), ("val", 0.2), ("test", 0.3))
     with pytest.raises(ValueError, match="min_votes"):
-        VetConfig.from_params({"min_votes": 0})
+        config_from_mapping(VetConfig, {"min_votes": 0}, where="vet")

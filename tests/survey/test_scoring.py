@@ -19,7 +19,7 @@ from realbogus.survey.scoring import (
     read_scores,
     score_stamps,
 )
-from realbogus.tracking import content_hash
+from realbogus.provenance import content_hash
 
 from .conftest import make_stamps, write_gif_release
 
@@ -127,9 +127,66 @@ def test_cli_states_model_and_threshold_and_reports_errors(tmp_path, tiny_model_
 
     np.save(tmp_path / "floats.npy", stamps.astype(np.float32))
     assert cli_main(["score", str(tmp_path / "floats.npy"), "--model", str(tiny_model_path), "--out",
-                     str(tmp_path / "x.csv"), "--no-progress"]) == 1
+                     str(tmp_path / "x.csv"), "--no-progress"]) == 2
     assert "floats.npy: stamps have dtype float32" in capsys.readouterr().err
-    assert cli_main(["score", str(tmp_path / "stamps.npy"), "--model", str(tmp_path / "nope.keras")]) == 1
+    assert cli_main(["score", str(tmp_path / "stamps.npy"), "--model", str(tmp_path / "nope.keras")]) == 2
     assert "nope.keras: no such model file" in capsys.readouterr().err
     assert cli_main(["score", str(tmp_path / "stamps.npy"), "--model", str(tiny_model_path),
                      "--threshold", "1.5"]) == 2
+
+
+def _saved(model: keras.Model, path: Path) -> Path:
+    model.save(path)
+    return path
+
+
+def test_a_model_that_does_not_give_one_score_per_stamp_is_refused(tmp_path):
+    """Issue 15: two outputs were flattened into 2N interleaved scores; now refused, named."""
+    inputs = keras.Input((51, 51, 3))
+    flat = keras.layers.Flatten()(keras.layers.Rescaling(1 / 255)(inputs))
+    first = keras.layers.Dense(1, activation="sigmoid")(flat)
+    second = keras.layers.Dense(1, activation="sigmoid")(flat)
+    two = _saved(keras.Model(inputs, [first, second]), tmp_path / "two.keras")
+    wide = _saved(keras.Model(inputs, keras.layers.Dense(2, activation="softmax")(flat)), tmp_path / "wide.keras")
+    with pytest.raises(ScoringInputError, match=r"two.keras: model has 2 output\(s\) of shape\(s\) \[\(1,\), \(1,\)\], "
+                                                r"expected one output of shape \(1,\)"):
+        load_scoring_model(two)
+    with pytest.raises(ScoringInputError, match=r"wide.keras: model has 1 output\(s\) of shape\(s\) \[\(2,\)\]"):
+        load_scoring_model(wide)
+    # A model object that slipped past the load check still cannot write a wrong table.
+    stamps, _ = make_stamps(5)
+    np.save(tmp_path / "stamps.npy", stamps)
+    model = keras.saving.load_model(two, compile=False)
+    with pytest.raises(ScoringInputError, match="returned 2 outputs; expected one artifact score per stamp"):
+        score_stamps(source=open_stamp_source(tmp_path / "stamps.npy"), model=model, model_path=str(two),
+                     model_hash="x", out_path=tmp_path / "s.csv", progress=False)
+    logits = keras.Model(inputs, keras.layers.Dense(1)(keras.layers.Flatten()(inputs)))
+    with pytest.raises(ScoringInputError, match=r"returned scores outside \[0, 1\]"):
+        score_stamps(source=open_stamp_source(tmp_path / "stamps.npy"), model=logits, model_path="logits",
+                     model_hash="x", out_path=tmp_path / "s.csv", progress=False)
+    assert not (tmp_path / "s.csv").exists()
+
+
+def test_one_id_in_two_tars_is_refused_not_scored_twice(tmp_path, tiny_model_path):
+    stamps, _ = make_stamps(6)
+    write_gif_release(tmp_path / "release", stamps, np.array([11, 12, 13, 14, 15, 16]), n_tars=2)
+    write_gif_release(tmp_path / "again", stamps[:1], np.array([13]), n_tars=1)
+    (tmp_path / "again" / "stamps_0.tar").rename(tmp_path / "release" / "stamps_7.tar")
+    model, model_hash = load_scoring_model(tiny_model_path)
+    with pytest.raises(ScoringInputError, match=r"ID 13 has stamps twice \(again at stamps_7.tar:.*temp13.gif\); "
+                                                "expected each ID once"):
+        score_stamps(source=open_stamp_source(tmp_path / "release"), model=model, model_path="m",
+                     model_hash=model_hash, out_path=tmp_path / "s.csv", progress=False)
+    assert not (tmp_path / "s.csv").exists()
+
+
+def test_rescoring_replaces_its_own_table_but_never_the_input(tmp_path, tiny_model_path, capsys):
+    stamps, _ = make_stamps(4)
+    np.save(tmp_path / "x.npy", stamps)
+    argv = ["score", str(tmp_path / "x.npy"), "--model", str(tiny_model_path), "--no-progress"]
+    for _ in range(2):  # the second run finds its own earlier table and replaces it
+        assert cli_main([*argv, "--out", str(tmp_path / "scores.csv")]) == 0
+    before = (tmp_path / "x.npy").read_bytes()
+    assert cli_main([*argv, "--out", str(tmp_path / "x.npy")]) == 2
+    assert "is the input" in capsys.readouterr().err
+    assert (tmp_path / "x.npy").read_bytes() == before

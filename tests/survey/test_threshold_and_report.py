@@ -10,6 +10,7 @@ import pytest
 
 from realbogus.metrics import rates_at
 from realbogus.survey.report import compare_scorers
+from realbogus.params import config_from_mapping
 from realbogus.survey.threshold import ThresholdRule, choose_threshold
 
 
@@ -32,7 +33,8 @@ def test_rules_meet_their_targets():
     with pytest.raises(ValueError, match="must be one of"):
         ThresholdRule(by="tpr")
     with pytest.raises(ValueError, match="unknown key"):
-        ThresholdRule.from_params({"by": "mdr", "taget": 0.1})
+        config_from_mapping(ThresholdRule, {"by": "mdr", "taget": 0.1}, where="threshold")
+    assert config_from_mapping(ThresholdRule, {"target": "1e-2"}, where="threshold") == ThresholdRule(target=0.01)
 
 
 def test_compare_scorers_writes_the_survey_plots_and_metrics(tmp_path):

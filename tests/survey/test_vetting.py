@@ -88,10 +88,10 @@ def test_write_and_cli(tmp_path, capsys):
     labels = pd.read_csv(tmp_path / "vetted" / "labels.csv")
     assert labels["id"].tolist() == [1]
     (tmp_path / "dup.csv").write_text("id,observer,vote\n1,ana,artifact\n1,ana,artifact\n")
-    assert cli_main(["survey", "vet", str(tmp_path / "dup.csv"), "--min-votes", "1"]) == 1
+    assert cli_main(["survey", "vet", str(tmp_path / "dup.csv"), "--min-votes", "1"]) == 2
     assert "voted more than once" in capsys.readouterr().err
     result = vet_labels(votes, min_votes=2)
     write_vetting(result, vetting_report(result), tmp_path / "again")
     assert sorted(p.name for p in (tmp_path / "again").iterdir()) == [
-        "duplicates.csv", "labels.csv", "undecided.csv", "vetting.json"]
+        ".realbogus-output.json", "duplicates.csv", "labels.csv", "undecided.csv", "vetting.json"]
     assert np.isfinite(vetting_report(result)["unanimous_fraction"])

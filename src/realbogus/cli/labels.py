@@ -4,7 +4,9 @@ from __future__ import annotations
 
 import argparse
 import sys
+from pathlib import Path
 
+from realbogus.cli._arguments import add_force
 from realbogus.label_versions import LABELS_PATH, diff_labels, label_versions, read_labels_at
 
 
@@ -17,11 +19,14 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     diff.add_argument("new", help="git revision of the newer version")
     diff.add_argument("--repo", default=".")
     diff.add_argument("--out", default=None, help="write the changed ids as CSV here (default: print)")
+    add_force(diff, what="--out")
     for action in (log, diff):
         action.add_argument("--path", default=LABELS_PATH, help="the labels table in the repository")
 
 
 def run(args: argparse.Namespace) -> int:
+    if not Path(args.repo).is_dir():
+        raise FileNotFoundError(f"repository folder {args.repo} does not exist (expected a git checkout of the project)")
     if args.action == "log":
         versions = label_versions(repo=args.repo, path=args.path)
         if not versions:
@@ -38,7 +43,13 @@ def run(args: argparse.Namespace) -> int:
     down = int(((changes["old_label"] == 1) & (changes["new_label"] == 0)).sum())
     print(f"{args.path}: {len(changes)} labels differ between {args.old} and {args.new} "
           f"({up} 0->1, {down} 1->0)", file=sys.stderr)
-    changes.to_csv(args.out or sys.stdout, index=False)
+    if args.out is None:
+        changes.to_csv(sys.stdout, index=False)
+        return 0
+    from realbogus.atomic import atomic_path
+
+    with atomic_path(args.out, command="labels diff", force=args.force) as temporary:
+        changes.to_csv(temporary, index=False)
     return 0
 
 

@@ -23,7 +23,7 @@ def run(args: argparse.Namespace) -> int:
     names = args.names or sorted(PRESETS)
     unknown = [name for name in names if name not in PRESETS]
     if unknown:
-        raise SystemExit(f"realbogus models: unknown preset(s) {unknown}; expected some of {sorted(PRESETS)}")
+        raise ValueError(f"unknown preset(s) {unknown}; expected some of {sorted(PRESETS)}")
     all_match = True
     for name in names:
         preset = PRESETS[name]

@@ -7,6 +7,7 @@ import getpass
 import signal
 import sys
 
+from realbogus.cli._arguments import port
 from realbogus.review.server import DEFAULT_PORT, make_server
 
 
@@ -26,26 +27,29 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--decisions", default="data/decisions/people.csv",
                         help="decisions CSV to append to, created if missing; the merge stage reads it "
                              "(default: %(default)s)")
-    parser.add_argument("--port", type=int, default=DEFAULT_PORT,
+    parser.add_argument("--port", type=port, default=DEFAULT_PORT,
                         help=f"port on 127.0.0.1 (default {DEFAULT_PORT}; 0 picks a free one)")
-    parser.add_argument("--reviewer", default=None,
-                        help="your name, written with every decision (default: your login name); "
-                             "others can open the page with ?reviewer=NAME")
+    parser.add_argument("--reviewer", action="append", default=None, metavar="NAME",
+                        help="your name, written with every decision (default: your login name); give it "
+                             "again for each colleague reviewing on this server: each gets an address with a "
+                             "token of their own")
+    parser.add_argument("--show-others", action="store_true",
+                        help="let each reviewer's page read (never change) the other reviewers' decisions "
+                             "(?reviewer=NAME); off by default so that votes stay independent")
     parser.add_argument("--quiet", action="store_true", help="do not log each request")
 
 
 def run(args: argparse.Namespace) -> int:
+    from realbogus.command_errors import one_line
+
     try:
         server = make_server(
             candidates_path=args.candidates, stamps_path=args.stamps, decisions_path=args.decisions,
-            reviewer=args.reviewer or _default_reviewer(), port=args.port, quiet=args.quiet,
+            reviewer=args.reviewer or [_default_reviewer()], port=args.port, quiet=args.quiet,
+            show_others=args.show_others,
         )
-    except (ValueError, FileNotFoundError) as error:
-        print(f"realbogus review: {error}", file=sys.stderr)
-        return 2
-    except OSError as error:
-        print(f"realbogus review: cannot listen on 127.0.0.1:{args.port}: {error.strerror or error} "
-              f"(is another review running? try --port 0)", file=sys.stderr)
+    except (ValueError, OSError) as error:  # a bad input file, or the port (ListenError)
+        print(f"realbogus review: {one_line(error)}", file=sys.stderr)
         return 2
     session = server.session
     progress = session.state(reviewer=session.default_reviewer)["progress"]
@@ -53,6 +57,9 @@ def run(args: argparse.Namespace) -> int:
           f"{session.candidates.version[:8]}) as {session.default_reviewer!r}; "
           f"{progress['decided']} decided so far")
     print(f"decisions go to {args.decisions}")
+    others = [name for name in server.tokens.values() if name != session.default_reviewer]
+    for name in others:
+        print(f"address for {name!r} (give it to them only): {server.url_for(name)}")
     print(f"open {server.url} in a browser; Ctrl-C stops the server", flush=True)
     previous = _stop_on(signal.SIGINT, signal.SIGTERM)
     try:

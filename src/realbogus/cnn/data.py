@@ -14,17 +14,7 @@ import math
 import keras
 import numpy as np
 
-from realbogus.cnn.models import INPUT_SHAPE
-
-
-def validate_stamps(stamps: np.ndarray, *, what: str = "stamps") -> None:
-    """Raise ValueError unless ``stamps`` is an (N, 51, 51, 3) uint8 array (memmap is fine)."""
-    if not isinstance(stamps, np.ndarray):
-        raise ValueError(f"{what} must be a numpy array or memmap of shape (N, 51, 51, 3), got {type(stamps).__name__}")
-    if stamps.ndim != 4 or tuple(stamps.shape[1:]) != INPUT_SHAPE:
-        raise ValueError(f"{what} must have shape (N, 51, 51, 3) (template, search, difference), got {stamps.shape}")
-    if stamps.dtype != np.uint8:
-        raise ValueError(f"{what} must be uint8 0..255 as ingested (the paper's input), got dtype {stamps.dtype}")
+from realbogus.release.layout import check_stamp_array
 
 
 def validate_rows(rows: np.ndarray | list[int] | range, *, n_samples: int, what: str) -> np.ndarray:
@@ -90,7 +80,7 @@ class StampBatches(keras.utils.PyDataset):
         max_queue_size: int = 10,
     ) -> None:
         super().__init__(workers=workers, use_multiprocessing=False, max_queue_size=max_queue_size)
-        validate_stamps(stamps)
+        check_stamp_array(stamps, where="stamps")
         if batch_size < 1:
             raise ValueError(f"batch_size must be >= 1, got {batch_size}")
         self.stamps = stamps

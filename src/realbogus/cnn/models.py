@@ -13,16 +13,11 @@ Dense(1, sigmoid).  The output is the *artifact score*: probability of label 1 (
 from __future__ import annotations
 
 import dataclasses
-from collections.abc import Mapping
 from typing import Any
 
 import keras
 
-STAMP_SIZE = 51
-"""Stamps are 51 x 51 pixels."""
-
-INPUT_SHAPE: tuple[int, int, int] = (STAMP_SIZE, STAMP_SIZE, 3)
-"""(height, width, channels) with channels (template, search, difference), raw uint8."""
+from realbogus.release.layout import STAMP_SHAPE
 
 BATCH_NORM_EPSILON = 1e-5
 BATCH_NORM_MOMENTUM = 0.99
@@ -35,24 +30,43 @@ class CNNConfig:
     filters: number of Conv2D filters in each block; its length is the number of blocks.
     kernel: square convolution kernel size (pixels).
     pool: square max-pool size after each block (stride = pool, "valid" padding, so
-        51 -> 25 with pool 2 and 51 -> 17 with pool 3), or None for no pooling.
-    strides: convolution stride of each block (same length as ``filters``).
+        51 -> 25 with pool 2 and 51 -> 17 with pool 3), or None for no pooling (also
+        spelled null / 0 / "none" in params.yaml).
+    strides: convolution stride of each block (same length as ``filters``); a single int
+        is used for every block.
     double_conv: repeat conv + BN once more inside each block (same filters, stride 1).
-    inner_dropout: dropout rate at the end of each block, or None for none.
+    inner_dropout: dropout rate at the end of each block, or None (or 0) for none.
     outer_dropout: dropout rate after Flatten.
     dense_units: width of the hidden Dense layer.
+
+    Built from params.yaml with :func:`realbogus.params.config_from_mapping`.
     """
 
     filters: tuple[int, ...]
     kernel: int
-    pool: int | None
-    strides: tuple[int, ...]
+    pool: int | None = None
+    strides: tuple[int, ...] | int = 1
     double_conv: bool = False
     inner_dropout: float | None = None
     outer_dropout: float = 0.3
     dense_units: int = 51
 
     def __post_init__(self) -> None:
+        # params.yaml spellings -> one canonical value each, so equal architectures compare equal.
+        filters = _as_int_tuple(self.filters, name="filters")
+        canonical = {
+            "filters": filters,
+            "kernel": int(self.kernel),
+            "pool": None if self.pool in (None, 0, "none", "None", False) else int(self.pool),
+            "strides": ((int(self.strides),) * len(filters) if isinstance(self.strides, int)
+                        else _as_int_tuple(self.strides, name="strides")),
+            "double_conv": bool(self.double_conv),
+            "inner_dropout": None if self.inner_dropout in (None, 0, "none", "None") else float(self.inner_dropout),
+            "outer_dropout": float(self.outer_dropout),
+            "dense_units": int(self.dense_units),
+        }
+        for name, value in canonical.items():
+            object.__setattr__(self, name, value)
         # Validate here so a bad params.yaml fails at load time, not deep inside Keras.
         if not self.filters or any(int(f) < 1 for f in self.filters):
             raise ValueError(f"CNNConfig.filters must be a non-empty tuple of positive ints, got {self.filters!r}")
@@ -74,45 +88,8 @@ class CNNConfig:
         if int(self.dense_units) < 1:
             raise ValueError(f"CNNConfig.dense_units must be a positive int, got {self.dense_units!r}")
 
-    @classmethod
-    def from_params(cls, params: Mapping[str, Any]) -> CNNConfig:
-        """Build from a params.yaml mapping.
-
-        Accepts the field names above; ``strides`` may be a single int (used for every
-        block); ``pool`` may be None / null / 0 / "none" for no pooling; ``inner_dropout``
-        may be None / 0 for none.  Unknown keys are an error, so a typo never silently
-        falls back to a default.
-        """
-        known = {field.name for field in dataclasses.fields(cls)}
-        unknown = set(params) - known
-        if unknown:
-            raise ValueError(f"unknown CNN model params {sorted(unknown)}; expected a subset of {sorted(known)}")
-        if "filters" not in params or "kernel" not in params:
-            raise ValueError(f"CNN model params need 'filters' and 'kernel', got {dict(params)!r}")
-        filters = _as_int_tuple(params["filters"], name="filters")
-        strides_value = params.get("strides", 1)
-        strides = (
-            (int(strides_value),) * len(filters)
-            if isinstance(strides_value, int)
-            else _as_int_tuple(strides_value, name="strides")
-        )
-        pool_value = params.get("pool", None)
-        pool = None if pool_value in (None, 0, "none", "None", False) else int(pool_value)
-        inner_value = params.get("inner_dropout", None)
-        inner_dropout = None if inner_value in (None, 0, 0.0, "none", "None") else float(inner_value)
-        return cls(
-            filters=filters,
-            kernel=int(params["kernel"]),
-            pool=pool,
-            strides=strides,
-            double_conv=bool(params.get("double_conv", False)),
-            inner_dropout=inner_dropout,
-            outer_dropout=float(params.get("outer_dropout", 0.3)),
-            dense_units=int(params.get("dense_units", 51)),
-        )
-
     def to_params(self) -> dict[str, Any]:
-        """The inverse of :meth:`from_params`: plain YAML/MLflow-friendly values."""
+        """Plain YAML/MLflow-friendly values (``config_from_mapping`` reads them back)."""
         return {
             "filters": list(self.filters),
             "kernel": self.kernel,
@@ -179,7 +156,7 @@ def build_model(*, config: CNNConfig, name: str = "realbogus_cnn") -> keras.Mode
     score in [0, 1].  Under a mixed-precision dtype policy the layers compute in float16 /
     bfloat16 but the output layer stays float32 so the loss is computed stably.
     """
-    stamps = keras.Input(shape=INPUT_SHAPE, dtype="uint8", name="stamps")
+    stamps = keras.Input(shape=STAMP_SHAPE, dtype="uint8", name="stamps")
     # Rescaling(1.0) only casts uint8 -> the compute dtype: the paper did not normalise,
     # and a built-in layer keeps saved models loadable without custom objects.
     x = keras.layers.Rescaling(1.0, name="to_float")(stamps)

@@ -21,16 +21,16 @@ import contextlib
 import dataclasses
 import os
 import time
-from collections.abc import Callable, Iterator, Mapping
+from collections.abc import Callable, Iterator
 from pathlib import Path
-from typing import Any
 
 import keras
 import numpy as np
 
 from realbogus.cnn.backend import cpu_numerics, fix_cpu_threads
-from realbogus.cnn.data import StampBatches, validate_rows, validate_stamps
+from realbogus.cnn.data import StampBatches, validate_rows
 from realbogus.cnn.models import CNNConfig, build_model
+from realbogus.release.layout import check_stamp_array
 
 MIXED_PRECISION_POLICIES = ("mixed_float16", "mixed_bfloat16")
 
@@ -48,7 +48,7 @@ class TrainConfig:
         (None: never stop early).
     restore_best_weights: end with the weights of the lowest-val_loss epoch.
     mixed_precision: None (float32, the paper), "mixed_float16" (GPUs) or
-        "mixed_bfloat16" (recent CPUs / TPUs).
+        "mixed_bfloat16" (recent CPUs / TPUs); in params.yaml also false / true (float16).
     xla: "auto" (default), True or False: Keras' ``jit_compile``.  "auto" lets each backend
         compile its steps the fastest way it has: jax always jits them (with False Keras on
         jax runs every op eagerly, one dispatch each); tensorflow always runs them as graphs
@@ -91,6 +91,11 @@ class TrainConfig:
     seeds: int = 1
 
     def __post_init__(self) -> None:
+        # YAML booleans for mixed_precision: false means float32, true the GPU-standard float16 policy.
+        if self.mixed_precision is False:
+            object.__setattr__(self, "mixed_precision", None)
+        elif self.mixed_precision is True:
+            object.__setattr__(self, "mixed_precision", "mixed_float16")
         if not self.learning_rate > 0:
             raise ValueError(f"TrainConfig.learning_rate must be > 0, got {self.learning_rate!r}")
         if self.lr_decay_every_epochs < 1:
@@ -113,40 +118,6 @@ class TrainConfig:
             raise ValueError(f"TrainConfig.threads must be >= 1 or None, got {self.threads!r}")
         if self.xla != "auto" and not isinstance(self.xla, bool):
             raise ValueError(f"TrainConfig.xla must be 'auto', true or false, got {self.xla!r}")
-
-    @classmethod
-    def from_params(cls, params: Mapping[str, Any]) -> TrainConfig:
-        """Build from a params.yaml mapping of the field names above (unknown keys are an error).
-
-        ``mixed_precision`` may also be false (None) or true ("mixed_float16").
-        """
-        known = {field.name for field in dataclasses.fields(cls)}
-        unknown = set(params) - known
-        if unknown:
-            raise ValueError(f"unknown training params {sorted(unknown)}; expected a subset of {sorted(known)}")
-        values = dict(params)
-        if "mixed_precision" in values:
-            policy = values["mixed_precision"]
-            # YAML booleans: false means float32, true means the GPU-standard float16 policy.
-            if policy is False:
-                values["mixed_precision"] = None
-            elif policy is True:
-                values["mixed_precision"] = "mixed_float16"
-        casts: dict[str, Callable[[Any], Any]] = {
-            "learning_rate": float,
-            "lr_decay_factor": float,
-            "lr_decay_every_epochs": int,
-            "batch_size": int,
-            "max_epochs": int,
-            "loader_workers": int,
-            "verbose": int,
-            "seeds": int,
-            "threads": lambda value: None if value is None else int(value),
-        }
-        for name, cast in casts.items():
-            if name in values:
-                values[name] = cast(values[name])
-        return cls(**values)
 
     def learning_rate_at(self, epoch: int) -> float:
         """The learning rate used during ``epoch`` (0-based): a step decay."""
@@ -421,7 +392,7 @@ def train_cnn(
     progress: called with one line of text before training (backend, how the steps are
         compiled, samples) and after each epoch (:class:`EpochLines`), e.g. ``print``.
     """
-    validate_stamps(stamps)
+    check_stamp_array(stamps, where="stamps")
     labels = np.asarray(labels)
     if labels.shape != (len(stamps),):
         raise ValueError(f"labels must have shape ({len(stamps)},) to match stamps, got {labels.shape}")
@@ -499,7 +470,7 @@ def predict_artifact_scores(
     rows: (R,) row indices to score, in the order wanted; None scores all N rows.
     Returns (R,) float32 in [0, 1], aligned with ``rows``.
     """
-    validate_stamps(stamps)
+    check_stamp_array(stamps, where="stamps")
     rows = np.arange(len(stamps)) if rows is None else validate_rows(rows, n_samples=len(stamps), what="rows")
     if len(rows) == 0:
         return np.zeros(0, dtype=np.float32)

@@ -11,7 +11,7 @@ this differs from the DES pipeline.  Anything that cannot be measured on a given
 from __future__ import annotations
 
 import math
-from collections.abc import Mapping, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass, fields
 
 import numpy as np
@@ -96,17 +96,6 @@ class FeatureSettings:
                 f"got {self.background_frame_width_px}"
             )
 
-    @classmethod
-    def from_params(cls, params: Mapping[str, object] | None) -> FeatureSettings:
-        """Build from the ``features`` mapping of params.yaml (unknown keys are an error)."""
-        params = dict(params or {})
-        known = {f.name for f in fields(cls)}
-        unknown = sorted(set(params) - known)
-        if unknown:
-            raise ValueError(
-                f"unknown feature settings {unknown}; expected some of {sorted(known)}"
-            )
-        return cls(**params)  # type: ignore[arg-type]
 
 
 DEFAULT_FEATURE_SETTINGS = FeatureSettings()

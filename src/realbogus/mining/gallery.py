@@ -23,7 +23,7 @@ from realbogus.mining._inputs import (
     check_member_scores,
     check_rows,
 )
-from realbogus.release.layout import CHANNEL_NAMES, CHANNELS, STAMP_SIZE
+from realbogus.release.layout import CHANNEL_NAMES, CHANNELS, check_stamp_array
 
 LABEL_WORDS = {0: "non-artifact", 1: "artifact"}
 # Member scores per title line: five members fit on three short lines.
@@ -31,14 +31,9 @@ SCORES_PER_LINE = 2
 
 
 def _check_stamps(stamps: np.ndarray, *, n_samples: int) -> None:
-    expected = (n_samples, STAMP_SIZE, STAMP_SIZE, len(CHANNELS))
-    if tuple(stamps.shape) != expected:
-        raise ValueError(
-            f"stamps: expected shape {expected} (samples, rows, columns, channels "
-            f"{'/'.join(CHANNELS)}), got {tuple(stamps.shape)}"
-        )
-    if stamps.dtype != np.uint8:
-        raise ValueError(f"stamps: expected display-scaled uint8 stamps, got dtype {stamps.dtype}")
+    check_stamp_array(stamps, where="stamps")
+    if len(stamps) != n_samples:
+        raise ValueError(f"stamps: {len(stamps)} stamps for {n_samples} samples; expected one per sample")
 
 
 def candidate_title(

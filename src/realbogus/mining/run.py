@@ -19,6 +19,7 @@ from realbogus.atomic import atomic_path
 from realbogus.mining.gallery import write_candidate_gallery
 from realbogus.mining.ranking import candidate_table, disagreement_ranking, select_candidates, write_candidates_csv
 from realbogus.mining.tables import cross_member_placement, member_category_table, plot_cross_member_placement
+from realbogus.stage_tables import check_stamps_in_id_order
 
 RANKING_FILE = "ranking.parquet"
 CANDIDATES_FILE = "candidates.csv"
@@ -68,6 +69,7 @@ def mine_ensemble(*, scores: EnsembleScores, stamps: np.ndarray, rows: np.ndarra
     Returns a summary dict for tracking.
     """
     out_dir, reports_dir = Path(out_dir), Path(reports_dir)
+    stamps = _stamps_by_position(stamps, rows)  # before anything is written
     ranking = disagreement_ranking(given_labels=scores.given_labels, member_scores=scores.member_scores,
                                    weighting=weighting, rank_by=rank_by)
     chosen = select_candidates(rank_score=ranking.rank_score, budget=budget)
@@ -75,7 +77,7 @@ def mine_ensemble(*, scores: EnsembleScores, stamps: np.ndarray, rows: np.ndarra
                                  member_names=scores.member_names, rank_score=ranking.rank_score, rows=chosen)
     # The review page indexes stamps.npy by `row`: use the stamp rows, not positions.
     candidates["row"] = rows[chosen]
-    with atomic_path(out_dir, is_dir=True) as temporary:
+    with atomic_path(out_dir, is_dir=True, command="mine") as temporary:
         pd.DataFrame({"id": scores.ids, "rank_score": ranking.rank_score, "strong_votes": ranking.strong_votes,
                       "mean_disagreement": ranking.mean_disagreement}).to_parquet(temporary / RANKING_FILE, index=False)
         write_candidates_csv(table=candidates, path=temporary / CANDIDATES_FILE)
@@ -92,7 +94,7 @@ def mine_ensemble(*, scores: EnsembleScores, stamps: np.ndarray, rows: np.ndarra
         for reference in references:
             plot_cross_member_placement(placement=placement, reference_member=reference,
                                         path=reports_dir / f"placement_{reference}.png")
-    write_candidate_gallery(path=reports_dir / "gallery.png", stamps=_stamps_by_position(stamps, rows),
+    write_candidate_gallery(path=reports_dir / "gallery.png", stamps=stamps,
                             rows=chosen[:gallery_size], ids=scores.ids, given_labels=scores.given_labels,
                             member_scores=scores.member_scores, member_names=scores.member_names)
     return {"n_samples": int(len(scores.ids)), "n_candidates": int(len(chosen)), "budget": int(budget),
@@ -113,6 +115,7 @@ def evaluate_mining(*, scores: EnsembleScores, rank_score: np.ndarray, truth: pd
     from realbogus.mining.truth_eval import compare_with_cleanlab, truth_annotations
 
     reports_dir = Path(reports_dir)
+    stamps = _stamps_by_position(stamps, rows)  # before anything is written
     aligned = truth.set_index("id").reindex(scores.ids)
     if aligned["true_label"].isna().any():
         raise ValueError(f"the truth table lacks {int(aligned['true_label'].isna().sum())} of the mined ids")
@@ -124,7 +127,7 @@ def evaluate_mining(*, scores: EnsembleScores, rank_score: np.ndarray, truth: pd
     reports_dir.mkdir(parents=True, exist_ok=True)
     _write_csv(comparison, reports_dir / "comparison.csv")
     top = select_candidates(rank_score=rank_score, budget=budget)[:gallery_size]
-    write_candidate_gallery(path=reports_dir / "gallery_truth.png", stamps=_stamps_by_position(stamps, rows),
+    write_candidate_gallery(path=reports_dir / "gallery_truth.png", stamps=stamps,
                             rows=top, ids=scores.ids, given_labels=scores.given_labels,
                             member_scores=scores.member_scores, member_names=scores.member_names,
                             annotations=truth_annotations(rows=top, given_labels=scores.given_labels,
@@ -134,8 +137,7 @@ def evaluate_mining(*, scores: EnsembleScores, rank_score: np.ndarray, truth: pd
 
 def _stamps_by_position(stamps: np.ndarray, rows: np.ndarray) -> np.ndarray:
     """The stamp array indexed like the mined arrays (ingest writes stamps in id order)."""
-    if not np.array_equal(rows, np.arange(len(rows))) or len(stamps) != len(rows):
-        raise ValueError("stamps.npy rows do not follow the catalog's id order; re-run the ingest stage")
+    check_stamps_in_id_order(rows=rows, n_stamps=len(stamps), where="mined ids vs stamps.npy")
     return stamps
 
 

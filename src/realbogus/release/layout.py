@@ -11,11 +11,15 @@ from __future__ import annotations
 
 import re
 
+import numpy as np
+
 STAMP_SIZE = 51
 # Channel order of every stamp array in this project: (template, search, difference),
 # as the paper stacked them for the CNN input.
 CHANNELS: tuple[str, ...] = ("temp", "srch", "diff")
 CHANNEL_NAMES: dict[str, str] = {"temp": "template", "srch": "search", "diff": "difference"}
+# One sample of a stamp array (ingest's stamps.npy, the CNN input, a scored batch).
+STAMP_SHAPE: tuple[int, int, int] = (STAMP_SIZE, STAMP_SIZE, len(CHANNELS))
 STAMP_FORMATS: tuple[str, ...] = ("gif", "fits")
 
 # Value the release's FITS stamps hold in masked pixels.
@@ -72,3 +76,21 @@ def parse_stamp_filename(name: str) -> tuple[str, int, str] | None:
         return None
     channel, detection_id, fmt = match.groups()
     return channel, int(detection_id), fmt
+
+
+def check_stamp_array(stamps: object, *, where: str, error: type[Exception] = ValueError) -> None:
+    """Raise ``error`` unless ``stamps`` is an (N, 51, 51, 3) uint8 array (a memmap is fine).
+
+    The contract of every stamp array the CNNs, the scorer, the review page and the gallery
+    read: channels (template, search, difference), the display-scaled GIF values 0..255 as
+    ingested, unnormalised (the paper's CNN input).  ``where`` names the file or argument.
+    """
+    expected = f"(N, {STAMP_SIZE}, {STAMP_SIZE}, {len(CHANNELS)}) uint8, channels (template, search, difference)"
+    if not isinstance(stamps, np.ndarray):
+        raise error(f"{where}: stamps must be a numpy array or memmap of shape {expected}, "
+                    f"got {type(stamps).__name__}")
+    if stamps.ndim != 4 or tuple(stamps.shape[1:]) != STAMP_SHAPE:
+        raise error(f"{where}: stamps have shape {tuple(stamps.shape)}; expected {expected}")
+    if stamps.dtype != np.uint8:
+        raise error(f"{where}: stamps have dtype {stamps.dtype}, expected uint8 0..255 (the display-scaled "
+                    "GIF stamps as ingested; the CNN takes them unnormalised)")

@@ -16,14 +16,17 @@ so the caller can skip the sample and write a report.
 
 from __future__ import annotations
 
+import csv
 import io
 import os
+import re
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
 
+from realbogus.ids import INT64_MAX, exact_int64
 from realbogus.release.layout import (
     BANDS,
     CHANNELS,
@@ -37,6 +40,7 @@ from realbogus.release.layout import (
 )
 
 FITS_BLOCK = 2880
+_OBJECT_ADDRESS = re.compile(r" at 0x[0-9a-fA-F]+")
 _FITS_FLOAT_DTYPES = {-32: np.dtype(">f4"), -64: np.dtype(">f8")}
 
 
@@ -70,73 +74,205 @@ def raise_issue(issue: Issue) -> None:
 # --------------------------------------------------------------------------- feature table
 
 
-def read_feature_table(path: str | os.PathLike[str]):  # -> pd.DataFrame (pandas imported lazily)
-    """Read ``autoscan_features.3.csv``: skip leading ``#`` lines, check the 40 columns.
+def read_feature_table(path: str | os.PathLike[str], *, on_issue: IssueHandler = raise_issue):  # -> pd.DataFrame
+    """Read ``autoscan_features.3.csv``: skip leading ``#`` lines, check every row and value.
 
     Returns a DataFrame with the release's columns in release order: ``ID`` int64,
     ``OBJECT_TYPE`` int8 (0 non-artifact, 1 artifact), ``BAND`` str (g/r/i/z), every other
-    column float64 (empty fields and ``nan`` both read as NaN).  Duplicate IDs are *not*
-    rejected here (the caller decides); every other violation raises ``ReleaseError``.
+    column float64 (empty fields and ``nan`` both read as NaN).  A UTF-8 byte-order mark
+    is accepted.  A missing file or a header that is not the 40 release columns raises
+    ``ReleaseError``.  A row that breaks the format goes to ``on_issue`` (reason
+    ``bad_feature_row``, location ``FILE line N``) and is left out: a row with fewer or
+    more than 40 fields, an ID that is not an integer 0..2**63-1, an OBJECT_TYPE other
+    than 0 or 1, a BAND other than g/r/i/z, a feature that is not a number.  The default
+    handler raises at the first.  Duplicate IDs are *not* rejected here (the caller
+    decides).
     """
-    import pandas as pd
-
     csv_path = Path(path)
     if not csv_path.is_file():
         raise ReleaseError(f"feature table {csv_path} does not exist (expected {FEATURE_TABLE_NAME})")
-    n_comment_lines = 0
-    with open(csv_path, encoding="ascii", errors="replace") as handle:
-        for line in handle:
-            if not line.startswith("#"):
-                break
-            n_comment_lines += 1
+    skipped_lines, data_lines = _scan_feature_table(csv_path, on_issue)
     float_columns = [c for c in FEATURE_TABLE_COLUMNS if c not in ("ID", LABEL_COLUMN, "BAND")]
+    for _attempt in range(2):
+        try:
+            table = _read_feature_rows(csv_path, skipped_lines, float_columns)
+            break
+        except ReleaseError:
+            raise
+        except ValueError as error:  # a field of a number column that is not a number
+            bad = _rows_with_bad_numbers(csv_path, skipped_lines, data_lines, float_columns)
+            if not bad or _attempt:
+                raise ReleaseError(f"feature table {csv_path} could not be parsed as CSV: {error}") from error
+            for line, column, value, detection_id in bad:
+                on_issue(Issue(detection_id, f"{csv_path} line {line}", "bad_feature_row",
+                               f"feature table {csv_path} line {line}: {column} must be a number, got {value!r}"))
+                skipped_lines.add(line - 1)
+            data_lines = np.setdiff1d(data_lines, [line for line, *_ in bad])
+    if len(table) != len(data_lines):  # the scan and pandas disagree on what a row is
+        raise ReleaseError(f"feature table {csv_path}: read {len(table)} rows but found {len(data_lines)} data "
+                           "lines; expected one row per line (no quoted line breaks)")
+    ids, bad_id = exact_int64(table["ID"], minimum=0)
+    labels, bad_label = exact_int64(table[LABEL_COLUMN])
+    bad_label |= ~np.isin(labels, (0, 1))
+    bad_band = ~table["BAND"].isin(BANDS).to_numpy()
+    rejected = bad_id | bad_label | bad_band
+    for position in np.flatnonzero(rejected):
+        line = int(data_lines[position])
+        where = f"feature table {csv_path} line {line}"
+        if bad_id[position]:
+            message = f"{where}: ID must be an integer 0..{INT64_MAX}, got {table['ID'].iloc[position]!r}"
+        elif bad_label[position]:
+            message = (f"{where}: ID {ids[position]} has {LABEL_COLUMN}={table[LABEL_COLUMN].iloc[position]}, "
+                       "expected 0 (non-artifact) or 1 (artifact)")
+        else:
+            message = f"{where}: ID {ids[position]} has BAND={table['BAND'].iloc[position]!r}, expected one of {BANDS}"
+        on_issue(Issue(None if bad_id[position] else int(ids[position]), f"{csv_path} line {line}",
+                       "bad_feature_row", message))
+    table["ID"] = ids
+    table[LABEL_COLUMN] = labels.astype(np.int8)
+    if rejected.any():
+        table = table.loc[~rejected].reset_index(drop=True)
+    return table
+
+
+_NA_VALUES = ["", "nan", "NaN", "NAN", "-nan"]
+_UTF8_BOM = b"\xef\xbb\xbf"
+
+
+def _count_fields(line: bytes) -> int:
+    if b'"' not in line:
+        return line.count(b",") + 1
     try:
-        # Chunks keep the parser's working memory small (the real table is ~900k rows).
-        chunks = pd.read_csv(
-            csv_path,
-            skiprows=n_comment_lines,
-            dtype={"BAND": str, **{c: np.float64 for c in float_columns}},
-            keep_default_na=False,
-            na_values=["", "nan", "NaN", "NAN", "-nan"],
-            chunksize=100_000,
-        )
-        table = pd.concat(list(chunks), ignore_index=True)
-    except (ValueError, pd.errors.ParserError) as error:
-        raise ReleaseError(f"feature table {csv_path} could not be parsed as CSV: {error}") from error
-    columns = list(table.columns)
+        return len(next(csv.reader([line.decode("utf-8", "replace")]), []))
+    except csv.Error:  # a quote left open: not a row of the release format
+        return -1
+
+
+def _is_utf8(line: bytes) -> bool:
+    if line.isascii():
+        return True
+    try:
+        line.decode("utf-8")
+    except UnicodeDecodeError:
+        return False
+    return True
+
+
+def _csv_lines(handle) -> Iterator[bytes]:  # noqa: ANN001 (a binary file)
+    """The file's lines without their ends, split as pandas' parser splits them: at \\n, \\r\\n and a lone \\r."""
+    for raw in handle:
+        body = raw[:-1] if raw[-1:] == b"\n" else raw
+        if b"\r" not in body:
+            yield body
+            continue
+        yield from (body[:-1] if body[-1:] == b"\r" else body).split(b"\r")
+
+
+def _scan_feature_table(csv_path: Path, on_issue: IssueHandler) -> tuple[set[int], np.ndarray]:
+    """One pass over the raw lines: comment lines, the header, the field count of every row.
+
+    Returns (0-based indices of lines for pandas to skip: comments, blank lines and rows
+    with the wrong number of fields; 1-based line numbers of the rows it will read).
+    """
+    skipped: set[int] = set()
+    data_lines: list[int] = []
+    header_seen = False
+    n_columns = len(FEATURE_TABLE_COLUMNS)
+    n_commas = n_columns - 1
+    with open(csv_path, "rb") as handle:
+        for index, line in enumerate(_csv_lines(handle)):
+            # The common row first, checked with C-speed bytes methods (900k rows in the release).
+            if header_seen and line.count(b",") == n_commas and line.isascii() and b'"' not in line:
+                data_lines.append(index + 1)
+                continue
+            if index == 0 and line.startswith(_UTF8_BOM):
+                line = line[len(_UTF8_BOM):]
+            if not line.strip() or (not header_seen and line.startswith(b"#")):
+                skipped.add(index)
+                continue
+            if not header_seen:
+                header_seen = True
+                _check_header(csv_path, line)
+                continue
+            n_fields = _count_fields(line) if _is_utf8(line) else -2
+            if n_fields != n_columns:
+                first = line.split(b",", 1)[0].strip()
+                detection_id = int(first) if first.isdigit() and int(first) <= INT64_MAX else None
+                found = {-1: "a quote left open", -2: "bytes that are not UTF-8 text"}.get(n_fields, f"{n_fields} fields")
+                on_issue(Issue(detection_id, f"{csv_path} line {index + 1}", "bad_feature_row",
+                               f"feature table {csv_path} line {index + 1}: {found}, expected "
+                               f"{n_columns} fields (ID, OBJECT_TYPE, ..., SPREAD_MODEL); the row is cut short or "
+                               "has extra values"))
+                skipped.add(index)
+                continue
+            data_lines.append(index + 1)
+    if not header_seen:
+        raise ReleaseError(f"feature table {csv_path} has no header line (expected the {n_columns} release "
+                           "columns ID, OBJECT_TYPE, AMP, ...)")
+    return skipped, np.asarray(data_lines, dtype=np.int64)
+
+
+def _check_header(csv_path: Path, line: bytes) -> None:
+    try:
+        columns = [c.strip() for c in next(csv.reader([line.decode("utf-8", "replace")]), [])]
+    except csv.Error:
+        columns = []
     if columns != list(FEATURE_TABLE_COLUMNS):
         missing = [c for c in FEATURE_TABLE_COLUMNS if c not in columns]
         extra = [c for c in columns if c not in FEATURE_TABLE_COLUMNS]
         raise ReleaseError(
             f"feature table {csv_path} must have the {len(FEATURE_TABLE_COLUMNS)} release columns "
-            f"in order ID, OBJECT_TYPE, AMP, ...; missing {missing}, unexpected {extra}"
+            f"in order ID, OBJECT_TYPE, AMP, ...; missing {missing}, unexpected {extra[:5]}"
             + ("" if missing or extra else ", columns out of order")
         )
-    for column in ("ID", LABEL_COLUMN):
-        values = pd.to_numeric(table[column], errors="coerce")
-        bad = values.isna() | (values != np.round(values))
-        if bad.any():
-            line = int(np.flatnonzero(bad.to_numpy())[0]) + n_comment_lines + 2
-            raise ReleaseError(
-                f"feature table {csv_path} line {line}: {column} must be an integer, "
-                f"got {table[column].iloc[int(np.flatnonzero(bad.to_numpy())[0])]!r}"
-            )
-        table[column] = values.astype(np.int64)
-    bad_label = ~table[LABEL_COLUMN].isin([0, 1])
-    if bad_label.any():
-        row = table[bad_label].iloc[0]
-        raise ReleaseError(
-            f"feature table {csv_path}: ID {int(row['ID'])} has {LABEL_COLUMN}={row[LABEL_COLUMN]}, "
-            "expected 0 (non-artifact) or 1 (artifact)"
-        )
-    table[LABEL_COLUMN] = table[LABEL_COLUMN].astype(np.int8)
-    bad_band = ~table["BAND"].isin(BANDS)
-    if bad_band.any():
-        row = table[bad_band].iloc[0]
-        raise ReleaseError(
-            f"feature table {csv_path}: ID {int(row['ID'])} has BAND={row['BAND']!r}, expected one of {BANDS}"
-        )
-    return table
+
+
+def _read_feature_rows(csv_path: Path, skipped_lines: set[int], float_columns: list[str]):
+    import pandas as pd
+
+    # Chunks keep the parser's working memory small (the real table is ~900k rows).
+    chunks = pd.read_csv(
+        csv_path,
+        skiprows=skipped_lines,
+        encoding="utf-8-sig",
+        encoding_errors="replace",  # lines that are not UTF-8 were refused by the scan and are skipped
+        # ID and label as text: parsed exactly below (a float or a wrapped int64 would lie).
+        dtype={"ID": str, LABEL_COLUMN: str, "BAND": str, **{c: np.float64 for c in float_columns}},
+        keep_default_na=False,
+        na_values=_NA_VALUES,
+        skip_blank_lines=False,
+        chunksize=100_000,
+    )
+    try:
+        return pd.concat(list(chunks), ignore_index=True)
+    except pd.errors.ParserError as error:
+        raise ReleaseError(f"feature table {csv_path} could not be parsed as CSV: {error}") from error
+
+
+def _rows_with_bad_numbers(csv_path: Path, skipped_lines: set[int], data_lines: np.ndarray,
+                           float_columns: list[str]) -> list[tuple[int, str, str, int | None]]:
+    """(line, column, value, ID) of every feature field that is not a number (the slow path of a bad file)."""
+    import pandas as pd
+
+    bad: list[tuple[int, str, str, int | None]] = []
+    chunks = pd.read_csv(csv_path, skiprows=skipped_lines, encoding="utf-8-sig", encoding_errors="replace",
+                         dtype=str, keep_default_na=False,
+                         skip_blank_lines=False, chunksize=100_000)
+    offset = 0
+    for chunk in chunks:
+        for column in float_columns:
+            raw = chunk[column]
+            not_number = pd.to_numeric(raw, errors="coerce").isna().to_numpy() & ~raw.isin(_NA_VALUES).to_numpy()
+            for position in np.flatnonzero(not_number):
+                ids, bad_id = exact_int64(chunk["ID"].iloc[[position]], minimum=0)
+                bad.append((int(data_lines[offset + position]), column, str(raw.iloc[position]),
+                            None if bad_id[0] else int(ids[0])))
+        offset += len(chunk)
+    # One issue per row (its first bad field), in line order.
+    first_per_line: dict[int, tuple[int, str, str, int | None]] = {}
+    for entry in sorted(bad):
+        first_per_line.setdefault(entry[0], entry)
+    return list(first_per_line.values())
 
 
 # --------------------------------------------------------------------------- stamp files
@@ -191,38 +327,50 @@ def _tar_number(field: bytes) -> int:
     return int(text, 8) if text else 0
 
 
-def _iter_tar_records(handle: io.BufferedReader) -> Iterator[tuple[str, int, bool]]:
+class _TruncatedTar(ValueError):
+    """The tar file ends before what its headers announce (cut short, or a header lies)."""
+
+
+def _iter_tar_records(handle: io.BufferedReader, file_size: int) -> Iterator[tuple[str, int, bool]]:
     """(member name, data size, is regular file) per member, leaving ``handle`` at the data.
 
     A small USTAR / GNU / PAX header parser: Python's ``tarfile`` spends ~100 us per header
     (it builds a TarInfo and keeps every one), which alone would cap ingest at about
     1,000 samples/s on the real release's ~5.4 million members.  Raises ``ValueError``
-    on a corrupt header (bad checksum, truncated data).
+    on a corrupt header (bad checksum, bad number) and ``_TruncatedTar`` when the file
+    ends before a header, a member's data or the end-of-archive blocks: a header's size
+    is checked against the bytes left before anything is read, so a header that claims
+    2**50 bytes costs nothing.
     """
     long_name: str | None = None
     n_zero_blocks = 0
     while True:
         header = handle.read(_TAR_BLOCK)
         if not header:
-            return  # end of file without the two zero blocks: tolerated, as tar does
+            raise _TruncatedTar(f"the file ends at byte {file_size} without tar's end-of-archive blocks")
         if len(header) < _TAR_BLOCK:
-            raise ValueError(f"truncated header ({len(header)} of {_TAR_BLOCK} bytes)")
+            raise _TruncatedTar(f"the file ends inside a header ({len(header)} of {_TAR_BLOCK} bytes)")
         if header.count(0) == _TAR_BLOCK:
             n_zero_blocks += 1
             if n_zero_blocks == 2:
                 return
             continue
+        n_zero_blocks = 0
         stored_checksum = _tar_number(header[148:156])
         # The checksum counts its own field as eight spaces.
         if stored_checksum != sum(header[:148]) + 256 + sum(header[156:]):
             raise ValueError("header checksum mismatch (not a tar file, or corrupt)")
         size = _tar_number(header[124:136])
+        if size < 0:
+            raise ValueError(f"a header gives a negative size ({size})")
         typeflag = header[156:157]
         padded = size + (-size % _TAR_BLOCK)
+        start = handle.tell()
+        if start + size > file_size:
+            name = header[:100].split(b"\0", 1)[0].decode("utf-8", "replace")
+            raise _TruncatedTar(f"member {name!r} announces {size} bytes but only {file_size - start} remain")
         if typeflag in (b"L", b"x", b"g"):
             data = handle.read(padded)
-            if len(data) < padded:
-                raise ValueError("truncated extended header")
             if typeflag == b"L":
                 long_name = data[:size].split(b"\0", 1)[0].decode("utf-8", "replace")
             elif typeflag == b"x":
@@ -240,7 +388,6 @@ def _iter_tar_records(handle: io.BufferedReader) -> Iterator[tuple[str, int, boo
                 if prefix:
                     name = f"{prefix}/{name}"
         is_regular = typeflag in _TAR_REGULAR_TYPES
-        start = handle.tell()
         yield name, size, is_regular
         handle.seek(start + padded)
 
@@ -251,11 +398,12 @@ def _iter_tar(path: Path, label: str, on_issue: IssueHandler,
     n_members = 0
     try:
         handle = open(path, "rb", buffering=1 << 20)
+        file_size = os.fstat(handle.fileno()).st_size
     except OSError as error:
-        on_issue(Issue(None, label, "unreadable_tar", f"tar {label} could not be opened: {error}"))
+        on_issue(Issue(None, label, "unreadable_tar", f"tar {label} could not be opened: {error.strerror or error}"))
         return
     with handle:
-        records = _iter_tar_records(handle)
+        records = _iter_tar_records(handle, file_size)
         while True:
             try:
                 record = next(records, None)
@@ -270,7 +418,12 @@ def _iter_tar(path: Path, label: str, on_issue: IssueHandler,
                     continue  # e.g. the FITS beside the GIFs: skipped without reading the data
                 content = handle.read(size)
                 if len(content) < size:
-                    raise ValueError(f"member {name} is truncated ({len(content)} of {size} bytes)")
+                    raise _TruncatedTar(f"member {name} is cut short ({len(content)} of {size} bytes)")
+            except _TruncatedTar as error:
+                on_issue(Issue(None, label, "truncated_tar",
+                               f"tar {label} is truncated or corrupt after {n_members} members: {error}; "
+                               "expected a complete uncompressed tar (copy it again)"))
+                return
             except (ValueError, OSError) as error:
                 on_issue(Issue(None, label, "unreadable_tar",
                                f"tar {label} is not a readable uncompressed tar after {n_members} "
@@ -316,6 +469,11 @@ def iter_release_samples(
             if parsed is None or parsed[2] != stamp_format:
                 continue
             channel, detection_id, _ = parsed
+            if detection_id > INT64_MAX:
+                where = f"{source}:{folder}/{name}" if source else f"{folder}/{name}"
+                on_issue(Issue(None, where, "bad_id", f"{where}: ID {detection_id} does not fit in 64 bits; "
+                                                      f"expected an integer ID 0..{INT64_MAX}"))
+                continue
             sample = pending.get(detection_id)
             if sample is None:
                 sample = pending[detection_id] = SampleFiles(detection_id, source, folder)
@@ -434,7 +592,9 @@ def decode_stamp(content: bytes, *, stamp_format: str, location: str) -> np.ndar
         else:
             raise ValueError(f"stamp format must be one of {STAMP_FORMATS}, got {stamp_format!r}")
     except Exception as error:  # PIL and astropy raise many kinds; all mean "corrupt"
-        raise ReleaseError(f"{location}: corrupt {stamp_format.upper()} stamp ({error})") from error
+        # Drop object addresses ("<_io.BytesIO object at 0x7f...>"): reports must be byte-identical between runs.
+        reason = _OBJECT_ADDRESS.sub("", " ".join(str(error).split())) or type(error).__name__
+        raise ReleaseError(f"{location}: corrupt {stamp_format.upper()} stamp ({reason})") from error
     if stamp.shape != (STAMP_SIZE, STAMP_SIZE):
         raise ReleaseError(f"{location}: stamp has shape {stamp.shape}, expected ({STAMP_SIZE}, {STAMP_SIZE})")
     return stamp

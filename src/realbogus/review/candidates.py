@@ -18,7 +18,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from realbogus.release.layout import ARTIFACT, CHANNELS, NON_ARTIFACT, STAMP_SIZE
+from realbogus.release.layout import ARTIFACT, NON_ARTIFACT, check_stamp_array
 
 REQUIRED_COLUMNS: tuple[str, ...] = ("id", "row", "given_label", "rank", "rank_score")
 SCORE_PREFIX = "score_"
@@ -130,11 +130,7 @@ def load_stamps(*, path: str | os.PathLike[str], candidates: CandidateList) -> n
         stamps = np.load(path, mmap_mode="r", allow_pickle=False)
     except ValueError as error:
         raise _fail(path, f"not a readable .npy array ({error})") from error
-    expected = f"(N, {STAMP_SIZE}, {STAMP_SIZE}, {len(CHANNELS)}) uint8"
-    if stamps.ndim != 4 or stamps.shape[1:] != (STAMP_SIZE, STAMP_SIZE, len(CHANNELS)):
-        raise _fail(path, f"stamp array has shape {stamps.shape}; expected {expected}")
-    if stamps.dtype != np.uint8:
-        raise _fail(path, f"stamp array has dtype {stamps.dtype}; expected {expected}")
+    check_stamp_array(stamps, where=str(path))
     rows = candidates.table["row"].to_numpy()
     outside = np.flatnonzero((rows < 0) | (rows >= stamps.shape[0]))
     if outside.size:

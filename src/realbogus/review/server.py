@@ -12,34 +12,56 @@ Routes (nothing else is served; no route turns request text into a file path):
 
 Every refusal is a 4xx with ``{"error": "..."}`` and writes nothing.  The Host header
 must name this server (so a web page elsewhere cannot reach it by DNS rebinding) and
-POST bodies must be small JSON (a form on another site cannot post JSON without the
-browser asking first).
+POST bodies must be small, shallow JSON (a form on another site cannot post JSON without
+the browser asking first).
+
+Every request needs a token the server draws at start and prints in its address
+(``http://127.0.0.1:8765/?token=...``, as Jupyter does), so another user of a shared
+login node cannot read or write decisions: each reviewer named at start gets a token of
+their own, and a token reads and writes only its reviewer's decisions (``show_others``
+lets it read, never write, the others').  The page sends its token with every API call;
+the first page load also sets it as a cookie for the stamps and static files.
+
+Connections are served by a fixed number of threads with a socket timeout, so stalled
+clients cannot pile up threads; a connection beyond that number gets 503 at once.
 """
 
 from __future__ import annotations
 
+import hmac
 import json
 import os
 import re
+import secrets
+import socket
 import sys
+import threading
+from collections.abc import Sequence
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from http import HTTPStatus
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from http.cookies import CookieError, SimpleCookie
+from http.server import BaseHTTPRequestHandler, HTTPServer
 from importlib import resources
 from pathlib import Path
-from urllib.parse import parse_qs, unquote
+from urllib.parse import parse_qs, quote, unquote
 
 import numpy as np
 
 from realbogus.release.layout import CHANNELS
 from realbogus.review.candidates import CandidateList, load_candidates, load_stamps
 from realbogus.review.render import stamp_png
-from realbogus.review.store import DecisionStore, current_decisions, validate_reviewer
+from realbogus.review.store import DecisionFileError, DecisionStore, current_decisions, validate_reviewer
 from realbogus.votes import DECISIONS, SKIP_VOTE
 
 HOST = "127.0.0.1"
 DEFAULT_PORT = 8765
 MAX_BODY_BYTES = 4096  # a decision is ~80 bytes of JSON; anything near this is not one
+MAX_JSON_DEPTH = 4  # a decision is one flat object; deep nesting is an attack on the parser
+MAX_CONNECTIONS = 16  # threads serving connections; a browser opens about 6 per page
+SOCKET_TIMEOUT_S = 15.0  # a connection idle this long (a stalled or slow client) is closed
+TOKEN_HEADER = "X-Review-Token"
+ALLOWED_METHODS = ("GET", "POST")
 _STAMP_ROUTE = re.compile(r"^/api/stamp/(\d{1,18})/(" + "|".join(CHANNELS) + r")\.png$")
 _STATIC_FILES: dict[str, tuple[str, str]] = {
     # URL path -> (file in realbogus/review/static, content type)
@@ -47,6 +69,10 @@ _STATIC_FILES: dict[str, tuple[str, str]] = {
     "/static/review.css": ("review.css", "text/css; charset=utf-8"),
     "/static/review.js": ("review.js", "text/javascript; charset=utf-8"),
 }
+
+
+class ListenError(OSError):
+    """The server could not bind its port (taken, or not allowed)."""
 
 
 class RequestError(Exception):
@@ -138,33 +164,111 @@ class ReviewSession:
         return stamp_png(stamp=np.asarray(self.stamps[row, :, :, CHANNELS.index(channel)]))
 
 
-class ReviewServer(ThreadingHTTPServer):
-    """A threading HTTP server bound to 127.0.0.1 that carries its ReviewSession."""
+class ReviewServer(HTTPServer):
+    """An HTTP server bound to 127.0.0.1 that carries its ReviewSession and reviewers' tokens.
 
-    daemon_threads = True
+    tokens: token -> reviewer (one per reviewer named at start); show_others: a token may
+    read other reviewers' decisions (never write them).  Connections are served by at
+    most MAX_CONNECTIONS threads; one more is answered 503 and closed.
+    """
 
-    def __init__(self, *, session: ReviewSession, port: int, quiet: bool = False) -> None:
+    request_queue_size = 64  # the listen backlog: a page opens several connections at once
+
+    def __init__(self, *, session: ReviewSession, port: int, quiet: bool = False,
+                 reviewers: Sequence[str] = (), show_others: bool = False) -> None:
         self.session = session
         self.quiet = quiet
+        self.show_others = show_others
+        names = list(dict.fromkeys([session.default_reviewer, *reviewers]))
+        self.tokens: dict[str, str] = {secrets.token_urlsafe(24): name for name in names}
         self.static = {
             route: (resources.files("realbogus.review").joinpath("static", name).read_bytes(), content_type)
             for route, (name, content_type) in _STATIC_FILES.items()
         }
+        self._slots = threading.BoundedSemaphore(MAX_CONNECTIONS)
+        self._workers = ThreadPoolExecutor(max_workers=MAX_CONNECTIONS, thread_name_prefix="review")
+        self._open_connections: set[socket.socket] = set()
+        self._open_lock = threading.Lock()
         super().__init__((HOST, port), ReviewRequestHandler)
 
     @property
     def port(self) -> int:
         return int(self.server_address[1])
 
-    def handle_error(self, request: object, client_address: tuple[str, int]) -> None:
-        # A browser closing a kept-alive connection is routine, not an error worth a trace.
-        if isinstance(sys.exc_info()[1], (ConnectionResetError, BrokenPipeError)):
-            return
-        super().handle_error(request, client_address)
+    def token_for(self, reviewer: str) -> str:
+        """The token of a reviewer named at start (KeyError for anyone else)."""
+        return next(token for token, name in self.tokens.items() if name == reviewer)
+
+    def reviewer_of(self, token: str | None) -> str | None:
+        """The reviewer a token belongs to, compared in constant time; None if it is no token of ours."""
+        found = None
+        for known, name in self.tokens.items():
+            if token is not None and hmac.compare_digest(known.encode(), token.encode("utf-8", "replace")):
+                found = name
+        return found
+
+    def url_for(self, reviewer: str) -> str:
+        """The address to open as ``reviewer``: the page with the reviewer's token."""
+        return f"http://{HOST}:{self.port}/?token={quote(self.token_for(reviewer))}"
 
     @property
     def url(self) -> str:
-        return f"http://{HOST}:{self.port}/"
+        return self.url_for(self.session.default_reviewer)
+
+    @property
+    def cookie_name(self) -> str:
+        # Cookies are per host, not per port: two servers on 127.0.0.1 must not share one.
+        return f"realbogus_review_{self.port}"
+
+    # -- a fixed pool of threads instead of one thread per connection ------------------
+
+    def process_request(self, request, client_address) -> None:  # noqa: ANN001 (stdlib signature)
+        if not self._slots.acquire(blocking=False):
+            body = json.dumps({"error": "the review server is busy; try again in a moment"}).encode()
+            try:
+                request.settimeout(1.0)
+                request.sendall(b"HTTP/1.1 503 Service Unavailable\r\nContent-Type: application/json\r\n"
+                                b"Connection: close\r\nContent-Length: %d\r\n\r\n" % len(body) + body)
+            except OSError:
+                pass
+            self.shutdown_request(request)
+            return
+        try:
+            self._workers.submit(self._serve_connection, request, client_address)
+        except RuntimeError:  # the pool was shut down: the server is closing
+            self._slots.release()
+            self.shutdown_request(request)
+
+    def _serve_connection(self, request, client_address) -> None:  # noqa: ANN001
+        with self._open_lock:
+            self._open_connections.add(request)
+        try:
+            self.finish_request(request, client_address)
+        except Exception:  # noqa: BLE001 - as socketserver does: report and go on serving
+            self.handle_error(request, client_address)
+        finally:
+            with self._open_lock:
+                self._open_connections.discard(request)
+            self.shutdown_request(request)
+            self._slots.release()
+
+    def server_close(self) -> None:
+        super().server_close()
+        # Kept-alive browser connections would hold their threads until the socket
+        # timeout; end them so the process can exit at once.
+        with self._open_lock:
+            for connection in list(self._open_connections):
+                try:
+                    connection.shutdown(socket.SHUT_RDWR)
+                except OSError:
+                    pass
+        self._workers.shutdown(wait=False, cancel_futures=True)
+
+    def handle_error(self, request: object, client_address: tuple[str, int]) -> None:
+        # A browser closing a kept-alive connection, or a client timing out, is routine.
+        if isinstance(sys.exc_info()[1], (ConnectionResetError, BrokenPipeError, TimeoutError)):
+            return
+        super().handle_error(request, client_address)
 
 
 class ReviewRequestHandler(BaseHTTPRequestHandler):
@@ -172,41 +276,76 @@ class ReviewRequestHandler(BaseHTTPRequestHandler):
     server_version = "realbogus-review"
     sys_version = ""
     protocol_version = "HTTP/1.1"
+    timeout = SOCKET_TIMEOUT_S  # socket timeout: a stalled client frees its thread
 
     # -- plumbing ------------------------------------------------------------------
 
     def log_message(self, format: str, *args: object) -> None:  # noqa: A002 (stdlib name)
         if not self.server.quiet:
-            sys.stderr.write(f"review: {self.address_string()} {format % args}\n")
+            # Never log a token: the request line may carry one in its query.
+            message = _TOKEN_IN_QUERY.sub(r"\1token=...", format % args)
+            sys.stderr.write(f"review: {self.address_string()} {message}\n")
 
-    def _send(self, status: HTTPStatus, body: bytes, content_type: str, *, cache: str = "no-store") -> None:
+    def send_error(self, code: int, message: str | None = None, explain: str | None = None) -> None:
+        """Every error the stdlib itself raises (bad request line, headers too long) as JSON too."""
+        self.close_connection = True
+        try:
+            phrase = HTTPStatus(code).phrase
+        except ValueError:
+            phrase = "error"
+        payload = json.dumps({"error": message or phrase}).encode("utf-8")
+        self.send_response(code, message)
+        self.send_header("Content-Type", "application/json")
+        self.send_header("Content-Length", str(len(payload)))
+        self.send_header("Connection", "close")
+        self.end_headers()
+        if self.command != "HEAD" and code >= 200 and code not in (204, 304):
+            self.wfile.write(payload)
+
+    def _send(self, status: HTTPStatus, body: bytes, content_type: str, *, cache: str = "no-store",
+              headers: dict[str, str] | None = None) -> None:
         self.send_response(status)
         self.send_header("Content-Type", content_type)
         self.send_header("Content-Length", str(len(body)))
         self.send_header("Cache-Control", cache)
         self.send_header("X-Content-Type-Options", "nosniff")
         self.send_header("Content-Security-Policy", "default-src 'self'; img-src 'self' data:")
+        self.send_header("Referrer-Policy", "no-referrer")  # the page's address holds the token
+        for name, value in (headers or {}).items():
+            self.send_header(name, value)
         if self.close_connection:
             self.send_header("Connection", "close")
         self.end_headers()
         if self.command != "HEAD":
             self.wfile.write(body)
 
-    def _send_json(self, status: HTTPStatus, payload: dict) -> None:
-        self._send(status, json.dumps(payload).encode("utf-8"), "application/json")
+    def _send_json(self, status: HTTPStatus, payload: dict, *, headers: dict[str, str] | None = None) -> None:
+        self._send(status, json.dumps(payload).encode("utf-8"), "application/json", headers=headers)
 
     def _handle(self, method: str) -> None:
         try:
             self._check_host()
             path, query = self._checked_path()
+            if method not in ALLOWED_METHODS:
+                self.close_connection = True  # a body, if any, is not read
+                raise RequestError(HTTPStatus.METHOD_NOT_ALLOWED,
+                                   f"method {method[:20]} is not supported; use GET or POST")
+            token_reviewer = self._authenticated(query, path=path, method=method)
             if method == "GET":
-                self._get(path, query)
-            elif method == "POST":
-                self._post(path)
+                self._get(path, query, token_reviewer)
             else:
-                raise RequestError(HTTPStatus.METHOD_NOT_ALLOWED, f"method {method} is not supported; use GET or POST")
+                self._post(path, token_reviewer)
         except RequestError as error:
-            self._send_json(error.status, {"error": error.message})
+            headers = {"Allow": ", ".join(ALLOWED_METHODS)} if error.status == HTTPStatus.METHOD_NOT_ALLOWED else None
+            self._send_json(error.status, {"error": error.message}, headers=headers)
+        except DecisionFileError as error:  # the file on disk, not the request, is at fault
+            self.log_message("%s", f"decisions file problem: {error}")
+            self._send_json(HTTPStatus.INTERNAL_SERVER_ERROR, {"error": str(error)})
+        except OSError as error:
+            if isinstance(error, (ConnectionError, TimeoutError)):
+                raise
+            self.log_message("%s", f"cannot use the decisions file: {error}")
+            self._send_json(HTTPStatus.INTERNAL_SERVER_ERROR, {"error": f"cannot use the decisions file: {error}"})
         except ValueError as error:  # e.g. a bad reviewer name from the store's checks
             self._send_json(HTTPStatus.BAD_REQUEST, {"error": str(error)})
 
@@ -216,17 +355,43 @@ class ReviewRequestHandler(BaseHTTPRequestHandler):
     def do_POST(self) -> None:  # noqa: N802
         self._handle("POST")
 
-    def do_PUT(self) -> None:  # noqa: N802
-        self.close_connection = True  # the body, if any, is not read
-        self._handle(self.command)
-
-    do_DELETE = do_PATCH = do_PUT
+    def __getattr__(self, name: str):  # noqa: ANN204
+        # The stdlib looks up do_<METHOD> for every request; any other method (HEAD,
+        # OPTIONS, TRACE, PUT, made-up ones) gets the same 405 JSON answer.
+        if name.startswith("do_"):
+            return lambda: self._handle(self.command)
+        raise AttributeError(name)
 
     def _check_host(self) -> None:
         port = self.server.port
         if self.headers.get("Host", "") not in (f"{HOST}:{port}", f"localhost:{port}"):
             self.close_connection = True
             raise RequestError(HTTPStatus.FORBIDDEN, f"Host header must be {HOST}:{port}")
+
+    def _authenticated(self, query: dict[str, list[str]], *, path: str, method: str) -> str:
+        """The reviewer whose token this request carries (header, ?token= or the page's cookie).
+
+        The cookie only opens what holds no decisions (the page, its static files, stamps):
+        reading or writing decisions needs the token itself, which the page sends.
+        """
+        token = self.headers.get(TOKEN_HEADER) or None
+        if token is None and "token" in query:
+            token = query["token"][0] or None
+        if token is None and method == "GET" and path != "/api/state":
+            try:
+                cookie = SimpleCookie(self.headers.get("Cookie", ""))
+            except CookieError:
+                cookie = SimpleCookie()
+            if self.server.cookie_name in cookie:
+                token = cookie[self.server.cookie_name].value
+        reviewer = self.server.reviewer_of(token)
+        if reviewer is None:
+            self.close_connection = True
+            raise RequestError(HTTPStatus.FORBIDDEN,
+                               ("this token is not valid for this server" if token else "this server needs its token")
+                               + f": open the address the review command printed (http://{HOST}:{self.server.port}"
+                               "/?token=...)")
+        return reviewer
 
     def _checked_path(self) -> tuple[str, dict[str, list[str]]]:
         # Split by hand: urlsplit would read "//host/x" as a network location.
@@ -236,20 +401,29 @@ class ReviewRequestHandler(BaseHTTPRequestHandler):
         if not raw_path.startswith("/") or "%" in raw_path or any(
             trick in decoded for trick in ("..", "\\", "//", "\x00")
         ):
-            raise RequestError(HTTPStatus.BAD_REQUEST, f"path {self.path[:200]!r} is not allowed")
+            raise RequestError(HTTPStatus.BAD_REQUEST, f"path {self.path.partition('?')[0][:200]!r} is not allowed")
         try:
             query = parse_qs(raw_query, max_num_fields=10, strict_parsing=False)
         except ValueError as error:
             raise RequestError(HTTPStatus.BAD_REQUEST, f"bad query string: {error}") from None
         return raw_path, query
 
-    def _reviewer(self, raw: object) -> str:
+    def _reviewer(self, raw: object, *, token_reviewer: str, reading: bool) -> str:
+        """The reviewer a request is about: the token's own, or (reading, with show_others) another."""
         if raw is None:
-            return self.server.session.default_reviewer
+            return token_reviewer
         try:
-            return validate_reviewer(raw)
+            reviewer = validate_reviewer(raw)
         except ValueError as error:
             raise RequestError(HTTPStatus.BAD_REQUEST, str(error)) from None
+        if reviewer != token_reviewer and not (reading and self.server.show_others):
+            what = "see another reviewer's decisions" if reading else "decide for another reviewer"
+            raise RequestError(HTTPStatus.FORBIDDEN,
+                               f"this page's token belongs to reviewer {token_reviewer!r}; it cannot {what} "
+                               f"({reviewer!r}): votes stay independent"
+                               + (" (start the server with --show-others to let reviewers read each other's)"
+                                  if reading else ""))
+        return reviewer
 
     def _json_body(self) -> dict:
         content_type = self.headers.get("Content-Type", "")
@@ -271,6 +445,10 @@ class ReviewRequestHandler(BaseHTTPRequestHandler):
         if content_type.split(";")[0].strip().lower() != "application/json":
             raise RequestError(HTTPStatus.UNSUPPORTED_MEDIA_TYPE,
                                f"Content-Type must be application/json, got {content_type[:80]!r}")
+        depth = _json_nesting_depth(body)
+        if depth > MAX_JSON_DEPTH:
+            raise RequestError(HTTPStatus.BAD_REQUEST,
+                               f"body nests {depth} levels deep; at most {MAX_JSON_DEPTH} (a decision is one flat object)")
         try:
             payload = json.loads(body.decode("utf-8"))
         except (UnicodeDecodeError, json.JSONDecodeError) as error:
@@ -281,15 +459,24 @@ class ReviewRequestHandler(BaseHTTPRequestHandler):
 
     # -- routes --------------------------------------------------------------------
 
-    def _get(self, path: str, query: dict[str, list[str]]) -> None:
+    def _get(self, path: str, query: dict[str, list[str]], token_reviewer: str) -> None:
         session = self.server.session
         if path in self.server.static:
             body, content_type = self.server.static[path]
-            self._send(HTTPStatus.OK, body, content_type)
+            headers = None
+            if path == "/":
+                # The stamps and static files the page loads carry the token as a cookie.
+                token = self.server.token_for(token_reviewer)
+                headers = {"Set-Cookie": f"{self.server.cookie_name}={token}; Path=/; HttpOnly; SameSite=Strict"}
+            self._send(HTTPStatus.OK, body, content_type, headers=headers)
             return
         if path == "/api/state":
-            reviewer = self._reviewer(query["reviewer"][0] if "reviewer" in query else None)
-            self._send_json(HTTPStatus.OK, session.state(reviewer=reviewer))
+            raw = query["reviewer"][0] if "reviewer" in query else None
+            reviewer = self._reviewer(raw, token_reviewer=token_reviewer, reading=True)
+            state = session.state(reviewer=reviewer)
+            state["read_only"] = reviewer != token_reviewer
+            state["token_reviewer"] = token_reviewer
+            self._send_json(HTTPStatus.OK, state)
             return
         match = _STAMP_ROUTE.match(path)
         if match:
@@ -299,12 +486,12 @@ class ReviewRequestHandler(BaseHTTPRequestHandler):
             return
         raise RequestError(HTTPStatus.NOT_FOUND, f"no such page: {path[:200]!r}")
 
-    def _post(self, path: str) -> None:
+    def _post(self, path: str, token_reviewer: str) -> None:
         if path not in ("/api/decision", "/api/undo"):
             self.close_connection = True
             raise RequestError(HTTPStatus.NOT_FOUND, f"no such action: {path[:200]!r}")
         payload = self._json_body()
-        reviewer = self._reviewer(payload.get("reviewer"))
+        reviewer = self._reviewer(payload.get("reviewer"), token_reviewer=token_reviewer, reading=False)
         session = self.server.session
         if path == "/api/decision":
             for key in ("id", "decision"):
@@ -316,21 +503,56 @@ class ReviewRequestHandler(BaseHTTPRequestHandler):
         self._send_json(HTTPStatus.OK, result)
 
 
+_TOKEN_IN_QUERY = re.compile(r"([?&])token=[^&\s]*")
+
+
+def _json_nesting_depth(body: bytes) -> int:
+    """How deeply ``[`` and ``{`` nest in a JSON text, outside strings (without parsing it)."""
+    depth = deepest = 0
+    in_string = escaped = False
+    for byte in body:
+        if in_string:
+            if escaped:
+                escaped = False
+            elif byte == 0x5C:  # backslash
+                escaped = True
+            elif byte == 0x22:  # quote
+                in_string = False
+        elif byte == 0x22:
+            in_string = True
+        elif byte in (0x5B, 0x7B):  # [ {
+            depth += 1
+            deepest = max(deepest, depth)
+        elif byte in (0x5D, 0x7D):  # ] }
+            depth -= 1
+    return deepest
+
+
 def make_server(
     *,
     candidates_path: str | os.PathLike[str],
     stamps_path: str | os.PathLike[str],
     decisions_path: str | os.PathLike[str],
-    reviewer: str,
+    reviewer: str | Sequence[str],
     port: int = DEFAULT_PORT,
     quiet: bool = False,
+    show_others: bool = False,
 ) -> ReviewServer:
     """Load and check the inputs, open the decisions file and bind 127.0.0.1:``port``.
 
-    ``port=0`` picks a free port (see ``server.port``).  Call ``serve_forever()`` on the
-    result; ``shutdown()`` and ``server_close()`` stop it.  Raises ValueError or
-    FileNotFoundError naming the bad input, OSError when the port is taken.
+    reviewer: the reviewer, or several (the first is the default); each gets a token
+    (``server.url_for(name)``).  show_others: a reviewer's token may read the others'
+    decisions.  ``port=0`` picks a free port (see ``server.port``).  Call
+    ``serve_forever()`` on the result; ``shutdown()`` and ``server_close()`` stop it.
+    Raises ValueError or FileNotFoundError naming the bad input, OSError when the port
+    cannot be bound.
     """
+    names = [reviewer] if isinstance(reviewer, str) else list(reviewer)
+    if not names:
+        raise ValueError("name at least one reviewer")
+    names = [validate_reviewer(name) for name in names]
+    if not 0 <= int(port) <= 65535:
+        raise ValueError(f"port must be 0..65535, got {port}")
     candidates = load_candidates(path=candidates_path)
     stamps = load_stamps(path=stamps_path, candidates=candidates)
     decisions_path = Path(decisions_path)
@@ -338,6 +560,9 @@ def make_server(
         if decisions_path.resolve() == source.resolve():
             raise ValueError(f"decisions file {decisions_path} must not be an input file")
     store = DecisionStore(path=decisions_path, candidates_version=candidates.version)
-    session = ReviewSession(candidates=candidates, stamps=stamps, store=store,
-                            default_reviewer=validate_reviewer(reviewer))
-    return ReviewServer(session=session, port=port, quiet=quiet)
+    session = ReviewSession(candidates=candidates, stamps=stamps, store=store, default_reviewer=names[0])
+    try:
+        return ReviewServer(session=session, port=port, quiet=quiet, reviewers=names[1:], show_others=show_others)
+    except OSError as error:
+        raise ListenError(f"cannot listen on {HOST}:{port}: {error.strerror or error} "
+                          "(is another review running? try --port 0)") from error

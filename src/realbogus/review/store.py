@@ -10,6 +10,15 @@ a decision the reviewer was never told was saved.  Nothing is ever rewritten: an
 a record of its own.  Writers take a thread lock and an exclusive ``flock`` on the file,
 so two reviewers on one server, or two servers on one file, interleave whole lines, and
 each re-reads what the other appended before it decides what an undo undoes.
+
+The file may change under a running server (a ``git checkout`` of another version, a
+restore from backup): a file that was replaced, shrank or no longer ends with what was
+read is read again from the start, so the server always shows what is on disk.
+
+A reviewer's name is the only free text in the file.  Spreadsheet programs run a cell
+that begins with ``=``, ``+``, ``-`` or ``@`` as a formula, so such a name is written with
+a leading ``'`` (as is a name that itself begins with ``'``, so that reading it back is
+exact); :func:`read_decisions` and the store undo that.
 """
 
 from __future__ import annotations
@@ -31,6 +40,39 @@ DECISION_COLUMNS: tuple[str, ...] = (
     "id", "decision", "reviewer", "time", "candidates_version", "old_label",
 )
 MAX_REVIEWER_LENGTH = 64
+# Cell starts a spreadsheet reads as a formula (OWASP "CSV injection"), and the escape itself.
+_FORMULA_STARTS = ("=", "+", "-", "@", "'")
+_TAIL_BYTES = 64  # bytes before the read offset that must still be there for an incremental read
+
+
+class DecisionFileError(ValueError):
+    """The decisions file cannot be used as it is (damaged, not a decisions file, a folder)."""
+
+
+def escape_cell(text: str) -> str:
+    """``text`` as written to the CSV: a leading ``'`` when a spreadsheet would read it as a formula."""
+    return "'" + text if text.startswith(_FORMULA_STARTS) else text
+
+
+def unescape_cell(text: str) -> str:
+    """The inverse of :func:`escape_cell`."""
+    return text[1:] if text.startswith("'") else text
+
+
+def read_decisions(path: str | os.PathLike[str]):  # -> pd.DataFrame
+    """A decisions file as a table (``DECISION_COLUMNS``), reviewer names unescaped.
+
+    An empty table with those columns when the file does not exist.
+    """
+    import pandas as pd
+
+    decisions_path = Path(path)
+    if not decisions_path.exists():
+        return pd.DataFrame({column: pd.Series(dtype=object) for column in DECISION_COLUMNS})
+    table = pd.read_csv(decisions_path, dtype={"reviewer": str, "decision": str}, keep_default_na=False)
+    if "reviewer" in table.columns:
+        table["reviewer"] = table["reviewer"].map(unescape_cell)
+    return table
 
 
 @dataclass(frozen=True)
@@ -97,12 +139,14 @@ class DecisionStore:
         self._lock = threading.Lock()
         self._records: list[DecisionRecord] = []
         self._offset = 0  # bytes of the file already parsed into _records
+        self._identity: tuple[int, int] | None = None  # (device, inode) of the file they came from
+        self._tail = b""  # the last bytes before _offset, to notice a file rewritten in place
+        self._seen: tuple[int, int, int, int] | None = None  # (device, inode, size, mtime) at the last look
+        if self.path.is_dir():
+            raise DecisionFileError(f"decisions file {self.path} is a folder; expected a CSV file "
+                                    f"(created if missing), e.g. {self.path / 'decisions.csv'}")
         self.path.parent.mkdir(parents=True, exist_ok=True)
         with self._locked() as fd:
-            if os.fstat(fd).st_size == 0:
-                # New (or created by a writer that crashed before its header): header first.
-                self._write_all(fd, _csv_line(DECISION_COLUMNS))
-                _fsync_directory(self.path.parent)
             self._refresh(fd)
 
     # -- locking and reading -------------------------------------------------------
@@ -119,32 +163,59 @@ class DecisionStore:
                 os.close(fd)  # closing releases the flock
 
     def _refresh(self, fd: int) -> None:
-        """Parse whatever was appended since the last read (by us or another process)."""
-        size = os.fstat(fd).st_size
-        if size == self._offset:
-            return
+        """Parse whatever was appended since the last read (by us or another process).
+
+        Reads the whole file again when it is not the file read before: replaced (another
+        inode), shorter than what was read, or rewritten in place (the bytes before the
+        read offset changed).  Records are only kept once the new part parsed whole, so a
+        damaged file leaves nothing half-read behind and is read again on the next call.
+        """
+        status = os.fstat(fd)
+        if status.st_size == 0:
+            # New (or emptied, or created by a writer that crashed before its header): header first.
+            self._write_all(fd, _csv_line(DECISION_COLUMNS))
+            _fsync_directory(self.path.parent)
+            status = os.fstat(fd)
+        identity = (status.st_dev, status.st_ino)
+        seen = (*identity, status.st_size, status.st_mtime_ns)
+        if seen == self._seen:
+            return  # unchanged since the last look (or our own last append)
+        if (identity != self._identity or status.st_size <= self._offset
+                or os.pread(fd, len(self._tail), self._offset - len(self._tail)) != self._tail):
+            # Replaced, shrunk, rewritten in place (changed, yet not grown), or its last
+            # bytes differ: not the file we read, so read it all again.
+            self._records, self._offset, self._tail, self._identity = [], 0, b"", identity
+        size = status.st_size
         new_bytes = os.pread(fd, size - self._offset, self._offset)
         if not new_bytes.endswith(b"\n"):
             # Writers hold the lock for a whole line, so a line without its newline is
             # what a crash mid-write leaves.  Appending after it would glue two records.
-            raise ValueError(
+            raise DecisionFileError(
                 f"{self.path}: the last line is incomplete (a write was interrupted); that "
                 f"decision was never confirmed to the reviewer: delete the partial last line "
                 f"and start again"
             )
         first_line = _line_number(self._offset, self._records)
-        reader = csv.reader(io.StringIO(new_bytes.decode("utf-8")))
-        for line_offset, fields in enumerate(reader):
+        try:
+            text = new_bytes.decode("utf-8")
+        except UnicodeDecodeError as error:
+            raise DecisionFileError(f"{self.path}: not UTF-8 text ({error.reason} at byte "
+                                    f"{self._offset + error.start}); is this a decisions file?") from None
+        parsed: list[DecisionRecord] = []
+        for line_offset, fields in enumerate(csv.reader(io.StringIO(text))):
             line_number = first_line + line_offset
             if line_number == 1:
                 if tuple(fields) != DECISION_COLUMNS:
-                    raise ValueError(
-                        f"{self.path}: header is {fields}, expected {list(DECISION_COLUMNS)}; "
+                    raise DecisionFileError(
+                        f"{self.path}: header is {fields[:8]}, expected {list(DECISION_COLUMNS)}; "
                         f"is this a decisions file?"
                     )
                 continue
-            self._records.append(_parse_record(fields, path=self.path, line_number=line_number))
+            parsed.append(_parse_record(fields, path=self.path, line_number=line_number))
+        self._records.extend(parsed)
+        self._tail = (self._tail + new_bytes)[-_TAIL_BYTES:]
         self._offset = size
+        self._seen = seen
 
     @staticmethod
     def _write_all(fd: int, data: bytes) -> None:
@@ -193,11 +264,14 @@ class DecisionStore:
             time=datetime.now(timezone.utc).isoformat(timespec="milliseconds"),
             candidates_version=self.candidates_version, old_label=int(old_label),
         )
-        line = _csv_line((record.id, record.decision, record.reviewer, record.time,
+        line = _csv_line((record.id, record.decision, escape_cell(record.reviewer), record.time,
                           record.candidates_version, record.old_label))
         self._write_all(fd, line)
         self._records.append(record)
         self._offset += len(line)
+        self._tail = (self._tail + line)[-_TAIL_BYTES:]
+        status = os.fstat(fd)
+        self._seen = (status.st_dev, status.st_ino, status.st_size, status.st_mtime_ns)
         return record
 
 
@@ -215,16 +289,17 @@ def _line_number(offset: int, records: list[DecisionRecord]) -> int:
 def _parse_record(fields: list[str], *, path: Path, line_number: int) -> DecisionRecord:
     where = f"{path} line {line_number}"
     if len(fields) != len(DECISION_COLUMNS):
-        raise ValueError(f"{where}: {len(fields)} fields, expected {len(DECISION_COLUMNS)} "
+        raise DecisionFileError(f"{where}: {len(fields)} fields, expected {len(DECISION_COLUMNS)} "
                          f"({', '.join(DECISION_COLUMNS)})")
     raw_id, decision, reviewer, time, version, raw_old_label = fields
     try:
         candidate_id, old_label = int(raw_id), int(raw_old_label)
     except ValueError as error:
-        raise ValueError(f"{where}: id and old_label must be integers, got {raw_id!r}, {raw_old_label!r}") from error
+        raise DecisionFileError(f"{where}: id and old_label must be integers, got {raw_id!r}, "
+                                f"{raw_old_label!r}") from error
     if decision not in RECORD_KINDS:
-        raise ValueError(f"{where}: decision {decision!r} is not one of {RECORD_KINDS}")
-    return DecisionRecord(id=candidate_id, decision=decision, reviewer=reviewer, time=time,
+        raise DecisionFileError(f"{where}: decision {decision!r} is not one of {RECORD_KINDS}")
+    return DecisionRecord(id=candidate_id, decision=decision, reviewer=unescape_cell(reviewer), time=time,
                           candidates_version=version, old_label=old_label)
 
 

@@ -46,8 +46,12 @@ def choose_preview_indices(*, seed: int, n: int, label_noise: float, flip_ratio:
 
 
 def write_preview(*, path: Path, seed: int, n: int, label_noise: float = 0.015, flip_ratio: float = 3.0,
-                  config: SimulationConfig | None = None, id_offset: int = 0, per_column: int = 1) -> list[int]:
-    """Draw the gallery PNG to ``path``; returns the sample IDs shown (left to right)."""
+                  config: SimulationConfig | None = None, id_offset: int = 0, per_column: int = 1,
+                  force: bool = False) -> list[int]:
+    """Draw the gallery PNG to ``path``; returns the sample IDs shown (left to right).
+
+    ``path`` is checked as an output of ``simulate`` (``realbogus.atomic.check_output``;
+    ``force`` replaces a file that is not an earlier preview)."""
     import matplotlib
 
     matplotlib.use("Agg")
@@ -77,7 +81,7 @@ def write_preview(*, path: Path, seed: int, n: int, label_noise: float = 0.015, 
     for row, name in enumerate(("template", "search", "difference")):
         axes[row, 0].set_ylabel(name, fontsize=8)
     figure.subplots_adjust(left=0.03, right=0.99, top=0.86, bottom=0.01, wspace=0.08, hspace=0.06)
-    with atomic_path(path) as temporary:
+    with atomic_path(path, command="simulate", force=force) as temporary:
         figure.savefig(temporary, format="png", dpi=110)
     plt.close(figure)
     return [id_offset + index for _, index in columns]

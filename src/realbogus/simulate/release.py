@@ -19,7 +19,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from realbogus.atomic import atomic_path
+from realbogus.atomic import atomic_path, check_output
 from realbogus.release.display import display_stamp
 from realbogus.release.layout import CHANNELS, FEATURE_TABLE_NAME, LABEL_COLUMN, PIXEL_SCALE_ARCSEC, stamp_filename
 from realbogus.release.writer import ReleaseWriter, archive_folder, encode_fits, encode_gif, write_feature_table
@@ -216,7 +216,7 @@ def _results(job: _Job, *, n: int, workers: int) -> Iterator[list[tuple[int, str
 def simulate_release(*, out_dir: Path, truth_path: Path, n: int, seed: int, label_noise: float = 0.015,
                      flip_ratio: float = 3.0, workers: int = 2, packed: bool = True,
                      preview_path: Path | None = None, config: SimulationConfig | None = None,
-                     progress: bool = True, n_tars: int = 11) -> SimulationSummary:
+                     progress: bool = True, n_tars: int = 11, force: bool = False) -> SimulationSummary:
     """Write a DES-like release of ``n`` samples to ``out_dir`` and its truth to ``truth_path``.
 
     out_dir: release folder: ``stamps_0.tar`` .. (or folders with ``packed=False``) and
@@ -236,6 +236,13 @@ def simulate_release(*, out_dir: Path, truth_path: Path, n: int, seed: int, labe
     if truth_path.resolve().is_relative_to(out_dir.resolve()):
         raise ValueError(f"truth_path {truth_path} must lie outside the release folder {out_dir}: "
                          "the truth must not travel with the release")
+    if preview_path is not None and Path(preview_path).resolve().is_relative_to(out_dir.resolve()):
+        raise ValueError(f"preview {preview_path} must lie outside the release folder {out_dir}")
+    # Refuse before any work a path whose writing would destroy what simulate did not write.
+    check_output(out_dir, command="simulate", is_dir=True, force=force)
+    for path in (truth_path, preview_path):
+        if path is not None:
+            check_output(path, command="simulate", force=force)
     config = config or SimulationConfig()
     job = _Job(seed=int(seed), label_noise=float(label_noise), flip_ratio=float(flip_ratio), config=config)
     started = time.perf_counter()
@@ -243,7 +250,7 @@ def simulate_release(*, out_dir: Path, truth_path: Path, n: int, seed: int, labe
     # columns cost a few hundred bytes, so a full-size (900k) release fits in memory.
     feature_frames: list[pd.DataFrame] = []
     truth_frames: list[pd.DataFrame] = []
-    with atomic_path(out_dir, is_dir=True) as temporary_dir:
+    with atomic_path(out_dir, is_dir=True, command="simulate", force=force) as temporary_dir:
         with ReleaseWriter(temporary_dir, n_tars=n_tars, packed=packed) as writer, \
                 tqdm(total=n, desc="simulate", unit="sample", disable=not progress) as bar:
             for chunk in _results(job, n=n, workers=workers):
@@ -261,14 +268,15 @@ def simulate_release(*, out_dir: Path, truth_path: Path, n: int, seed: int, labe
         write_feature_table(temporary_dir / FEATURE_TABLE_NAME, pd.concat(feature_frames, ignore_index=True),
                             comment_lines=comment_lines)
         truth = pd.concat(truth_frames, ignore_index=True)
-        with atomic_path(truth_path) as temporary_truth:
+        with atomic_path(truth_path, command="simulate", force=force) as temporary_truth:
             truth.to_parquet(temporary_truth, index=False)
     preview_ids: tuple[int, ...] = ()
     if preview_path is not None:
         from realbogus.simulate.preview import write_preview
 
         preview_ids = tuple(write_preview(path=Path(preview_path), seed=seed, n=n, label_noise=label_noise,
-                                          flip_ratio=flip_ratio, config=config, id_offset=ID_OFFSET))
+                                          flip_ratio=flip_ratio, config=config, id_offset=ID_OFFSET,
+                                          force=force))
     given = truth["given_label"].to_numpy()
     true = truth["true_label"].to_numpy()
     return SimulationSummary(

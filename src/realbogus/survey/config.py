@@ -9,7 +9,7 @@ from typing import Any
 
 from realbogus.cnn.models import CNNConfig
 from realbogus.cnn.training import TrainConfig
-from realbogus.params import section
+from realbogus.params import config_from_mapping, section
 from realbogus.split import validate_fractions
 from realbogus.survey.retrain import MODES
 
@@ -17,25 +17,19 @@ from realbogus.survey.retrain import MODES
 @dataclasses.dataclass(frozen=True)
 class VetConfig:
     """min_votes: counting votes a detection needs for a label (the paper: 3 observers).
-    split_seed / fractions: the seeded, label-stratified split of the vetted detections."""
+    split_seed / fractions: the seeded, label-stratified split of the vetted detections
+    (params.yaml gives ``fractions`` as a mapping; kept as (name, fraction) pairs)."""
 
     min_votes: int = 3
     split_seed: int = 4
     fractions: tuple[tuple[str, float], ...] = (("train", 0.6), ("val", 0.1), ("test", 0.3))
 
-    @classmethod
-    def from_params(cls, params: Mapping[str, Any]) -> VetConfig:
-        unknown = set(params) - {"min_votes", "split_seed", "fractions"}
-        if unknown:
-            raise ValueError(f"survey params vet: unknown key(s) {sorted(unknown)}; expected min_votes, "
-                             "split_seed, fractions")
-        fractions = dict(params.get("fractions") or dict(cls.fractions))
+    def __post_init__(self) -> None:
+        fractions = dict(self.fractions)
         validate_fractions(fractions, required=("train", "val", "test"))
-        min_votes = params.get("min_votes", cls.min_votes)
-        if isinstance(min_votes, bool) or not isinstance(min_votes, int) or min_votes < 1:
-            raise ValueError(f"survey params vet.min_votes must be an integer >= 1, got {min_votes!r}")
-        return cls(min_votes=min_votes, split_seed=int(params.get("split_seed", cls.split_seed)),
-                   fractions=tuple((str(k), float(v)) for k, v in fractions.items()))
+        object.__setattr__(self, "fractions", tuple((str(k), float(v)) for k, v in fractions.items()))
+        if isinstance(self.min_votes, bool) or not isinstance(self.min_votes, int) or self.min_votes < 1:
+            raise ValueError(f"min_votes must be an integer >= 1, got {self.min_votes!r}")
 
 
 def train_config_for(params: Mapping[str, Any], mode: str) -> TrainConfig:
@@ -44,7 +38,7 @@ def train_config_for(params: Mapping[str, Any], mode: str) -> TrainConfig:
         raise ValueError(f"retraining mode must be one of {MODES}, got {mode!r}")
     retrain = section(params, "retrain")
     merged = {**(retrain.get("common") or {}), **(retrain.get(mode) or {})}
-    return TrainConfig.from_params(merged)
+    return config_from_mapping(TrainConfig, merged, where=f"survey/params.yaml retrain.common + retrain.{mode}")
 
 
 def base_model_paths(params: Mapping[str, Any], *, main_repo: str | Path = "..") -> tuple[Path, CNNConfig]:
@@ -63,4 +57,5 @@ def base_model_paths(params: Mapping[str, Any], *, main_repo: str | Path = "..")
     if name not in models:
         raise KeyError(f"base_model {name!r} is not under models in {Path(main_repo) / 'params.yaml'}; "
                        f"known: {sorted(models)}")
-    return Path(main_repo) / "data" / "models" / name / "model.keras", CNNConfig.from_params(models[name])
+    return (Path(main_repo) / "data" / "models" / name / "model.keras",
+            config_from_mapping(CNNConfig, models[name], where=f"{Path(main_repo) / 'params.yaml'} models.{name}"))

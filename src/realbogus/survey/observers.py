@@ -22,13 +22,10 @@ The result is a votes table (id, observer, vote) for :func:`realbogus.votes.comb
 from __future__ import annotations
 
 import dataclasses
-from collections.abc import Mapping
-from typing import Any
 
 import numpy as np
 import pandas as pd
 
-from realbogus.params import config_from_mapping
 from realbogus.release.layout import ARTIFACT
 from realbogus.votes import ARTIFACT_VOTE, NON_ARTIFACT_VOTE, UNSURE_VOTE
 
@@ -85,10 +82,6 @@ class ObserverConfig:
                 raise ValueError(f"{name} must be in [0, 1], got {getattr(self, name)!r}")
         if not self.faint_mag_window > 0:
             raise ValueError(f"faint_mag_window must be > 0 mag, got {self.faint_mag_window!r}")
-
-    @classmethod
-    def from_params(cls, params: Mapping[str, Any], *, where: str = "votes") -> ObserverConfig:
-        return config_from_mapping(cls, params, where=where)
 
 
 def marginality(truth: pd.DataFrame, *, config: ObserverConfig = ObserverConfig()) -> np.ndarray:

@@ -27,6 +27,7 @@ import queue
 import tempfile
 import threading
 import time
+import zipfile
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -35,10 +36,10 @@ from typing import Any
 import numpy as np
 
 from realbogus.atomic import atomic_path
-from realbogus.release.layout import CHANNELS, FEATURE_TABLE_NAME, STAMP_SIZE
+from realbogus.provenance import content_hash
+from realbogus.release.layout import CHANNELS, FEATURE_TABLE_NAME, STAMP_SHAPE, check_stamp_array
 from realbogus.release.reader import ReleaseError, decode_sample, iter_release_samples
 
-STAMP_SHAPE: tuple[int, int, int] = (STAMP_SIZE, STAMP_SIZE, len(CHANNELS))
 SCORE_COLUMNS: tuple[str, ...] = ("id", "artifact_score", "real_score", "passes")
 DEFAULT_ALERT_THRESHOLD = 0.3  # Ayyar et al. 2022, section 4.6
 DEFAULT_BATCH_SIZE = 256  # ~1.2 GB peak RSS with model1; 1024: ~2.9 GB for ~20% more speed
@@ -109,18 +110,6 @@ class ScoreSummary:
 # ---------------------------------------------------------------------------- inputs
 
 
-def validate_stamp_array(stamps: np.ndarray, *, where: str) -> None:
-    """Raise ScoringInputError unless ``stamps`` is (N, 51, 51, 3) uint8; ``where`` names the file."""
-    if stamps.ndim != 4 or tuple(stamps.shape[1:]) != STAMP_SHAPE:
-        raise ScoringInputError(
-            f"{where}: stamps have shape {tuple(stamps.shape)}, expected (N, {STAMP_SIZE}, {STAMP_SIZE}, 3) "
-            "with channels (template, search, difference)")
-    if stamps.dtype != np.uint8:
-        raise ScoringInputError(
-            f"{where}: stamps have dtype {stamps.dtype}, expected uint8 0..255 (the GIF stamps as ingested; "
-            "the CNN was trained on them unnormalised)")
-
-
 def open_stamp_source(path: str | os.PathLike[str]) -> StampSource:
     """Tell what ``path`` is (see the module docstring) and check it can be scored."""
     source_path = Path(path)
@@ -150,7 +139,7 @@ def _open_npy(path: Path) -> np.ndarray:
         stamps = np.load(path, mmap_mode="r", allow_pickle=False)
     except (ValueError, OSError) as error:
         raise ScoringInputError(f"{path}: not a readable .npy array ({error})") from error
-    validate_stamp_array(stamps, where=str(path))
+    check_stamp_array(stamps, where=str(path), error=ScoringInputError)
     return stamps
 
 
@@ -158,7 +147,12 @@ def _ingested_ids(folder: Path) -> np.ndarray:
     import pandas as pd
 
     catalog = pd.read_parquet(folder / "catalog.parquet", columns=["id", "row"])
-    return catalog.sort_values("row")["id"].to_numpy(np.int64)
+    ids = catalog.sort_values("row")["id"].to_numpy(np.int64)
+    unique, counts = np.unique(ids, return_counts=True)
+    if (counts > 1).any():
+        raise ScoringInputError(f"{folder / 'catalog.parquet'}: ID {int(unique[counts > 1][0])} appears "
+                                f"{int(counts[counts > 1][0])} times; expected each ID once (re-run the ingest)")
+    return ids
 
 
 def _count_table_rows(table: Path) -> int | None:
@@ -194,9 +188,15 @@ def _npy_batches(path: Path, *, ids: np.ndarray | None, batch_size: int) -> Iter
 
 def _release_batches(folder: Path, *, label: str, batch_size: int) -> Iterator[StampBatch]:
     ids: list[int] = []
+    seen: set[int] = set()  # ~60 bytes an ID: 54 MB for the real release's 900k
     buffer = np.empty((batch_size, *STAMP_SHAPE), dtype=np.uint8)
     try:
         for sample in iter_release_samples(folder, stamp_format="gif"):
+            if sample.detection_id in seen:
+                raise ScoringInputError(
+                    f"{label}: ID {sample.detection_id} has stamps twice (again at "
+                    f"{sample.location(CHANNELS[0], 'gif')}); expected each ID once, as ingest requires")
+            seen.add(sample.detection_id)
             buffer[len(ids)] = decode_sample(sample, stamp_format="gif")
             ids.append(sample.detection_id)
             if len(ids) == batch_size:
@@ -252,29 +252,62 @@ def _prefetched(batches: Iterator[StampBatch], *, depth: int = 2) -> Iterator[St
 
 
 def load_scoring_model(path: str | os.PathLike[str]) -> tuple[Any, str]:
-    """(Keras model, content hash) of a saved ``model.keras`` (or a folder holding one)."""
+    """(Keras model, content hash) of a saved ``model.keras`` (or a folder holding one).
+
+    Refuses (``ScoringInputError`` naming the file) a file Keras cannot read and a model
+    that does not take (N, 51, 51, 3) stamps or does not give one artifact score each.
+    """
     model_path = Path(path)
     if model_path.is_dir():
         model_path = model_path / "model.keras"
     if not model_path.is_file():
         raise FileNotFoundError(f"{model_path}: no such model file (expected a Keras .keras file, e.g. "
                                 "data/models/model1/model.keras written by the train stage)")
+    if not zipfile.is_zipfile(model_path):
+        # Keras says "File not found" for any file that is not a zip; say what it is.
+        raise ScoringInputError(f"{model_path}: not a Keras model file (a .keras file is a zip archive; this "
+                                "one is not, or is truncated); expected a model.keras written by the train stage")
     import realbogus.cnn  # noqa: F401  (first: starts the backend without TensorFlow's start-up noise)
 
     import keras
 
-    from realbogus import tracking
-
-    model = keras.saving.load_model(model_path, compile=False)
-    input_shape = tuple(model.inputs[0].shape[1:])
-    if input_shape != STAMP_SHAPE:
-        raise ScoringInputError(f"{model_path}: model takes inputs of shape {input_shape}, expected {STAMP_SHAPE}")
-    return model, tracking.content_hash(model_path)
+    try:
+        model = keras.saving.load_model(model_path, compile=False)
+    except Exception as error:  # noqa: BLE001 - Keras raises many kinds for a damaged archive
+        message = " ".join(str(error).split())[:300]
+        raise ScoringInputError(f"{model_path}: Keras cannot load this model ({type(error).__name__}: {message}); "
+                                "expected a model.keras written by the train stage") from error
+    if len(model.inputs) != 1 or tuple(model.inputs[0].shape[1:]) != STAMP_SHAPE:
+        shapes = [tuple(tensor.shape[1:]) for tensor in model.inputs]
+        raise ScoringInputError(f"{model_path}: model takes inputs of shape {shapes[0] if len(shapes) == 1 else shapes}, "
+                                f"expected one input of shape {STAMP_SHAPE}")
+    output_shapes = [tuple(tensor.shape[1:]) for tensor in model.outputs]
+    if len(output_shapes) != 1 or output_shapes[0] not in ((1,), ()):
+        raise ScoringInputError(f"{model_path}: model has {len(output_shapes)} output(s) of shape(s) {output_shapes}, "
+                                "expected one output of shape (1,): the artifact score of each stamp")
+    return model, content_hash(model_path)
 
 
 def artifact_scores_of(model: Any, stamps: np.ndarray) -> np.ndarray:
-    """(B,) float32 artifact scores of one in-memory batch, inference mode, no Keras loop overhead."""
-    return np.asarray(model.predict_on_batch(stamps), dtype=np.float32).reshape(-1)
+    """(B,) float32 artifact scores of one in-memory batch, inference mode, no Keras loop overhead.
+
+    Raises ``ScoringInputError`` unless the model gives exactly one finite score in [0, 1]
+    per stamp (a model with several outputs, or logits, would otherwise be misread).
+    """
+    predicted = model.predict_on_batch(stamps)
+    if isinstance(predicted, (list, tuple, dict)):
+        raise ScoringInputError(f"model {getattr(model, 'name', '')!r} returned {len(predicted)} outputs; "
+                                "expected one artifact score per stamp")
+    scores = np.asarray(predicted, dtype=np.float32)
+    if scores.shape not in ((len(stamps),), (len(stamps), 1)):
+        raise ScoringInputError(f"model {getattr(model, 'name', '')!r} returned scores of shape {scores.shape} for "
+                                f"{len(stamps)} stamps; expected ({len(stamps)}, 1): one artifact score per stamp")
+    scores = scores.reshape(-1)
+    if not np.all(np.isfinite(scores)) or scores.min(initial=0.0) < 0.0 or scores.max(initial=0.0) > 1.0:
+        raise ScoringInputError(f"model {getattr(model, 'name', '')!r} returned scores outside [0, 1] "
+                                f"(min {np.nanmin(scores):.3g}, max {np.nanmax(scores):.3g}); expected sigmoid "
+                                "probabilities")
+    return scores
 
 
 # ---------------------------------------------------------------------------- scoring
@@ -290,20 +323,24 @@ def score_stamps(
     threshold: float = DEFAULT_ALERT_THRESHOLD,
     batch_size: int = DEFAULT_BATCH_SIZE,
     progress: bool = True,
+    force: bool = False,
 ) -> ScoreSummary:
     """Score every stamp of ``source`` and write the table (SCORE_COLUMNS) to ``out_path`` atomically.
 
     threshold: a detection passes (goes to the alert stream) when artifact_score < threshold.
     Rows follow the input's order (row order for arrays, file order for releases).
+    force: replace an ``out_path`` that is not an earlier score table (never an input;
+    see ``realbogus.atomic.check_output``).
     """
     if not 0.0 <= float(threshold) <= 1.0:
         raise ValueError(f"threshold must be in [0, 1], got {threshold}")
+    output_rule = score_output_rule(source_path=source.path, model_path=model_path, force=force)
     from tqdm import tqdm
 
     started = time.perf_counter()
     n_scored = n_passed = 0
     threshold32 = np.float32(threshold)
-    with atomic_path(out_path) as temporary, open(temporary, "w", newline="") as handle, \
+    with atomic_path(out_path, **output_rule) as temporary, open(temporary, "w", newline="") as handle, \
             tqdm(total=source.total, desc="score", unit="stamp", disable=not progress) as bar:
         handle.write(",".join(SCORE_COLUMNS) + "\n")
         for batch in _prefetched(source.batches(batch_size=batch_size)):
@@ -320,6 +357,12 @@ def score_stamps(
     return ScoreSummary(model_path=str(model_path), model_hash=model_hash, threshold=float(threshold),
                         input_path=str(source.path), input_kind=source.kind, out_path=str(out_path),
                         n_scored=n_scored, n_passed=n_passed, seconds=time.perf_counter() - started)
+
+
+def score_output_rule(*, source_path: str | os.PathLike[str], model_path: str | os.PathLike[str],
+                      force: bool = False) -> dict[str, Any]:
+    """The output check of a score table (``realbogus.atomic.check_output`` keywords): never an input."""
+    return {"command": "score", "inputs": (source_path, model_path), "force": force}
 
 
 def read_scores(path: str | os.PathLike[str]):  # -> pd.DataFrame

@@ -9,8 +9,6 @@ the data they describe.
 from __future__ import annotations
 
 import dataclasses
-from collections.abc import Mapping
-from typing import Any
 
 from numpy.typing import ArrayLike
 
@@ -32,13 +30,6 @@ class ThresholdRule:
             raise ValueError(f"threshold rule 'by' must be one of {RULES}, got {self.by!r}")
         if not 0.0 <= float(self.target) <= 1.0:
             raise ValueError(f"threshold rule target must be in [0, 1], got {self.target!r}")
-
-    @classmethod
-    def from_params(cls, params: Mapping[str, Any]) -> ThresholdRule:
-        unknown = set(params) - {"by", "target"}
-        if unknown:
-            raise ValueError(f"threshold params: unknown key(s) {sorted(unknown)}; expected by, target")
-        return cls(by=str(params.get("by", "mdr")), target=float(params.get("target", 0.05)))
 
     def describe(self) -> str:
         return {"mdr": f"lowest FPR with MDR <= {self.target:g}", "fpr": f"lowest MDR with FPR <= {self.target:g}",

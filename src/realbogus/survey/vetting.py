@@ -28,6 +28,7 @@ LABELS_FILE = "labels.csv"
 UNDECIDED_FILE = "undecided.csv"
 DUPLICATES_FILE = "duplicates.csv"
 REPORT_FILE = "vetting.json"
+VET_COMMAND = "survey vet"  # names its outputs' marker (realbogus.atomic)
 
 
 def read_votes(path: str | os.PathLike[str]) -> pd.DataFrame:
@@ -91,9 +92,15 @@ def vetting_report(result: VoteResult, *, n_detections: int | None = None,
     return report
 
 
-def write_vetting(result: VoteResult, report: dict[str, Any], out_dir: str | os.PathLike[str]) -> Path:
-    """Write labels.csv, undecided.csv, duplicates.csv and vetting.json into ``out_dir`` (whole)."""
-    with atomic_path(out_dir, is_dir=True) as temporary:
+def write_vetting(result: VoteResult, report: dict[str, Any], out_dir: str | os.PathLike[str], *,
+                  inputs: Iterable[str | os.PathLike[str] | None] = (), force: bool = False) -> Path:
+    """Write labels.csv, undecided.csv, duplicates.csv and vetting.json into ``out_dir`` (whole).
+
+    inputs: the votes and ids files, which ``out_dir`` must not be, hold or lie inside;
+    force: replace an ``out_dir`` that is not an earlier vetting output
+    (``realbogus.atomic.check_output``).
+    """
+    with atomic_path(out_dir, is_dir=True, command=VET_COMMAND, inputs=inputs, force=force) as temporary:
         result.labels.to_csv(temporary / LABELS_FILE, index=False)
         result.undecided.to_csv(temporary / UNDECIDED_FILE, index=False)
         result.duplicates.to_csv(temporary / DUPLICATES_FILE, index=False)

@@ -16,6 +16,10 @@ const CATEGORY_MEANING = {
   6: "strongly mis-classified non-artifact (label 0, score >= 0.9)",
 };
 
+// The server's token for this reviewer, from the address the review command printed.
+// Every API call carries it; without it the server answers 403.
+const TOKEN = new URL(window.location.href).searchParams.get("token") || "";
+
 const view = { state: null, selected: 0, page: -1, reviewer: "" };
 let queue = Promise.resolve();  // decisions go to the server one at a time, in key order
 
@@ -30,8 +34,9 @@ function showStatus(text, isError = false) {
 }
 
 async function api(path, body) {
-  const options = body === undefined ? {} : {
-    method: "POST", headers: { "Content-Type": "application/json" }, body: JSON.stringify(body),
+  const headers = { "X-Review-Token": TOKEN };
+  const options = body === undefined ? { headers } : {
+    method: "POST", headers: { ...headers, "Content-Type": "application/json" }, body: JSON.stringify(body),
   };
   const response = await fetch(path, options);
   const payload = await response.json().catch(() => ({ error: `HTTP ${response.status}` }));
@@ -52,6 +57,9 @@ async function load(reviewer) {
   history.replaceState(null, "", url);
   updateProgress(state.progress);
   select(state.resume_index);
+  if (state.read_only) {
+    showStatus(`read-only: ${state.reviewer}'s decisions; yours are saved as ${state.token_reviewer}`, true);
+  }
   document.body.dataset.ready = "true";
 }
 
@@ -79,7 +87,7 @@ function buildCard(candidate, index) {
   if (candidate.rank_score !== null) given.title = `rank score ${candidate.rank_score}`;
   const channels = ["temp", "srch", "diff"];
   card.querySelectorAll(".stamps img").forEach((img, n) => {
-    img.src = `/api/stamp/${candidate.id}/${channels[n]}.png`;
+    img.src = `/api/stamp/${candidate.id}/${channels[n]}.png?token=${encodeURIComponent(TOKEN)}`;
   });
   const body = card.querySelector("tbody");
   view.state.members.forEach((member, m) => {
@@ -176,6 +184,10 @@ function applyResult(result) {
 }
 
 function decide(decision) {
+  if (view.state.read_only) {
+    showStatus(`read-only: this page shows ${view.reviewer}'s decisions; open your own to decide`, true);
+    return queue;
+  }
   const index = view.selected;
   const candidate = view.state.candidates[index];
   const reviewer = view.reviewer;

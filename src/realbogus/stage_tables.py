@@ -1,5 +1,4 @@
-"""What the DVC stages share: reading the tables one stage hands the next, versions for
-tracking, and the evaluate-and-log step every training stage ends with.
+"""The tables one DVC stage hands the next: reading them with checks, writing them whole.
 
 Tables between stages (all keyed by the release's detection ``id``):
 
@@ -9,6 +8,8 @@ Tables between stages (all keyed by the release's detection ``id``):
   are version 0, each relabel (``merge``) writes a new one.
 * ``split.csv``: id, split (train / val / test / reserve).
 * ``scores.parquet``: id, split, label, artifact_score -- one model's scores for every sample.
+* ``data/ingested/stamps.npy``: the stamps, row ``row`` of the catalog; ingest writes them in
+  ascending id order, which every reader relies on (:func:`check_stamps_in_id_order`).
 """
 
 from __future__ import annotations
@@ -25,7 +26,6 @@ import pandas as pd
 from realbogus.atomic import atomic_path
 
 LABELS_COLUMNS = ("id", "label")
-EVALUATED_SPLITS = ("val", "test")
 
 
 def read_table(path: str | os.PathLike[str], *, columns: Sequence[str], what: str) -> pd.DataFrame:
@@ -74,29 +74,19 @@ def write_scores(*, ids: np.ndarray, split: np.ndarray, labels: np.ndarray, arti
         table.to_parquet(temporary, index=False)
 
 
-def evaluate_splits(*, labels: np.ndarray, artifact_score: np.ndarray, split: np.ndarray, out_dir: Path,
-                    name: str, splits: Sequence[str] = EVALUATED_SPLITS) -> dict[str, dict[str, Any]]:
-    """The paper's metrics per split (files under ``out_dir/<split>/``), as {split: metrics}."""
-    from realbogus.evaluation import evaluate_scores
-
-    results = {}
-    for split_name in splits:
-        chosen = split == split_name
-        if not chosen.any():
-            continue
-        results[split_name] = evaluate_scores(labels=labels[chosen], artifact_score=artifact_score[chosen],
-                                              out_dir=out_dir / split_name, name=f"{name} {split_name}")
-    return results
-
-
 def write_json(data: Mapping[str, Any], path: str | os.PathLike[str]) -> None:
     with atomic_path(path) as temporary:
         temporary.write_text(json.dumps(data, indent=2, sort_keys=True, allow_nan=False) + "\n")
 
 
-def log_split_metrics(run: Any, results: Mapping[str, Mapping[str, Any]], out_dir: Path) -> None:
-    """Log ``{split: metrics}`` as ``<split>_<metric>`` plus the split's files as artifacts."""
-    for split_name, metrics in results.items():
-        run.log_metrics({f"{split_name}_{key}": value for key, value in metrics.items()
-                         if isinstance(value, (int, float)) and value is not None})
-        run.log_artifacts(out_dir / split_name, artifact_path=f"evaluation/{split_name}")
+def check_stamps_in_id_order(*, rows: np.ndarray, n_stamps: int, where: str | os.PathLike[str]) -> None:
+    """Raise unless stamp row ``i`` holds the ``i``-th id in ascending order.
+
+    rows: (N,) the catalog's ``row`` of each id, ids ascending.  Ingest writes the stamps in
+    id order, so readers index the stamp array by position; a catalog whose rows say
+    otherwise comes from elsewhere or was edited, and positions would pair the wrong stamps.
+    """
+    rows = np.asarray(rows)
+    if len(rows) != n_stamps or not np.array_equal(rows, np.arange(n_stamps)):
+        raise ValueError(f"{where}: stamps.npy rows do not follow the catalog's id order "
+                         f"({len(rows)} catalog rows, {n_stamps} stamps); re-run the ingest stage")

@@ -1,28 +1,27 @@
 import numpy as np
-import pandas as pd
 import pytest
 
-from realbogus.forest import ForestConfig, build_forest, feature_matrix, feature_model_artifact_scores, train_forest
+from realbogus.feature_models.forest import ForestConfig, build_forest
+from realbogus.feature_models.matrix import artifact_scores, feature_matrix, fit_on_rows
+from realbogus.params import config_from_mapping
 from realbogus.release.layout import FEATURE_NAMES
 
+from .synthetic import synthetic_features
 
-def synthetic_features(n, seed=0):
-    rng = np.random.default_rng(seed)
-    labels = rng.integers(0, 2, n)
-    table = pd.DataFrame(rng.normal(size=(n, len(FEATURE_NAMES))), columns=list(FEATURE_NAMES))
-    table["BAND"] = rng.choice(list("griz"), n)
-    # Two features carry the label; the template-source features go missing for some rows.
-    table["SNR"] += 3 * labels
-    table["SPREAD_MODEL"] -= 2 * labels
-    no_template_source = rng.random(n) < 0.3
-    table.loc[no_template_source, ["A_REF", "B_REF", "MAG_REF", "MAG_REF_ERR", "NN_DIST_RENORM"]] = np.nan
-    return table, labels
+
+def train_forest(*, features, labels, train_rows, config, seed=0):
+    return fit_on_rows(build_forest(config, seed=seed), features=features, labels=labels, train_rows=train_rows)
 
 
 def test_paper_forest_settings():
-    forest = build_forest(ForestConfig()).named_steps["forest"]
-    assert (forest.n_estimators, forest.criterion, forest.max_features, forest.min_samples_split, forest.max_depth) == (
-        100, "entropy", 6, 3, None)
+    forest = build_forest(ForestConfig(), seed=7).named_steps["forest"]
+    assert (forest.n_estimators, forest.criterion, forest.max_features, forest.min_samples_split, forest.max_depth,
+            forest.random_state) == (100, "entropy", 6, 3, None, 7)
+
+
+def test_bad_impute_strategy_names_the_member():
+    with pytest.raises(ValueError, match=r"feature_models.rf: impute_strategy must be 'constant' or 'median'"):
+        config_from_mapping(ForestConfig, {"impute_strategy": "mean"}, where="params.yaml feature_models.rf")
 
 
 def test_band_is_mapped_and_unknown_band_refused():
@@ -45,7 +44,7 @@ def test_forest_learns_and_keeps_rows_with_missing_values():
     rows = np.arange(1500)
     model = train_forest(features=table, labels=labels, train_rows=rows[:1000],
                          config=ForestConfig(n_estimators=30, n_jobs=1))
-    scores = feature_model_artifact_scores(model=model, features=table)
+    scores = artifact_scores(model=model, features=table)
     assert scores.shape == (1500,) and not np.isnan(scores).any()
     held_out_accuracy = ((scores[1000:] >= 0.5) == labels[1000:]).mean()
     assert held_out_accuracy > 0.9
@@ -70,4 +69,4 @@ def test_values_beyond_float32_are_clipped_not_fatal():
     assert np.isnan(matrix[:, FEATURE_NAMES.index("A_REF")]).any()  # not-measured stays NaN
     model = train_forest(features=table, labels=labels, train_rows=np.arange(200),
                          config=ForestConfig(n_estimators=5, n_jobs=1))
-    assert np.isfinite(feature_model_artifact_scores(model=model, features=table)).all()
+    assert np.isfinite(artifact_scores(model=model, features=table)).all()

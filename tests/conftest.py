@@ -1,0 +1,20 @@
+"""Settings for the whole test session."""
+
+from __future__ import annotations
+
+import shutil
+import tempfile
+
+from hypothesis.configuration import set_hypothesis_home_dir
+
+_HYPOTHESIS_HOME = tempfile.mkdtemp(prefix="realbogus-hypothesis-")
+
+
+def pytest_configure(config) -> None:  # noqa: ANN001 (pytest's signature)
+    # Hypothesis keeps its example database and a cache of constants under .hypothesis/
+    # in the current folder; a test run must write nothing into the working tree.
+    set_hypothesis_home_dir(_HYPOTHESIS_HOME)
+
+
+def pytest_unconfigure(config) -> None:  # noqa: ANN001
+    shutil.rmtree(_HYPOTHESIS_HOME, ignore_errors=True)
