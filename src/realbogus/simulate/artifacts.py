@@ -22,6 +22,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from realbogus.simulate.canvas import add_galaxy
 from realbogus.simulate.psf import GRID
 
 
@@ -43,6 +44,20 @@ def _random_sign(rng: np.random.Generator) -> float:
     return 1.0 if rng.random() < 0.5 else -1.0
 
 
+def _static_source_magnitude(canvas, rng: np.random.Generator, *, brightest: float, faintest: float) -> float:  # noqa: ANN001
+    """Magnitude of the star or galaxy an artifact is made of, ``faintest``..``brightest`` above the limit.
+
+    Sources get rarer toward bright magnitudes (number counts: density ~ 10^(-0.3 dm) above
+    the limit, ``config.artifact_source_mag_scale`` = 1 / (0.3 ln 10) = 1.45 mag), so most
+    subtraction artifacts are made of sources a few magnitudes above the limit, as in the
+    real release, where the difference stamps' noise still spans most of the grey range.
+    """
+    span = brightest - faintest
+    scale = canvas.config.artifact_source_mag_scale
+    above_faintest = -scale * math.log(1.0 - rng.random() * (1.0 - math.exp(-span / scale)))
+    return canvas.conditions.limiting_mag - faintest - above_faintest
+
+
 # --------------------------------------------------------------------------- sky-side artifacts
 
 
@@ -50,13 +65,11 @@ def _dipole_setup(canvas, rng, *, on_fake: bool) -> None:  # noqa: ANN001
     """A static source at the detection, misregistered by a fraction of a pixel or more."""
     y, x = _center(canvas)
     conditions = canvas.conditions
-    magnitude = conditions.limiting_mag - rng.uniform(2.5, 6.5)
+    magnitude = _static_source_magnitude(canvas, rng, faintest=2.0, brightest=6.5)
     if rng.random() < 0.7:
         canvas.stars.append((y, x, conditions.flux(magnitude)))
         canvas.details["artifact_detail"] = "star"
     else:
-        from realbogus.simulate.scene import add_galaxy
-
         add_galaxy(canvas, rng, y=y, x=x, magnitude=magnitude, half_light_radius=float(rng.uniform(0.6, 2.0)),
                    index=float(rng.uniform(1.0, 4.0)))
         canvas.details["artifact_detail"] = "galaxy"
@@ -84,7 +97,7 @@ def _mis_subtraction_errors(canvas, rng, *, strength: float) -> None:  # noqa: A
 def _bad_subtraction_setup(canvas, rng, *, on_fake: bool) -> None:  # noqa: ANN001
     """A bright star whose subtraction leaves a ring or a core residual."""
     y, x = _center(canvas)
-    magnitude = canvas.conditions.limiting_mag - rng.uniform(3.0, 7.5)
+    magnitude = _static_source_magnitude(canvas, rng, faintest=2.5, brightest=7.5)
     canvas.stars.append((y, x, canvas.conditions.flux(magnitude)))
     _mis_subtraction_errors(canvas, rng, strength=1.0)
     canvas.shift_y += rng.normal(0.0, 0.1)
@@ -93,10 +106,8 @@ def _bad_subtraction_setup(canvas, rng, *, on_fake: bool) -> None:  # noqa: ANN0
 
 def _galaxy_core_setup(canvas, rng, *, on_fake: bool) -> None:  # noqa: ANN001
     """A bright, concentrated galaxy whose nucleus is imperfectly subtracted."""
-    from realbogus.simulate.scene import add_galaxy
-
     y, x = _center(canvas)
-    magnitude = canvas.conditions.limiting_mag - rng.uniform(3.5, 7.0)
+    magnitude = _static_source_magnitude(canvas, rng, faintest=2.5, brightest=7.0)
     add_galaxy(canvas, rng, y=y, x=x, magnitude=magnitude, half_light_radius=float(rng.uniform(0.8, 3.0)),
                index=float(rng.uniform(1.5, 4.0)))
     _mis_subtraction_errors(canvas, rng, strength=1.0)
@@ -230,7 +241,7 @@ def _masked_setup(canvas, rng, *, on_fake: bool) -> None:  # noqa: ANN001
     if subtype == "mask":
         # A masked region usually hides a mis-subtracted source: leave a residual at its border.
         y, x = _center(canvas)
-        magnitude = canvas.conditions.limiting_mag - rng.uniform(2.0, 6.0)
+        magnitude = _static_source_magnitude(canvas, rng, faintest=2.0, brightest=6.0)
         if not on_fake:
             offset = rng.uniform(1.0, 3.0)
             angle = rng.uniform(0, 2 * math.pi)

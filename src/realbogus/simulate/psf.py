@@ -206,6 +206,37 @@ def width_change_transfer(*, sigma_psf: float, fractional_error: float, size: in
     return np.exp(np.minimum(exponent, 3.0))
 
 
+LANCZOS_ORDER = 3  # SWarp's default resampling kernel, LANCZOS3
+
+
+def _lanczos_transfer_1d(offset: float, frequencies: np.ndarray) -> np.ndarray:
+    """DFT at ``frequencies`` of the flux-preserving Lanczos-3 taps that interpolate at ``offset`` (0..1)."""
+    taps = np.arange(-LANCZOS_ORDER + 1, LANCZOS_ORDER + 1, dtype=float)
+    distance = taps - offset
+    weights = np.sinc(distance) * np.sinc(distance / LANCZOS_ORDER)
+    weights /= weights.sum()
+    return (weights[:, None] * np.exp(-2j * math.pi * taps[:, None] * frequencies[None, :])).sum(axis=0)
+
+
+def resampling_noise_transfer(offsets: np.ndarray, *, size: int = GRID) -> np.ndarray:
+    """Zero-phase Fourier filter that gives white noise the correlation of resampled exposures.
+
+    offsets: (n, 2) sub-pixel (dy, dx) in [0, 1) of n exposures, each interpolated onto the
+    common grid with Lanczos-3 (as SWarp does) and averaged into one image.  The averaged
+    noise has power ``mean_i |L_i(f)|^2`` (independent exposures), so the filter is its square
+    root, normalised to unit gain at f = 0 (the average of n exposures keeps the flux; its
+    per-pixel noise drop from averaging is accounted for by the caller's sigma).  Real,
+    shape (size, size // 2 + 1).
+    """
+    frequency_y, frequency_x = _frequencies(size)
+    power = np.zeros((size, size // 2 + 1))
+    for offset_y, offset_x in np.asarray(offsets, dtype=float).reshape(-1, 2):
+        transfer_y = _lanczos_transfer_1d(offset_y, frequency_y[:, 0])
+        transfer_x = _lanczos_transfer_1d(offset_x, frequency_x[0, :])
+        power += np.abs(transfer_y[:, None] * transfer_x[None, :]) ** 2
+    return np.sqrt(power / power[0, 0])
+
+
 def effective_area(*, fwhm: float, beta: float) -> float:
     """Noise-equivalent area (pixels) 1 / sum(psf^2) of a Moffat PSF: sets point-source S/N."""
     alpha = moffat_alpha(fwhm=fwhm, beta=beta)
