@@ -65,7 +65,7 @@ def _dipole_setup(canvas, rng, *, on_fake: bool) -> None:  # noqa: ANN001
     """A static source at the detection, misregistered by a fraction of a pixel or more."""
     y, x = _center(canvas)
     conditions = canvas.conditions
-    magnitude = _static_source_magnitude(canvas, rng, faintest=2.0, brightest=6.5)
+    magnitude = _static_source_magnitude(canvas, rng, faintest=1.5, brightest=5.5)
     if rng.random() < 0.7:
         canvas.stars.append((y, x, conditions.flux(magnitude)))
         canvas.details["artifact_detail"] = "star"
@@ -97,7 +97,7 @@ def _mis_subtraction_errors(canvas, rng, *, strength: float) -> None:  # noqa: A
 def _bad_subtraction_setup(canvas, rng, *, on_fake: bool) -> None:  # noqa: ANN001
     """A bright star whose subtraction leaves a ring or a core residual."""
     y, x = _center(canvas)
-    magnitude = _static_source_magnitude(canvas, rng, faintest=2.5, brightest=7.5)
+    magnitude = _static_source_magnitude(canvas, rng, faintest=2.0, brightest=6.0)
     canvas.stars.append((y, x, canvas.conditions.flux(magnitude)))
     _mis_subtraction_errors(canvas, rng, strength=1.0)
     canvas.shift_y += rng.normal(0.0, 0.1)
@@ -107,7 +107,7 @@ def _bad_subtraction_setup(canvas, rng, *, on_fake: bool) -> None:  # noqa: ANN0
 def _galaxy_core_setup(canvas, rng, *, on_fake: bool) -> None:  # noqa: ANN001
     """A bright, concentrated galaxy whose nucleus is imperfectly subtracted."""
     y, x = _center(canvas)
-    magnitude = _static_source_magnitude(canvas, rng, faintest=2.5, brightest=7.0)
+    magnitude = _static_source_magnitude(canvas, rng, faintest=2.0, brightest=6.0)
     add_galaxy(canvas, rng, y=y, x=x, magnitude=magnitude, half_light_radius=float(rng.uniform(0.8, 3.0)),
                index=float(rng.uniform(1.5, 4.0)))
     _mis_subtraction_errors(canvas, rng, strength=1.0)
@@ -119,7 +119,28 @@ def _galaxy_core_setup(canvas, rng, *, on_fake: bool) -> None:  # noqa: ANN001
 def _noise_peak_setup(canvas, rng, *, on_fake: bool) -> None:  # noqa: ANN001
     """Noise locally larger than the noise model: the detector finds a peak in it."""
     y, x = _center(canvas)
-    canvas.noise_excess = (y, x, float(rng.uniform(1.5, 4.0)), float(rng.uniform(*canvas.config.noise_peak_excess_range)))
+    # The patch is at least PSF-sized: the detection filter averages over a smaller one.
+    canvas.noise_excess = (y, x, float(rng.uniform(3.0, 6.0)), float(rng.uniform(*canvas.config.noise_peak_excess_range)))
+
+
+def _noise_peak_detector(canvas, rng, *, on_fake: bool) -> None:  # noqa: ANN001
+    """The fluctuation the pipeline detected: the noise conditioned on a peak above threshold.
+
+    Gaussian noise conditioned on its PSF-matched filter reaching a value at a point is the
+    unconditioned noise plus a PSF-shaped bump there (a constrained realisation), so a
+    detected noise peak looks like a faint point source in a noisier patch.  Its nominal
+    S/N is the threshold plus the Gaussian tail's overshoot.  Adding the bump instead of
+    re-drawing the noise until a peak passes keeps the simulator fast.
+    """
+    y, x = _center(canvas)
+    conditions = canvas.conditions
+    nominal_noise = conditions.search_noise * math.sqrt(1.0 + 10.0 ** (-0.8 * conditions.template_depth_mag))
+    sigma = max(conditions.seeing_fwhm_px, conditions.template_seeing_fwhm_px) / 2.3548
+    snr = canvas.config.detection_snr_min + rng.exponential(1.0)
+    flux = snr * nominal_noise * math.sqrt(4.0 * math.pi * sigma * sigma)
+    rows, columns = np.ogrid[:GRID, :GRID]
+    canvas.search += flux / (2.0 * math.pi * sigma * sigma) * np.exp(
+        -0.5 * ((rows - y) ** 2 + (columns - x) ** 2) / (sigma * sigma))
 
 
 # --------------------------------------------------------------------------- detector-side artifacts
@@ -241,7 +262,7 @@ def _masked_setup(canvas, rng, *, on_fake: bool) -> None:  # noqa: ANN001
     if subtype == "mask":
         # A masked region usually hides a mis-subtracted source: leave a residual at its border.
         y, x = _center(canvas)
-        magnitude = _static_source_magnitude(canvas, rng, faintest=2.0, brightest=6.0)
+        magnitude = _static_source_magnitude(canvas, rng, faintest=1.5, brightest=5.5)
         if not on_fake:
             offset = rng.uniform(1.0, 3.0)
             angle = rng.uniform(0, 2 * math.pi)
@@ -315,5 +336,5 @@ RECIPES: dict[str, Recipe] = {
     "hot_pixel": Recipe(_nothing, _hot_pixels),
     "saturated_star": Recipe(_saturated_setup, _saturated_detector),
     "masked_edge": Recipe(_masked_setup, _masked_detector),
-    "noise_peak": Recipe(_noise_peak_setup, _nothing),
+    "noise_peak": Recipe(_noise_peak_setup, _noise_peak_detector),
 }

@@ -104,6 +104,9 @@ class SimulationConfig:
             mislabels.  Scanners call these artifacts (the defect dominates), so the
             mislabelled fakes look like a minority of a correctly labelled artifact class,
             as in the real release, where the CNNs found them by disagreement.
+        detection_snr_min: a random detection (artifact) is kept only when its PSF-matched
+            S/N in the difference, with the pipeline's nominal noise, reaches this; one that
+            does not is drawn again (it would never have been detected).
     Field
         star_density, galaxy_density: mean number of field stars / galaxies per stamp.
     """
@@ -160,6 +163,8 @@ class SimulationConfig:
     noise_peak_excess_range: tuple[float, float] = (1.8, 3.0)
     artifact_source_mag_scale: float = 1.45
     defect_over_source_fraction: float = 0.5
+    # DES-SN detections are S/N >= 5 sources of the difference image (Kessler et al. 2015).
+    detection_snr_min: float = 5.0
 
     # High-latitude star counts to r ~ 24 are about 1.5 per arcmin^2, galaxies ~30 (a stamp
     # is 13.4" across, 0.05 arcmin^2).

@@ -28,7 +28,10 @@ def _column_key(plan: SamplePlan) -> str | None:
     if mechanism != "none":
         return "mislabelled_fake_on_defect" if plan.scene_kind == "fake_on_artifact" else None
     if plan.scene_kind == "fake":
-        return "fake_faint" if plan.magnitude - plan.conditions.limiting_mag > -0.5 else "fake_bright"
+        above_limit = plan.conditions.limiting_mag - plan.magnitude
+        if above_limit < 0.5:
+            return "fake_faint"
+        return "fake_bright" if above_limit > 1.5 else None
     return plan.artifact_type if plan.scene_kind == "artifact" else None
 
 

@@ -33,7 +33,7 @@ CHUNK_SIZE = 64
 # The truth table's columns, in order (missing values are NaN / "").
 TRUTH_COLUMNS: tuple[str, ...] = (
     "id", "true_label", "given_label", "scene_kind", "artifact_type", "artifact_detail",
-    "mislabel_mechanism", "snr", "magnitude", "mag_from_limit", "limiting_mag", "transient_flux",
+    "mislabel_mechanism", "snr", "detection_snr", "magnitude", "mag_from_limit", "limiting_mag", "transient_flux",
     "seeing_fwhm_arcsec", "template_seeing_fwhm_arcsec", "band", "host_galaxy", "host_magnitude",
     "host_offset_px", "ccdid", "x_ccd", "y_ccd", "night", "field", "folder", "zeropoint",
     "template_zeropoint", "template_depth_mag", "scale", "flux_scale_error", "template_psf_model_error",

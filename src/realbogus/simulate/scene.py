@@ -25,6 +25,7 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass
+from functools import lru_cache
 
 import numpy as np
 
@@ -76,6 +77,11 @@ KERNEL_REGULARISATION = 1e-4
 BRIGHT_STAR_ELECTRONS = 2e6
 # PSF power (|transfer|^2) below which the matching kernel follows its Gaussian fit.
 KERNEL_BLEND_POWER = 1e-3
+# Scene kinds that are random detections (not injected fakes): they must pass the threshold.
+RANDOM_DETECTION_KINDS: frozenset[str] = frozenset({"artifact", "source_on_artifact"})
+MAX_DETECTION_ATTEMPTS = 20
+# Half width (pixels) of the matched filter that measures a detection's S/N.
+DETECTION_FILTER_HALF_WIDTH = 7
 # A noise filter that leaves white noise white (an image never resampled).
 _UNFILTERED = np.ones((GRID, GRID // 2 + 1))
 _UNFILTERED.setflags(write=False)
@@ -402,8 +408,11 @@ def render_plan(plan: SamplePlan, rng: np.random.Generator, *, config: Simulatio
     broad_fwhm = max(conditions.seeing_fwhm_px, conditions.template_seeing_fwhm_px)
     area = effective_area(fwhm=broad_fwhm, beta=conditions.search_beta)
     transient_flux = canvas.transients[0][2] if canvas.transients else math.nan
+    detection_snr = _detection_snr(difference, canvas, center_y=center_y, center_x=center_x,
+                                   fwhm=broad_fwhm, noise=difference_noise)
     truth = {
         "snr": transient_flux / (difference_noise * math.sqrt(area)),
+        "detection_snr": detection_snr,
         "transient_flux": transient_flux,
         "shift_px": math.hypot(canvas.shift_y, canvas.shift_x),
         "template_psf_model_error": float(canvas.template_psf_model_error),
@@ -465,14 +474,59 @@ def _detect(canvas: Canvas, difference: np.ndarray) -> tuple[int, int]:
             min(max(nominal_x - radius + int(peak_x), low), high))
 
 
+def _detection_snr(difference: np.ndarray, canvas: Canvas, *, center_y: int, center_x: int, fwhm: float,
+                   noise: float) -> float:
+    """PSF-matched S/N of the difference at the detection, with the pipeline's noise model.
+
+    ``noise`` is the difference's nominal per-pixel sigma, what the pipeline believes; a
+    noise peak passes the threshold exactly because its real noise is larger.  Masked
+    pixels carry no signal.
+    """
+    half = DETECTION_FILTER_HALF_WIDTH
+    window = (slice(center_y - half, center_y + half + 1), slice(center_x - half, center_x + half + 1))
+    weights = _gaussian_filter_weights(round(fwhm, 2))
+    values = difference[window]
+    if canvas.difference_mask is not None or canvas.stamp_mask is not None:
+        masked = np.zeros(values.shape, dtype=bool)
+        for mask in (canvas.difference_mask, canvas.stamp_mask):
+            if mask is not None:
+                masked |= mask[window]
+        weights = np.where(masked, 0.0, weights)
+        values = np.where(masked, 0.0, values)
+    norm = float(np.sqrt(np.sum(weights * weights)))
+    return float(np.sum(values * weights) / (noise * norm)) if norm > 0 else 0.0
+
+
+@lru_cache(maxsize=512)
+def _gaussian_filter_weights(fwhm: float) -> np.ndarray:
+    offsets = np.arange(-DETECTION_FILTER_HALF_WIDTH, DETECTION_FILTER_HALF_WIDTH + 1, dtype=float)
+    sigma = _fwhm_to_sigma(fwhm)
+    profile = np.exp(-0.5 * (offsets / sigma) ** 2)
+    weights = np.outer(profile, profile)
+    weights.setflags(write=False)
+    return weights
+
+
 def simulate_sample(*, seed: int, index: int, label_noise: float, flip_ratio: float,
                     config: SimulationConfig, render: bool = True) -> tuple[SamplePlan, RenderedSample | None]:
-    """Plan (and render) sample ``index`` of a release with ``seed``: a pure function of its inputs."""
+    """Plan (and render) sample ``index`` of a release with ``seed``: a pure function of its inputs.
+
+    A random detection (an artifact) is in a release only because the pipeline detected it:
+    when its rendering has a PSF-matched S/N below ``config.detection_snr_min`` it is drawn
+    again (same plan, the stream's next draws), up to ``MAX_DETECTION_ATTEMPTS`` times.
+    Injected fakes need no such step: their magnitudes stop at the detection limit.
+    """
     rng = sample_rng(seed=seed, index=index)
     plan = draw_plan(rng, index=index, label_noise=label_noise, flip_ratio=flip_ratio, config=config)
     if not render:
         return plan, None
-    return plan, render_plan(plan, rng, config=config)
+    rendered = render_plan(plan, rng, config=config)
+    if plan.scene_kind in RANDOM_DETECTION_KINDS:
+        for _ in range(MAX_DETECTION_ATTEMPTS - 1):
+            if rendered.truth["detection_snr"] >= config.detection_snr_min:
+                break
+            rendered = render_plan(plan, rng, config=config)
+    return plan, rendered
 
 
 def sample_rng(*, seed: int, index: int) -> np.random.Generator:
