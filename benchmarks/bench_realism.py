@@ -1,7 +1,7 @@
 """How real the simulated release is: its GIF pixel table and how hard it is for the forest.
 
 Usage: python benchmarks/bench_realism.py [--n 20000] [--seed 2013] [--workers 2]
-       [--pixels-only] [--config-json '{"knob": value}'] [--label-noise R]
+       [--pixels-only] [--config-json '{"knob": value}'] [--label-noise R] [--dump DIR]
 
 Simulates ``n`` samples in memory exactly as the release would hold them (the same
 ``simulate_sample``, GIF stretch and feature code as ``simulate_release``, without the
@@ -82,7 +82,8 @@ def simulate_in_memory(*, n: int, seed: int, label_noise: float, flip_ratio: flo
     return stamps, features, truth
 
 
-def difficulty(*, features: pd.DataFrame, truth: pd.DataFrame, params: dict, seed: int) -> dict:
+def difficulty(*, features: pd.DataFrame, truth: pd.DataFrame, params: dict, seed: int,
+               dump: Path | None = None) -> dict:
     """rf and hgb as the pipeline trains them, on a seeded split; their realism figures."""
     from realbogus.boosting import BoostingConfig, train_boosting
     from realbogus.forest import ForestConfig, feature_model_artifact_scores, train_forest
@@ -100,6 +101,11 @@ def difficulty(*, features: pd.DataFrame, truth: pd.DataFrame, params: dict, see
         scores[name] = pd.DataFrame({"id": ids, "split": split, "label": labels,
                                      "artifact_score": feature_model_artifact_scores(model=model, features=features)})
         result[name] = member_figures(scores=scores[name], truth=truth)
+        if dump is not None:
+            dump.mkdir(parents=True, exist_ok=True)
+            scores[name].to_parquet(dump / f"{name}_scores.parquet")
+    if dump is not None:
+        truth.to_parquet(dump / "truth.parquet")
     result["several_strongly_misclassified"] = strongly_misclassified_by_several(scores_by_member=scores,
                                                                                  truth=truth)
     result["paper"] = paper_ranges()
@@ -115,6 +121,8 @@ def main() -> int:
     parser.add_argument("--flip-ratio", type=float, default=None, help="default: params.yaml simulate.flip_ratio")
     parser.add_argument("--config-json", default="{}", help="SimulationConfig overrides on top of params.yaml's")
     parser.add_argument("--pixels-only", action="store_true")
+    parser.add_argument("--dump", type=Path, default=None,
+                        help="also write the members' scores and the truth there (for a closer look)")
     args = parser.parse_args()
 
     from realbogus.params import load_params, section
@@ -136,7 +144,7 @@ def main() -> int:
                     "samples_per_second": args.n / seconds, "workers": args.workers,
                     "load_average_1min": os.getloadavg()[0], "pixels": pixel_comparison(stamps)}
     if not args.pixels_only:
-        result.update(difficulty(features=features, truth=truth, params=params, seed=args.seed))
+        result.update(difficulty(features=features, truth=truth, params=params, seed=args.seed, dump=args.dump))
     print(json.dumps(result, indent=2, default=float))
     return 0
 

@@ -81,9 +81,14 @@ def _dipole_setup(canvas, rng, *, on_fake: bool) -> None:  # noqa: ANN001
 
 
 def _mis_subtraction_errors(canvas, rng, *, strength: float) -> None:  # noqa: ANN001
-    """PSF-model and/or flux-scale errors, at least one of them large."""
+    """A PSF-model (kernel-shape) error, with a flux-scale error in half of them.
+
+    A flux-scale error alone would leave the same residual at every source of the CCD; the
+    scale is fit from all its stars, so an artifact's residual comes from a local kernel
+    mismatch (zero-sum rings and cores), sometimes with some scale error on top.
+    """
     config = canvas.config
-    which = rng.integers(3)  # 0: PSF only, 1: scale only, 2: both
+    which = 0 if rng.random() < 0.5 else 2  # 0: PSF only, 2: both
     if which in (0, 2):
         error = strength * _random_sign(rng) * rng.uniform(*config.bad_subtraction_psf_error_range)
         if rng.random() < 0.5:

@@ -152,8 +152,8 @@ class SimulationConfig:
     # Most DES-SN artifacts are subtraction residuals of stars and galaxies (Kessler et al.
     # 2015); cosmic rays, bad pixels and saturation are mostly masked before subtraction.
     artifact_type_weights: tuple[tuple[str, float], ...] = _weights(
-        dipole=0.32, bad_subtraction=0.22, galaxy_core=0.12, cosmic_ray=0.05, bad_column=0.06,
-        hot_pixel=0.04, saturated_star=0.05, masked_edge=0.06, noise_peak=0.08,
+        dipole=0.32, bad_subtraction=0.20, galaxy_core=0.10, cosmic_ray=0.05, bad_column=0.08,
+        hot_pixel=0.04, saturated_star=0.06, masked_edge=0.08, noise_peak=0.07,
     )
     dipole_shift_px_range: tuple[float, float] = (0.3, 1.5)
     bad_subtraction_psf_error_range: tuple[float, float] = (0.04, 0.2)
@@ -162,7 +162,7 @@ class SimulationConfig:
     bad_subtraction_scale_error_range: tuple[float, float] = (0.02, 0.06)
     noise_peak_excess_range: tuple[float, float] = (1.8, 3.0)
     artifact_source_mag_scale: float = 1.45
-    defect_over_source_fraction: float = 0.5
+    defect_over_source_fraction: float = 0.75
     # DES-SN detections are S/N >= 5 sources of the difference image (Kessler et al. 2015).
     detection_snr_min: float = 5.0
 

@@ -57,6 +57,7 @@ from realbogus.simulate.psf import (
     point_sources_transfer,
     resampling_noise_transfer,
     rfft2,
+    sersic_b,
     sersic_image,
     shift_transfer,
     width_change_transfer,
@@ -77,8 +78,7 @@ KERNEL_REGULARISATION = 1e-4
 BRIGHT_STAR_ELECTRONS = 2e6
 # PSF power (|transfer|^2) below which the matching kernel follows its Gaussian fit.
 KERNEL_BLEND_POWER = 1e-3
-# Scene kinds that are random detections (not injected fakes): they must pass the threshold.
-RANDOM_DETECTION_KINDS: frozenset[str] = frozenset({"artifact", "source_on_artifact"})
+# Renderings of one sample tried until one passes the detection threshold.
 MAX_DETECTION_ATTEMPTS = 20
 # Half width (pixels) of the matched filter that measures a detection's S/N.
 DETECTION_FILTER_HALF_WIDTH = 7
@@ -216,8 +216,14 @@ def _add_field(canvas: Canvas, rng: np.random.Generator) -> None:
 
 
 def add_transient(canvas: Canvas, rng: np.random.Generator, *, magnitude: float, host: bool,
-                  nuclear_probability: float = 0.1) -> None:
-    """The fake (or real transient) at the nominal detection position, on a host if asked."""
+                  nuclear_probability: float = 0.0) -> None:
+    """The fake (or real transient) at the nominal detection position, on a host if asked.
+
+    The position on the host follows the host's light, as DES placed its fakes (SNANA's
+    host library): for a Sersic profile of index n, b (r / r_e)^(1/n) of a light-weighted
+    position is Gamma(2n)-distributed, so half the fakes lie beyond r_e.  A real transient
+    may also be nuclear (an AGN flare) with ``nuclear_probability``.
+    """
     y, x = canvas.detection_y, canvas.detection_x
     canvas.transients.append((y, x, canvas.conditions.flux(magnitude)))
     if not host:
@@ -226,10 +232,13 @@ def add_transient(canvas: Canvas, rng: np.random.Generator, *, magnitude: float,
     galaxy_y, galaxy_x = y, x
     galaxy = add_galaxy(canvas, rng, y=y, x=x, magnitude=host_magnitude)
     if rng.random() >= nuclear_probability:
-        # Fakes follow the host's light: offset ~ half-light radius, in a random direction.
-        radius = galaxy["half_light_radius"] * abs(rng.normal(0.0, 0.9))
+        index = galaxy["index"]
+        radius = galaxy["half_light_radius"] * (rng.gamma(2.0 * index) / sersic_b(index)) ** index
         angle = rng.uniform(0.0, 2 * math.pi)
-        galaxy_y, galaxy_x = y - radius * math.sin(angle), x - radius * math.cos(angle)
+        # Along the ellipse: the minor axis is axis_ratio times the major.
+        along, across = radius * math.cos(angle), radius * galaxy["axis_ratio"] * math.sin(angle)
+        cos, sin = math.cos(galaxy["angle"]), math.sin(galaxy["angle"])
+        galaxy_y, galaxy_x = y - (along * sin + across * cos), x - (along * cos - across * sin)
         galaxy["y"], galaxy["x"] = galaxy_y, galaxy_x
     canvas.details["host_magnitude"] = host_magnitude
     canvas.details["host_offset_px"] = math.hypot(galaxy_y - y, galaxy_x - x)
@@ -309,7 +318,7 @@ def render_plan(plan: SamplePlan, rng: np.random.Generator, *, config: Simulatio
     _add_field(canvas, rng)
     if plan.scene_kind in ("fake", "real_transient", *ON_DEFECT_KINDS):
         add_transient(canvas, rng, magnitude=plan.magnitude, host=plan.host_galaxy,
-                      nuclear_probability=0.3 if plan.scene_kind == "real_transient" else 0.1)
+                      nuclear_probability=0.3 if plan.scene_kind == "real_transient" else 0.0)
     recipe = artifacts.RECIPES.get(plan.artifact_type)
     on_fake = plan.scene_kind in ON_DEFECT_KINDS
     if recipe is not None:
@@ -511,21 +520,21 @@ def simulate_sample(*, seed: int, index: int, label_noise: float, flip_ratio: fl
                     config: SimulationConfig, render: bool = True) -> tuple[SamplePlan, RenderedSample | None]:
     """Plan (and render) sample ``index`` of a release with ``seed``: a pure function of its inputs.
 
-    A random detection (an artifact) is in a release only because the pipeline detected it:
-    when its rendering has a PSF-matched S/N below ``config.detection_snr_min`` it is drawn
-    again (same plan, the stream's next draws), up to ``MAX_DETECTION_ATTEMPTS`` times.
-    Injected fakes need no such step: their magnitudes stop at the detection limit.
+    Every sample of a release is a detection: an artifact is there only because the
+    pipeline detected it, and so is a fake (an injected fake the pipeline missed is not in
+    the release).  When a rendering's PSF-matched S/N is below ``config.detection_snr_min``
+    it is drawn again (same plan, the stream's next draws), up to ``MAX_DETECTION_ATTEMPTS``
+    times: the artifact's errors, or a faint fake's noise, are then those of a detection.
     """
     rng = sample_rng(seed=seed, index=index)
     plan = draw_plan(rng, index=index, label_noise=label_noise, flip_ratio=flip_ratio, config=config)
     if not render:
         return plan, None
     rendered = render_plan(plan, rng, config=config)
-    if plan.scene_kind in RANDOM_DETECTION_KINDS:
-        for _ in range(MAX_DETECTION_ATTEMPTS - 1):
-            if rendered.truth["detection_snr"] >= config.detection_snr_min:
-                break
-            rendered = render_plan(plan, rng, config=config)
+    for _ in range(MAX_DETECTION_ATTEMPTS - 1):
+        if rendered.truth["detection_snr"] >= config.detection_snr_min:
+            break
+        rendered = render_plan(plan, rng, config=config)
     return plan, rendered
 
 
