@@ -224,3 +224,36 @@ def test_canvas_ffts_equal_scipy_fft_bit_for_bit() -> None:
     assert np.array_equal(psf.irfft2(transform), scipy.fft.irfft2(transform, s=(psf.GRID, psf.GRID)))
     real_transfer = psf.gaussian_transfer(sigma_y=1.3, sigma_x=0.7)  # float input takes the public path
     assert np.array_equal(psf.irfft2(real_transfer), scipy.fft.irfft2(real_transfer, s=(psf.GRID, psf.GRID)))
+
+
+def test_every_sample_is_a_detection_above_the_threshold() -> None:
+    config = SimulationConfig()
+    snrs = [_render(index, config, seed=6)[1].truth["detection_snr"] for index in range(60)]
+    # Renderings below S/N 5 are drawn again; only after 20 failures would one stay.
+    assert np.mean(np.array(snrs) >= config.detection_snr_min) >= 0.98
+    # Without the threshold, faint fakes and weak residuals fall below it.
+    loose = SimulationConfig(detection_snr_min=-np.inf)
+    loose_snrs = [_render(index, loose, seed=6)[1].truth["detection_snr"] for index in range(60)]
+    assert np.mean(np.array(loose_snrs) < config.detection_snr_min) > 0.1
+
+
+def test_fakes_follow_their_hosts_light_not_their_nuclei(dry_truth) -> None:
+    offsets = []
+    for index in dry_truth.index[dry_truth["scene_kind"] == "fake"][:40]:
+        plan, rendered = _render(int(index))
+        assert plan.host_galaxy
+        offsets.append(rendered.truth["host_offset_px"])
+    offsets = np.array(offsets)
+    # Half the light-weighted positions lie beyond the half-light radius (0.6-9 px here).
+    assert np.median(offsets) > 1.0 and np.mean(offsets < 0.1) < 0.1
+
+
+def test_noise_peak_is_a_psf_like_fluctuation_that_passes_the_threshold(dry_truth) -> None:
+    config = SimulationConfig()
+    for offset in range(3):
+        plan, rendered = _render(_first(dry_truth, "noise_peak", offset), config)
+        assert rendered.truth["detection_snr"] >= config.detection_snr_min
+        search = rendered.search.astype(float)
+        center = search[STAMP_SIZE // 2 - 2:STAMP_SIZE // 2 + 3, STAMP_SIZE // 2 - 2:STAMP_SIZE // 2 + 3].mean()
+        ring = search[STAMP_SIZE // 2 - 12:STAMP_SIZE // 2 + 13, STAMP_SIZE // 2 - 12:STAMP_SIZE // 2 + 13]
+        assert center > np.median(ring)  # a bump in the search image, not in the template
