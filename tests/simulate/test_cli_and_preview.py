@@ -8,7 +8,7 @@ from PIL import Image
 
 from realbogus.cli import main
 from realbogus.simulate import ARTIFACT_TYPES, SimulationConfig
-from realbogus.simulate.preview import FAKE_COLUMNS, choose_preview_indices
+from realbogus.simulate.preview import FAKE_COLUMNS, MISLABEL_COLUMNS, choose_preview_indices
 
 
 def test_cli_writes_release_truth_beside_it_and_preview(tmp_path: Path, capsys) -> None:
@@ -24,6 +24,6 @@ def test_cli_writes_release_truth_beside_it_and_preview(tmp_path: Path, capsys) 
         assert image.size[0] > 200
 
 
-def test_preview_covers_both_classes_and_every_artifact_type() -> None:
-    chosen = choose_preview_indices(seed=2, n=3000, label_noise=0.015, flip_ratio=3.0, config=SimulationConfig())
-    assert set(chosen) == set(FAKE_COLUMNS) | set(ARTIFACT_TYPES)
+def test_preview_covers_both_classes_every_artifact_type_and_both_mislabels() -> None:
+    chosen = choose_preview_indices(seed=2, n=3000, label_noise=0.02, flip_ratio=3.0, config=SimulationConfig())
+    assert set(chosen) == set(FAKE_COLUMNS) | set(ARTIFACT_TYPES) | set(MISLABEL_COLUMNS)
