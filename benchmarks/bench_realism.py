@@ -9,8 +9,8 @@ tar writing), then prints one JSON object:
 
 * ``pixels``: the reference pixel table per channel (``realbogus.release.pixel_statistics``)
   beside the real DES-SN figures (``realbogus.release.reference``);
-* ``forest`` / ``hgb``: the paper's forest (params.yaml ``rf``) and the boosted trees
-  (params.yaml ``hgb``) trained on a seeded 70/10/20 split with the given labels; their
+* ``forest`` / ``hgb``: the paper's forest (params.yaml ``feature_models.rf``) and the boosted trees
+  (params.yaml ``feature_models.hgb``) trained on a seeded 70/10/20 split with the given labels; their
   test AUC, accuracy and FPR at MDR 0.03 / 0.04 / 0.05 judged by the given labels and by
   the truth; categories 1 + 6 on the test split; Goldstein et al. 2015 beside it;
 * ``strongly_misclassified``: among test samples both feature members put in category 1
@@ -85,21 +85,19 @@ def simulate_in_memory(*, n: int, seed: int, label_noise: float, flip_ratio: flo
 def difficulty(*, features: pd.DataFrame, truth: pd.DataFrame, params: dict, seed: int,
                dump: Path | None = None) -> dict:
     """rf and hgb as the pipeline trains them, on a seeded split; their realism figures."""
-    from realbogus.boosting import BoostingConfig, train_boosting
-    from realbogus.forest import ForestConfig, feature_model_artifact_scores, train_forest
-    from realbogus.params import config_from_mapping
+    from realbogus.members import fit_and_score, resolve_member
     from realbogus.realism import member_figures, paper_ranges, strongly_misclassified_by_several
     from realbogus.split import assign_splits
 
     ids, labels = features["id"].to_numpy(), features["label"].to_numpy()
     split = assign_splits(ids=ids, labels=labels, fractions=params["split"]["fractions"], seed=1)
-    train_rows = np.flatnonzero(split == "train")
     result, scores = {}, {}
-    for name, config_type, train in (("rf", ForestConfig, train_forest), ("hgb", BoostingConfig, train_boosting)):
-        config = config_from_mapping(config_type, {**params[name], "seed": seed}, where=name)
-        model = train(features=features, labels=labels, train_rows=train_rows, config=config)
+    for name in ("rf", "hgb"):
+        fitted = fit_and_score(spec=resolve_member(name, params), labels=labels, seed=seed,
+                               train_rows=np.flatnonzero(split == "train"), val_rows=np.flatnonzero(split == "val"),
+                               score_rows=np.arange(len(ids)), features=features)
         scores[name] = pd.DataFrame({"id": ids, "split": split, "label": labels,
-                                     "artifact_score": feature_model_artifact_scores(model=model, features=features)})
+                                     "artifact_score": fitted.artifact_score})
         result[name] = member_figures(scores=scores[name], truth=truth)
         if dump is not None:
             dump.mkdir(parents=True, exist_ok=True)

@@ -13,9 +13,11 @@ import pandas as pd
 
 from realbogus import tracking
 from realbogus.ingest import load_stamps
+from realbogus.command_errors import run_stage
 from realbogus.params import load_params, section
-from realbogus.pipeline import read_table
+from realbogus.provenance import content_hash
 from realbogus.realism import METRICS_FILE, flat_numbers, realism_report, sample_rows
+from realbogus.stage_tables import read_table
 
 SCORE_COLUMNS = ("id", "split", "label", "artifact_score")
 
@@ -39,7 +41,7 @@ def main(argv: list[str] | None = None) -> None:
     truth = pd.read_parquet(truth_path) if truth_path.exists() else None
     catalog = Path(args.ingested) / "catalog.parquet"
     with tracking.stage_run(stage="realism", params={"realism": settings, "ensemble": {"members": members}},
-                            data_version=tracking.content_hash(catalog), labels_version=tracking.content_hash(catalog),
+                            data_version=content_hash(catalog), labels_version=content_hash(catalog),
                             data_source=str(section(params, "release")["path"])) as run:
         metrics = realism_report(stamps=np.asarray(stamps[rows]), scores_by_member=scores, truth=truth,
                                  out_dir=args.reports, min_members=int(settings["min_members"]))
@@ -49,4 +51,4 @@ def main(argv: list[str] | None = None) -> None:
 
 
 if __name__ == "__main__":
-    main()
+    run_stage(main)

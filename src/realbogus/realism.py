@@ -29,7 +29,7 @@ import pandas as pd
 
 from realbogus.atomic import atomic_path
 from realbogus.metrics import GOLDSTEIN_2015_POINTS, auc, categories, fpr_at_mdr, fpr_at_mdr_key
-from realbogus.pipeline import write_json
+from realbogus.stage_tables import write_json
 from realbogus.release.layout import CHANNELS
 from realbogus.release.pixel_statistics import pixel_table
 from realbogus.release.reference import (
