@@ -157,3 +157,13 @@ def test_a_decision_on_an_unknown_sample_is_refused():
     with pytest.raises(ValueError, match="not among the known samples: 99"):
         merge_decisions(labels=labels, people=people, expert=_decisions([], {}), min_votes=1)
 
+
+def test_a_vote_a_person_took_back_leaves_the_expert_s_word():
+    """Precedence follows what people finally said: an undone vote, or an earlier vote the
+    person replaced with unsure, is no counting vote, so the expert's decision stands."""
+    _, changelog, counts = _merge([(4, "non-artifact"), (3, "non-artifact")],
+                                  [(4, "artifact", "alice"), (4, "undo", "alice"),
+                                   (3, "artifact", "bob"), (3, "unsure", "bob")])
+    assert changelog.to_dict("list") == {"id": [3, 4], "old_label": [1, 1], "new_label": [0, 0],
+                                         "n_votes": [1, 1], "reviewers": [SIMULATED_EXPERT, SIMULATED_EXPERT]}
+    assert counts == {"changed_0_to_1": 0, "changed_1_to_0": 2, "decided": 2, "undecided": 0}
