@@ -58,17 +58,23 @@ def pipeline_env(tmp_path: Path) -> dict[str, str]:
     return env
 
 
+def copy_pipeline_files(source: Path, repo: Path) -> None:
+    """Copy the checkout's pipeline files into ``repo``, never a developer's own state:
+    not .dvc/config.local (a private remote, credentials), DVC's cache and tmp, build files."""
+    for name in ("dvc.yaml", ".gitignore", ".dvcignore"):
+        if (source / name).exists():
+            shutil.copy(source / name, repo / name)
+    for folder in ("stages", "src", ".dvc", "survey"):
+        shutil.copytree(source / folder, repo / folder,
+                        ignore=shutil.ignore_patterns("__pycache__", "*.egg-info", "tmp", "cache", "config.local"))
+
+
 @pytest.fixture()
 def tiny_repo(tmp_path: Path, pipeline_env: dict[str, str]) -> Path:
     """A git + DVC repo holding this project's pipeline files, params shrunk to seconds."""
     repo = tmp_path / "repo"
     repo.mkdir()
-    for name in ("dvc.yaml", ".gitignore", ".dvcignore"):
-        if (REPO / name).exists():
-            shutil.copy(REPO / name, repo / name)
-    for folder in ("stages", "src", ".dvc", "survey"):
-        shutil.copytree(REPO / folder, repo / folder,
-                        ignore=shutil.ignore_patterns("__pycache__", "*.egg-info", "tmp", "cache"))
+    copy_pipeline_files(REPO, repo)
     (repo / "data" / "decisions").mkdir(parents=True)
     shutil.copy(REPO / "data" / "decisions" / "people.csv", repo / "data" / "decisions" / "people.csv")
     params = _merge(yaml.safe_load((REPO / "params.yaml").read_text()), TINY_PARAMS)
