@@ -11,7 +11,7 @@ from pathlib import Path
 from realbogus import tracking
 from realbogus.atomic import atomic_path
 from realbogus.command_errors import run_stage
-from realbogus.mining.rounds import CORRECTED, read_round_labels, review_rounds
+from realbogus.mining.rounds import CORRECTED, UNDECIDED, read_round_labels, review_rounds
 from realbogus.params import load_params, section
 from realbogus.provenance import content_hash
 from realbogus.stage_tables import labels_from_catalog, read_table, write_json, write_labels
@@ -40,7 +40,8 @@ def main(argv: list[str] | None = None) -> None:
         changed.loc[:, ["id", "old_label", "new_label", "round"]].to_csv(temporary, index=False, lineterminator="\n")
     summary = {"changed_0_to_1": int(((changed["old_label"] == 0) & (changed["new_label"] == 1)).sum()),
                "changed_1_to_0": int(((changed["old_label"] == 1) & (changed["new_label"] == 0)).sum()),
-               "reviewed": int(len(reviews)), "undecided": int((reviews["outcome"] == "undecided").sum()),
+               "reviewed": int(len(reviews)), "decided": int((reviews["outcome"] != UNDECIDED).sum()),
+               "undecided": int((reviews["outcome"] == UNDECIDED).sum()),
                "rounds": len(rounds), "last_round": last, "labels_version": content_hash(args.out),
                "previous_labels_version": content_hash(release.to_csv(index=False).encode())}
     write_json(summary, reports / "metrics.json")
