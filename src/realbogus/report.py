@@ -120,6 +120,10 @@ def _percent(value: float | None) -> str:
     return "-" if value is None else f"{100 * value:.2f}%"
 
 
+def _fixed(value: float | None) -> str:
+    return "n/a" if value is None else f"{value:.3f}"
+
+
 def write_summary(*, path: Path, tables: Mapping[str, pd.DataFrame], merge: Mapping[str, Any],
                   mining: Mapping[str, Any] | None, figures: Sequence[str],
                   realism: Mapping[str, Any] | None = None) -> None:
@@ -130,10 +134,18 @@ def write_summary(*, path: Path, tables: Mapping[str, pd.DataFrame], merge: Mapp
     if mining and mining.get("truth_available"):
         lines += ["## Mining (against the simulated truth)", "",
                   f"- mislabelled samples in the release: {mining['n_mislabelled']}",
-                  f"- review budget: {mining['budget']}",
-                  f"- precision at budget: {mining['ours_precision_at_budget']:.3f}, "
-                  f"recall at budget: {mining['ours_recall_at_budget']:.3f}, AUPRC {mining['ours_auprc']:.3f}",
-                  f"- best cleanlab AUPRC: {mining['best_cleanlab_auprc']:.3f} ({mining['best_cleanlab_method']})", ""]
+                  f"- first review round, budget {mining['budget']}: precision at budget "
+                  f"{_fixed(mining['ours_precision_at_budget'])}, recall at budget "
+                  f"{_fixed(mining['ours_recall_at_budget'])}, AUPRC {_fixed(mining['ours_auprc'])}",
+                  f"- best cleanlab AUPRC on the same scores: {_fixed(mining['best_cleanlab_auprc'])} "
+                  f"({mining['best_cleanlab_method']})", ""]
+        if mining.get("rounds"):
+            rounds = pd.DataFrame(mining["rounds"]).loc[:, [
+                "round", "budget", "mislabelled_in_pool", "miner_precision_at_budget", "miner_recall_at_budget",
+                "miner_auprc", "best_cleanlab_auprc", "cumulative_recall"]]
+            lines += ["Review rounds (each judged on the samples no earlier round reviewed; cleanlab re-run on "
+                      "the round's cross-fitted scores):", "", _markdown(rounds.astype(object).where(rounds.notna(),
+                                                                                                       "n/a")), ""]
     lines += ["## Relabel", "", f"- labels changed 0 -> 1: {merge.get('changed_0_to_1')}, "
               f"1 -> 0: {merge.get('changed_1_to_0')} (the paper: 5,636 and 1,766)",
               f"- new labels version: `{merge.get('labels_version')}`", ""]

@@ -13,14 +13,16 @@ import yaml
 
 REPO = Path(__file__).resolve().parents[2]
 TINY_PARAMS = {
-    "simulate": {"n": 400, "workers": 1},
+    # 10 % label noise: about 40 mislabels, so round 1's reviews bring back enough of both
+    # outcomes for round 2 to learn from them.
+    "simulate": {"n": 400, "workers": 1, "label_noise": 0.1},
     "ingest": {"workers": 1},
     "features": {"workers": 1},
     "ensemble": {"cnns": ["tiny"], "members": ["rf", "hgb", "tiny"]},
     "models": {"tiny": {"filters": [8], "kernel": 3, "pool": 2, "strides": [1], "double_conv": False,
                         "inner_dropout": None}},
     "train": {"max_epochs": 2, "batch_size": 64},  # two epochs: a learning curve of two points
-    "mine": {"rounds": {"round1": {"after": "release", "budget": 20}, "round2": {"after": "round1", "budget": 10}},
+    "mine": {"rounds": {"round1": {"after": "release", "budget": 40}, "round2": {"after": "round1", "budget": 10}},
              "gallery_size": 4},
     "feature_models": {"rf": {"n_estimators": 20, "n_jobs": 1}, "hgb": {"max_iter": 20}},
 }

@@ -57,7 +57,7 @@ class EvidenceConfig:
         boosted trees of the review model (small: a few hundred reviewed samples).
     """
 
-    training_dynamics: float = 0.0
+    training_dynamics: float = 0.5
     review_model: bool = True
     review_model_iterations: int = 100
     review_model_leaf_nodes: int = 8

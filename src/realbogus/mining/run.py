@@ -85,7 +85,8 @@ def mine_ensemble(*, scores: EnsembleScores, stamps: np.ndarray, rows: np.ndarra
     """One round with no review history and no evidence beyond the scores (see :func:`mine_round`)."""
     return mine_round(scores=scores, reviews=empty_reviews(), features=None, stamps=stamps, rows=rows,
                       out_dir=out_dir, reports_dir=reports_dir, budget=budget, weighting=weighting, rank_by=rank_by,
-                      evidence=EvidenceConfig(), gallery_size=gallery_size, placement_reference=placement_reference)
+                      evidence=EvidenceConfig(training_dynamics=0.0, review_model=False), gallery_size=gallery_size,
+                      placement_reference=placement_reference)
 
 
 @dataclass(frozen=True)
@@ -296,22 +297,26 @@ def evaluate_rounds(*, rounds: Sequence[Any], rounds_dir: str | os.PathLike[str]
         tidy["cumulative_found"] = np.where(is_miner_total, cumulative_found, np.nan)
         tidy["cumulative_recall"] = tidy["cumulative_found"] / n_mislabelled if n_mislabelled else np.nan
         tables.append(tidy)
-        best = others.loc[others["auprc"].idxmax()]
+        # The best cleanlab method by AUPRC (undefined, NaN, when the pool has no mislabel left).
+        best = others.loc[others["auprc"].fillna(-1.0).idxmax()]
         headline_rounds.append({
             "round": review_round.name, "budget": review_round.budget, "pool": int(pool.sum()),
             "mislabelled_in_pool": int(miner_row["n_mislabelled"]),
-            **{f"miner_{key}": float(miner_row[key]) for key in ("auprc", "precision_at_budget", "recall_at_budget")},
-            "best_cleanlab_method": str(best["method"]), "best_cleanlab_auprc": float(best["auprc"]),
-            "best_cleanlab_precision_at_budget": float(best["precision_at_budget"]),
+            **{f"miner_{key}": _finite_or_none(miner_row[key])
+               for key in ("auprc", "precision_at_budget", "recall_at_budget")},
+            "best_cleanlab_method": str(best["method"]), "best_cleanlab_auprc": _finite_or_none(best["auprc"]),
+            "best_cleanlab_precision_at_budget": _finite_or_none(best["precision_at_budget"]),
             "cumulative_found": cumulative_found,
             "cumulative_recall": cumulative_found / n_mislabelled if n_mislabelled else None})
-        top = np.flatnonzero(pool)[select_candidates(rank_score=rank_score.to_numpy()[pool],
-                                                     budget=min(gallery_size, review_round.budget))]
+        # The round's top candidates, with what the truth says of each (judged in the pool,
+        # where the labels are still the release's).
+        in_pool = select_candidates(rank_score=rank_score.to_numpy()[pool], budget=min(gallery_size, review_round.budget))
+        annotations = truth_annotations(rows=in_pool, given_labels=scores.given_labels[pool],
+                                        true_labels=true_labels[pool], mechanism=mechanism[pool])
         write_candidate_gallery(path=reports_dir / "comparison" / f"gallery_truth_{review_round.name}.png",
-                                stamps=stamps, rows=top, ids=scores.ids, given_labels=scores.given_labels,
-                                member_scores=scores.member_scores, member_names=scores.member_names,
-                                annotations=truth_annotations(rows=top, given_labels=scores.given_labels,
-                                                              true_labels=true_labels, mechanism=mechanism))
+                                stamps=stamps, rows=np.flatnonzero(pool)[in_pool], ids=scores.ids,
+                                given_labels=scores.given_labels, member_scores=scores.member_scores,
+                                member_names=scores.member_names, annotations=annotations)
     table = pd.concat(tables, ignore_index=True)
     _write_csv(table, reports_dir / "rounds.csv")
     first = headline_rounds[0]
@@ -325,6 +330,13 @@ def evaluate_rounds(*, rounds: Sequence[Any], rounds_dir: str | os.PathLike[str]
                 "cumulative_recall": headline_rounds[-1]["cumulative_recall"],
                 "rounds": headline_rounds}
     return RoundsEvaluation(rounds=table, headline=headline)
+
+
+def _finite_or_none(value: Any) -> float | None:
+    """A JSON-ready number: None for NaN (a metric undefined on this pool, e.g. AUPRC with
+    no mislabelled sample left in it)."""
+    number = float(value)
+    return number if np.isfinite(number) else None
 
 
 def _tidy_comparison(comparison: pd.DataFrame) -> pd.DataFrame:
