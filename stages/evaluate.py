@@ -59,13 +59,17 @@ def main(argv: list[str] | None = None) -> None:
     merge = json.loads(Path("reports/merge/metrics.json").read_text())
     mining_path = Path("reports/mine_truth/metrics.json")
     mining = json.loads(mining_path.read_text()) if mining_path.exists() else None
-    write_json(pipeline_headline(tables=tables, merge=merge, mining=mining), args.headline)
+    headline = pipeline_headline(tables=tables, merge=merge, mining=mining)
+    write_json(headline, args.headline)
     write_summary(path=reports / "summary.md", tables=tables, merge=merge, mining=mining, figures=figures)
     with tracking.stage_run(stage="evaluate", params={"ensemble": section(params, "ensemble")},
                             data_version=content_hash("data/ingested/catalog.parquet"),
                             labels_version=content_hash(args.labels),
                             data_source=str(section(params, "release")["path"])) as run:
         run.log_metrics({key.replace("/", "_"): value for key, value in metrics.items()})
+        # The headline numbers under the names dvc shows (rf.fpr_after, mining.auprc, labels.up).
+        run.log_metrics({f"{group}.{key}": value for group, values in headline.items()
+                         for key, value in values.items() if value is not None})
         run.log_artifacts(out, artifact_path="evaluate")
         run.log_artifacts(reports / "summary.md", artifact_path="evaluate")
     print((reports / "summary.md").read_text())

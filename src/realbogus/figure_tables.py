@@ -31,7 +31,7 @@ import pandas as pd
 
 from realbogus.atomic import atomic_path
 from realbogus.evaluation import score_histogram, thin_curve_indices
-from realbogus.metrics import roc_curve, threshold_curves
+from realbogus.metrics import DEFAULT_MDR_TARGETS, operating_point_at_mdr, roc_curve, threshold_curves
 
 BEFORE = "before relabelling"
 AFTER = "after relabelling"
@@ -54,7 +54,10 @@ def _test_split(scores: pd.DataFrame) -> tuple[np.ndarray, np.ndarray]:
 def roc_rows(*, member: str, when: str, scores: pd.DataFrame, max_points: int = MAX_CURVE_POINTS) -> pd.DataFrame:
     labels, artifact_score = _test_split(scores)
     curve = roc_curve(labels=labels, artifact_score=artifact_score)
-    kept = thin_curve_indices(x=curve.fpr, y=curve.tpr, max_points=max_points)
+    # The operating points behind the headline numbers (FPR at MDR 0.03/0.04/0.05) stay exact.
+    targets = [int(np.flatnonzero(curve.thresholds == operating_point_at_mdr(curve=curve, mdr=mdr).threshold)[0])
+               for mdr in DEFAULT_MDR_TARGETS]
+    kept = thin_curve_indices(x=curve.fpr, y=curve.tpr, max_points=max_points, keep=targets)
     return pd.DataFrame({"member": member, "when": when, "mdr": curve.mdr[kept], "fpr": curve.fpr[kept],
                          "tpr": curve.tpr[kept], "threshold": curve.thresholds[kept]})
 

@@ -8,6 +8,7 @@ from pathlib import Path
 
 import pandas as pd
 import pytest
+import yaml
 
 from pipeline.conftest import REPO, run
 
@@ -28,11 +29,24 @@ def test_full_loop_then_label_versions(tiny_repo: Path, pipeline_env: dict, tmp_
     assert len(candidates) == 20
     again = run(["dvc", "repro"], cwd=repo, env=env)
     assert "Data and pipelines are up to date" in again.stdout + again.stderr
-    metrics = run(["dvc", "metrics", "show", "--json"], cwd=repo, env=env).stdout
-    assert "fpr_at_mdr_0.05" in metrics
-    assert "auc_rf" in metrics and "auc_hgb" in metrics  # the mine stage's top-level metrics file
+    # `dvc metrics` shows the headline file only; a stage's own metrics file on request.
+    metrics = json.loads(run(["dvc", "metrics", "show", "--json"], cwd=repo, env=env).stdout)
+    [(_rev, shown)] = metrics.items()
+    assert list(shown["data"]) == ["reports/headline.json"]
+    headline = shown["data"]["reports/headline.json"]["data"]
+    assert set(headline) == {"rf", "hgb", "tiny", "mining", "labels"}
+    assert set(headline["tiny"]) == {"auc", "fpr_before", "fpr_after"}
+    assert headline["labels"] == {"up": merge["changed_0_to_1"], "down": merge["changed_1_to_0"]}
+    detail = run(["dvc", "metrics", "show", "--json", "reports/rf/test/metrics.json"], cwd=repo, env=env).stdout
+    assert "fpr_at_mdr_0.05" in detail
     assert {"score_rf", "score_hgb", "score_tiny"} <= set(candidates.columns)
     assert (repo / "reports" / "evaluate" / "table4_hgb.csv").exists()
+    # Every declared figure has its data, the CNN's learning curves included (no survey plot yet).
+    plots = json.loads(run(["dvc", "plots", "show", "--json"], cwd=repo, env=env).stdout)
+    assert "errors" not in plots
+    assert list(plots["data"]) == [next(iter(entry)) for entry in yaml.safe_load((repo / "dvc.yaml").read_text())["plots"]]
+    learning = pd.read_csv(repo / "reports" / "evaluate" / "learning_curves.csv")
+    assert set(learning["member"]) == {"tiny"} and {"loss", "val_loss"} <= set(learning["metric"])
 
     # MLflow: the experiment opens on its runs (MLflow 3's kind tag); runs are named by stage
     # and member, without repetition; a feature model's run logs its params entry and categories.
@@ -58,7 +72,12 @@ def test_full_loop_then_label_versions(tiny_repo: Path, pipeline_env: dict, tmp_
     assert {"original", "finetune", "scratch"} <= {key.split(".")[0] for key in survey}
     comparison = pd.read_csv(repo / "survey" / "reports" / "evaluate" / "comparison.csv")
     assert comparison["scorer"].tolist() == ["original", "finetune", "scratch"]
-    assert (repo / "survey" / "reports" / "evaluate" / "cleanliness.png").stat().st_size > 0
+    survey_figures = {path.name for path in (repo / "survey" / "reports" / "figures").glob("*.png")}
+    assert {"cleanliness.png", "roc_fpr_mdr.png", "threshold_curves_finetune.png",
+            "learning_curves_scratch.png"} <= survey_figures
+    plots = json.loads(run(["dvc", "plots", "show", "--json"], cwd=repo, env=env).stdout)
+    assert "errors" not in plots
+    assert {f"survey/reports/figures/{name}" for name in survey_figures} <= set(plots["data"])
 
     # Mining never reads the truth: without the truth table its output is byte-identical.
     truth = repo / "data" / "simulated" / "truth.parquet"
@@ -102,6 +121,9 @@ def test_full_loop_then_label_versions(tiny_repo: Path, pipeline_env: dict, tmp_
 
     log = run(["realbogus", "labels", "log", "--repo", str(repo)], cwd=repo, env=env).stdout
     assert log.count("labels v") == 2
+    # The first version's changes are counted against the release, as the merge counted them.
+    first = next(line.split() for line in log.splitlines() if line.endswith("labels v0"))
+    assert first[3:6] == [str(merge["changed_0_to_1"]), str(merge["changed_1_to_0"]), "release"]
     diff = run(["realbogus", "labels", "diff", "v0", "v1", "--repo", str(repo)], cwd=repo, env=env)
     changed = pd.read_csv(pd.io.common.StringIO(diff.stdout))
     assert changed["id"].tolist() == [candidate["id"]]
