@@ -131,7 +131,8 @@ def test_labels_not_in_the_cache_are_one_line(history: Path, tmp_path: Path) -> 
     result = _labels(clone, "diff", "labels-v1", "HEAD")
     assert result.returncode == 2
     assert result.stderr.count("\n") == 1 and "Traceback" not in result.stderr
-    assert "cannot read data/labels/labels.csv as of commit" in result.stderr and "dvc pull" in result.stderr
+    assert "cannot read data/labels/labels.csv as of commit" in result.stderr
+    assert "not in this clone's DVC cache" in result.stderr and "dvc pull" in result.stderr
     log = _labels(clone, "log")
     assert log.returncode == 0 and [line.split()[3:5] for line in log.stdout.splitlines()[1:]] == [["?", "?"]] * 2
 

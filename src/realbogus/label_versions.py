@@ -123,17 +123,22 @@ def _check_git_repo(repo: Path) -> None:
 
 def _read_at(path: str, *, commit: str, repo: Path, binary: bool = False) -> str | bytes:
     import dvc.api
+    from dvc.exceptions import PathMissingError
 
     try:
         if binary:
             with dvc.api.open(path, repo=str(repo), rev=commit, mode="rb") as handle:
                 return handle.read()
         return dvc.api.read(path, repo=str(repo), rev=commit)
+    except PathMissingError:
+        # dvc.lock of that commit names the output, so its content is what is missing.
+        raise LabelVersionError(
+            f"cannot read {path} as of commit {commit[:10]}: its content is not in this clone's DVC cache "
+            "(`dvc fetch --all-commits` with a DVC remote: every version; or check the commit out and `dvc pull`)"
+        ) from None
     except Exception as error:  # DVC raises many kinds; the user needs the revision, path and remedy
         reason = " ".join(str(error).split()) or type(error).__name__
-        raise LabelVersionError(
-            f"cannot read {path} as of commit {commit[:10]}: {reason} (is it in the DVC cache? "
-            f"`dvc pull {path}` at that commit, or `dvc fetch --all-commits` with a remote)") from None
+        raise LabelVersionError(f"cannot read {path} as of commit {commit[:10]}: {reason}") from None
 
 
 def labels_at(revision: str, *, repo: str | Path = ".", path: str = LABELS_PATH) -> LabelsAt:

@@ -48,14 +48,14 @@ def _log(args: argparse.Namespace) -> int:
     if not versions:
         print(f"no label versions of {args.path} in this history (commit dvc.lock after `dvc repro`)")
         return 0
-    print(f"{'date':25}  {'commit':10}  {'labels md5':8}  {'0->1':>6}  {'1->0':>6}  {'against':10}  subject")
+    print(f"{'date':25}  {'commit':10}  {'labels md5':10}  {'0->1':>6}  {'1->0':>6}  {'against':10}  subject")
     for version in versions:
         against = "release" if version.against == "release" else version.against[:10]
         if version.changes is None:
             up = down = "?"
         else:
             up, down = str(version.changes.changed_0_to_1), str(version.changes.changed_1_to_0)
-        print(f"{version.date:25}  {version.commit[:10]}  {version.labels_md5[:8]}  {up:>6}  {down:>6}  "
+        print(f"{version.date:25}  {version.commit[:10]}  {version.labels_md5[:10]}  {up:>6}  {down:>6}  "
               f"{against:10}  {version.subject}")
     for version in versions:
         if version.unreadable:
