@@ -152,20 +152,26 @@ def test_every_declared_figure_draws_offline_in_show_and_diff(plots_repo: Path) 
     assert page.drawn == declared, page.plots
 
 
-def test_survey_plots_appear_only_once_the_survey_has_run(tmp_path: Path) -> None:
+def test_survey_plots_and_metrics_appear_only_once_the_survey_has_run(tmp_path: Path) -> None:
     repo = tmp_path / "repo"
     repo.mkdir()
     _git(["init", "-q"], cwd=repo)
     shutil.copytree(REPO / ".dvc", repo / ".dvc", ignore=shutil.ignore_patterns("tmp", "cache", "config.local"))
     shutil.copy(REPO / ".dvcignore", repo / ".dvcignore")
-    (repo / "survey" / "reports" / "figures").mkdir(parents=True)
     survey = yaml.safe_load((REPO / "survey" / "dvc.yaml").read_text())
-    (repo / "survey" / "dvc.yaml").write_text(yaml.safe_dump({"plots": survey["plots"]}))
-    # As in a fresh clone: the folder holds only the README that keeps it in git.
-    shutil.copy(REPO / "survey" / "reports" / "figures" / "README.md", repo / "survey" / "reports" / "figures")
+    (repo / "survey").mkdir()
+    (repo / "survey" / "dvc.yaml").write_text(yaml.safe_dump({"plots": survey["plots"], "metrics": survey["metrics"]}))
+    # As in a fresh clone: the folders hold only the READMEs that keep them in git.
+    for folder in ("figures", "headline"):
+        (repo / "survey" / "reports" / folder).mkdir(parents=True, exist_ok=True)
+        shutil.copy(REPO / "survey" / "reports" / folder / "README.md", repo / "survey" / "reports" / folder)
 
     before = json.loads(_dvc(["plots", "show", "--json"], cwd=repo).stdout)
     assert before == {}  # no plot, and no error
+    metrics = _dvc(["metrics", "show"], cwd=repo)
+    assert metrics.stdout == "" and metrics.stderr == ""  # no metrics, and no "failed to load"
+    (repo / "survey" / "reports" / "headline" / "headline.json").write_text('{"finetune": {"auc": 0.97}}')
+    assert "0.97" in _dvc(["metrics", "show"], cwd=repo).stdout
     plot_learning_curves(history={"loss": [0.5, 0.4]}, path=repo / "survey" / "reports" / "figures" / "roc_fpr_mdr.png")
     after = json.loads(_dvc(["plots", "show", "--json"], cwd=repo).stdout)
     assert "errors" not in after

@@ -12,7 +12,8 @@ from realbogus import tracking
 from realbogus.command_errors import run_stage
 from realbogus.params import config_from_mapping, load_params, section
 from realbogus.provenance import content_hash
-from realbogus.survey.report import compare_scorers
+from realbogus.stage_tables import write_json
+from realbogus.survey.report import compare_scorers, survey_headline
 from realbogus.survey.scoring import read_scores
 from realbogus.survey.threshold import ThresholdRule
 
@@ -26,6 +27,7 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--truth", default=None)
     parser.add_argument("--reports", default="reports/evaluate")
     parser.add_argument("--figures", default="reports/figures", help="folder of the survey's figures (DVC plots)")
+    parser.add_argument("--headline", default="reports/headline/headline.json", help="the survey's headline numbers")
     args = parser.parse_args(argv)
     params = load_params()
     rule = config_from_mapping(ThresholdRule, section(params, "threshold"), where="survey/params.yaml threshold")
@@ -34,6 +36,7 @@ def main(argv: list[str] | None = None) -> None:
     scores = {name: read_scores(Path(args.scores) / f"{name}.csv") for name in SCORERS}
     results = compare_scorers(vetted=vetted, scores=scores, rule=rule, alert_threshold=float(params["alert_threshold"]),
                               out_dir=args.reports, figures_dir=args.figures, truth=truth)
+    write_json(survey_headline(results), args.headline)
     labels_version = content_hash(Path(args.vetted) / "labels.csv")
     for name, metrics in results.items():
         with tracking.stage_run(stage="survey_evaluate", run_name=f"survey-evaluate-{name}",

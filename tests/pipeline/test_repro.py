@@ -32,7 +32,8 @@ def test_full_loop_then_label_versions(tiny_repo: Path, pipeline_env: dict, tmp_
     # `dvc metrics` shows the headline file only; a stage's own metrics file on request.
     metrics = json.loads(run(["dvc", "metrics", "show", "--json"], cwd=repo, env=env).stdout)
     [(_rev, shown)] = metrics.items()
-    assert list(shown["data"]) == ["reports/headline.json"]
+    assert list(shown["data"]) == ["reports/headline.json"]  # and no error from the survey's, not yet run
+    assert "error" not in json.dumps(metrics)
     headline = shown["data"]["reports/headline.json"]["data"]
     assert set(headline) == {"rf", "hgb", "tiny", "mining", "labels"}
     assert set(headline["tiny"]) == {"auc", "fpr_before", "fpr_after"}
@@ -78,6 +79,9 @@ def test_full_loop_then_label_versions(tiny_repo: Path, pipeline_env: dict, tmp_
     plots = json.loads(run(["dvc", "plots", "show", "--json"], cwd=repo, env=env).stdout)
     assert "errors" not in plots
     assert {f"survey/reports/figures/{name}" for name in survey_figures} <= set(plots["data"])
+    survey_headline = json.loads((repo / "survey" / "reports" / "headline" / "headline.json").read_text())
+    assert set(survey_headline) == {"original", "finetune", "scratch"}
+    assert "survey/reports/headline/headline.json" in run(["dvc", "metrics", "show"], cwd=repo, env=env).stdout
 
     # Mining never reads the truth: without the truth table its output is byte-identical.
     truth = repo / "data" / "simulated" / "truth.parquet"

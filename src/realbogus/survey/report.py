@@ -154,6 +154,17 @@ def compare_scorers(
     return results
 
 
+HEADLINE_KEYS = ("auc", "threshold", "mdr", "fpr", "cleanliness")
+
+
+def survey_headline(results: Mapping[str, Mapping[str, Any]]) -> dict[str, dict[str, float | None]]:
+    """The survey's few numbers to compare runs by (``reports/headline/headline.json``): per
+    scorer the test AUC, the threshold chosen on the validation split and the test MDR, FPR
+    and stream cleanliness there, rounded to 4 decimals."""
+    return {name: {key: None if metrics.get(key) is None else round(float(metrics[key]), 4) for key in HEADLINE_KEYS}
+            for name, metrics in results.items()}
+
+
 def summary_markdown(results: Mapping[str, Mapping[str, Any]], *, rule: ThresholdRule, alert_threshold: float,
                      real_fraction: float, n_test: int) -> str:
     """The comparison as a Markdown table."""
