@@ -66,6 +66,11 @@ def test_full_loop_then_label_versions(tiny_repo: Path, pipeline_env: dict, tmp_
     assert rf_run.data.params["feature_models.rf.kind"] == "forest"
     assert rf_run.data.tags["member"] == "rf" and rf_run.data.tags["realbogus.dvc_stage"] == "feature_model@rf"
     assert {f"test_cat{index}" for index in range(1, 7)} <= set(rf_run.data.metrics)
+    # The evaluate run has the headline numbers under dvc's names, and its parent run a copy.
+    [evaluate_run] = client.search_runs([experiment.experiment_id], filter_string="attributes.run_name = 'evaluate'")
+    assert evaluate_run.data.metrics["rf.fpr_after"] == headline["rf"]["fpr_after"]
+    assert client.get_run(evaluate_run.data.tags["mlflow.parentRunId"]).data.metrics["evaluate.labels.up"] == \
+        headline["labels"]["up"]
 
     # The survey pipeline on top of the trained model: score, vet votes, fine-tune, compare.
     run(["dvc", "repro"], cwd=repo / "survey", env=env)
