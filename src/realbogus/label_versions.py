@@ -190,7 +190,8 @@ def label_versions(*, repo: str | Path = ".", path: str = LABELS_PATH) -> list[L
     against the previous version (the first: against the release's labels)."""
     repo = Path(repo)
     _check_git_repo(repo)
-    if not _git(["rev-parse", "--verify", "--quiet", "HEAD"], repo=repo).strip():
+    has_commits = subprocess.run(["git", "rev-parse", "--verify", "--quiet", "HEAD"], cwd=repo, capture_output=True)
+    if has_commits.returncode != 0:
         return []
     log = _git(["log", "--format=%H%x09%cI%x09%s", "--", "dvc.lock"], repo=repo)
     introduced: list[tuple[str, str, str, str]] = []
