@@ -12,6 +12,8 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
+pytestmark = pytest.mark.slow  # real git and dvc repro in a temporary repository
+
 PIPELINE = """\
 stages:
   ingest:
