@@ -4,14 +4,12 @@ VENV ?= .venv
 BIN := $(VENV)/bin
 # Stage commands in dvc.yaml call `python` and `realbogus`: they must find the venv's.
 export PATH := $(CURDIR)/$(BIN):$(PATH)
-# Quiet TensorFlow's C++ start-up banner in every stage and test.
-export TF_CPP_MIN_LOG_LEVEL ?= 2
 # The `dvc plots` page template (see plots-page below).
 PLOTS_PAGE := build/dvc-plots/page.html
 PLOTS_PAGE_SOURCES := tools/plots-page/package.json tools/plots-page/package-lock.json tools/plots-page/page.html \
 	tools/build_plots_page.py
 
-.PHONY: setup plots-page browser repro survey test test-fast bench bench-mining
+.PHONY: setup setup-gpu plots-page browser repro repro-gpu survey test test-fast bench bench-mining
 
 setup: $(VENV)/.installed $(PLOTS_PAGE)
 
@@ -38,6 +36,10 @@ plots-page: | $(VENV)/.installed
 	  $(BIN)/python tools/build_plots_page.py --cdn --out $(PLOTS_PAGE); \
 	fi
 
+# CUDA jax for the GPU profile (an NVIDIA driver must be installed; the CUDA libraries come as wheels).
+setup-gpu: setup
+	$(BIN)/python -m pip install --quiet -e '.[gpu]'
+
 # Debian's Chromium for the review page's browser test (no browser download at run time).
 browser:
 	@command -v chromium >/dev/null 2>&1 || { \
@@ -48,6 +50,16 @@ browser:
 # The whole pipeline on the embedded default (the simulated release).
 repro: setup
 	$(BIN)/dvc repro
+
+# The whole pipeline with the GPU profile (params-gpu.yaml: the paper's four CNNs as members,
+# 50 epochs, batch 1024, bf16, compiled steps) on the jax backend.  The profile's values are
+# written into params.yaml (as `dvc exp run -S` would; `git checkout params.yaml` switches
+# back), then up to GPU_JOBS independent stages run at once so the CNN members share the
+# GPU (GPU_JOBS=1: one at a time); jax must not take most of the GPU's memory up front.
+GPU_JOBS ?= 4
+repro-gpu: setup
+	$(BIN)/python -m realbogus.profiles params-gpu.yaml --apply
+	KERAS_BACKEND=jax XLA_PYTHON_CLIENT_PREALLOCATE=false $(BIN)/python -m realbogus.dvc_parallel --jobs $(GPU_JOBS)
 
 # The survey path (survey/dvc.yaml) on top of the main pipeline's model.
 survey: setup

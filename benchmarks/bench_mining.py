@@ -121,7 +121,6 @@ def main() -> None:
     env = dict(os.environ)
     env["PATH"] = f"{Path(sys.executable).parent}{os.pathsep}{env.get('PATH', '')}"
     env.setdefault("MLFLOW_TRACKING_URI", f"sqlite:///{REPO / 'mlflow.db'}")
-    env.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
     dvc = str(Path(sys.executable).parent / "dvc")
 
     workdir = args.keep or Path(tempfile.mkdtemp(prefix="bench_mining_"))

@@ -61,7 +61,10 @@ def main(argv: list[str] | None = None) -> None:
     mining = json.loads(mining_path.read_text()) if mining_path.exists() else None
     headline = pipeline_headline(tables=tables, merge=merge, mining=mining)
     write_json(headline, args.headline)
-    write_summary(path=reports / "summary.md", tables=tables, merge=merge, mining=mining, figures=figures)
+    realism_path = reports / "realism" / "metrics.json"
+    realism = json.loads(realism_path.read_text()) if realism_path.exists() else None
+    write_summary(path=reports / "summary.md", tables=tables, merge=merge, mining=mining, figures=figures,
+                  realism=realism)
     with tracking.stage_run(stage="evaluate", params={"ensemble": section(params, "ensemble")},
                             data_version=content_hash("data/ingested/catalog.parquet"),
                             labels_version=content_hash(args.labels),

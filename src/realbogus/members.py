@@ -162,7 +162,7 @@ def _fit_cnn(*, spec: MemberSpec, inputs: np.ndarray, labels: np.ndarray, train_
 
     result = train_cnn(stamps=inputs, labels=labels, train_rows=train_rows, val_rows=val_rows,
                        model_config=spec.config.model, train_config=spec.config.train, seed=seed,
-                       on_epoch_end=on_epoch_end)
+                       on_epoch_end=on_epoch_end, progress=lambda line: print(f"{spec.name}: {line}", flush=True))
     artifact_score = np.full(len(labels), np.nan, dtype=np.float32)
     artifact_score[score_rows] = predict_artifact_scores(model=result.model, stamps=inputs, rows=score_rows)
 

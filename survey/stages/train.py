@@ -50,7 +50,8 @@ def main(argv: list[str] | None = None) -> None:
             mode=args.mode, base_model_path=base_model_path, model_config=model_config, stamps=stamps,
             labels=labels, train_rows=rows["train"], val_rows=rows["val"], train_config=train_config,
             seed=int(section(params, "retrain")["seed"]),
-            on_epoch_end=lambda epoch, logs: run.log_metrics(logs, step=epoch))
+            on_epoch_end=lambda epoch, logs: run.log_metrics(logs, step=epoch),
+            progress=lambda line: print(f"survey {args.mode}: {line}", flush=True))
         with atomic_path(args.out, is_dir=True, command="survey train",
                          inputs=(args.ingested, args.vetted, base_model_path)) as temporary:
             result.model.save(temporary / "model.keras")

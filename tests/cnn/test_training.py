@@ -1,16 +1,19 @@
 from __future__ import annotations
 
 import json
+import os
+import re
 import subprocess
 import sys
 import textwrap
 from pathlib import Path
 
+import keras
 import numpy as np
 import pytest
 
 from realbogus.cnn.models import CNNConfig, build_model
-from realbogus.cnn.training import TrainConfig, compile_model, predict_artifact_scores, train_cnn
+from realbogus.cnn.training import TrainConfig, compile_model, op_determinism, predict_artifact_scores, train_cnn
 from realbogus.params import config_from_mapping
 
 from .conftest import make_learnable_stamps
@@ -27,7 +30,42 @@ def test_paper_defaults() -> None:
     assert [config.learning_rate_at(e) for e in (0, 9, 10, 19, 20, 49)] == pytest.approx(
         [2e-5, 2e-5, 1e-5, 1e-5, 5e-6, 2e-5 / 16]
     )
-    assert not (config.xla or config.augment or config.multi_device or config.mixed_precision)
+    assert not (config.augment or config.multi_device or config.mixed_precision)
+    assert config.xla == "auto" and config.seeds == 1  # each backend compiles its steps its fastest way
+
+
+def test_xla_setting_is_auto_true_or_false() -> None:
+    assert config_from_mapping(TrainConfig, {"xla": "auto"}, where="train").xla == "auto"
+    assert config_from_mapping(TrainConfig, {"xla": True}, where="train").xla is True
+    assert config_from_mapping(TrainConfig, {"xla": False}, where="train").xla is False
+    for bad in ("yes", 1, None):
+        with pytest.raises(ValueError, match="xla must be 'auto', true or false"):
+            config_from_mapping(TrainConfig, {"xla": bad}, where="train")
+
+
+def test_xla_true_that_the_backend_cannot_honour_is_an_error(small_config: CNNConfig) -> None:
+    # TensorFlow's XLA has no deterministic kernels: Keras would warn and train uncompiled.
+    if keras.backend.backend() != "tensorflow":
+        pytest.skip("the conflict is TensorFlow's")
+    with op_determinism(enabled=True), pytest.raises(ValueError, match="xla: true cannot be honoured"):
+        compile_model(model=build_model(config=small_config), train_config=TrainConfig(xla=True))
+
+
+def test_progress_prints_a_header_and_one_line_per_epoch(small_config: CNNConfig, learnable_stamps) -> None:
+    stamps, labels = learnable_stamps
+    lines: list[str] = []
+    result = train_cnn(stamps=stamps, labels=labels, train_rows=np.arange(160), val_rows=np.arange(160, 192),
+                       model_config=small_config, train_config=FAST, seed=1, progress=lines.append)
+    header, *epochs = lines
+    assert header.startswith("training on 160 samples (validation 32), batch 32, up to 4 epochs;")
+    assert len(epochs) == 4
+    for number, (line, loss, val_loss) in enumerate(zip(epochs, result.history["loss"], result.history["val_loss"])):
+        match = re.fullmatch(r"epoch (\d+)/4  loss (\S+)  val_loss (\S+)  ([\d.]+) s  ([\d,]+) samples/s", line)
+        assert match, line
+        assert int(match[1]) == number + 1
+        assert float(match[2]) == pytest.approx(loss, abs=1e-4)
+        assert float(match[3]) == pytest.approx(val_loss, abs=1e-4)
+        assert int(match[5].replace(",", "")) > 0
 
 
 def test_train_config_from_params_validates() -> None:
@@ -185,3 +223,62 @@ def test_two_logical_devices_train_with_mirrored_strategy() -> None:
     assert report["replicas"] == 2
     assert report["loss"][-1] < 0.7 * report["loss"][0]
     assert report["separation"] > 0.3
+
+
+_JAX_STEP_SCRIPT = textwrap.dedent(
+    """
+    import json, sys
+    import numpy as np
+    sys.path.insert(0, sys.argv[1])
+    from conftest import make_learnable_stamps
+    from realbogus.cnn.models import CNNConfig
+    from realbogus.cnn.training import TrainConfig, train_cnn
+    import keras
+
+    # Count how often the Python train step runs: once per input shape when jax.jit traces
+    # it, once per batch when Keras runs it eagerly op by op.
+    calls = []
+    original_train_step = keras.Model.train_step
+
+    def counting_train_step(self, *args, **kwargs):
+        calls.append(1)
+        return original_train_step(self, *args, **kwargs)
+
+    keras.Model.train_step = counting_train_step
+    stamps, labels = make_learnable_stamps(n_samples=192, seed=7)
+    report = {"backend": keras.backend.backend()}
+    for name, xla in (("default", None), ("off", False)):
+        calls.clear()
+        config = TrainConfig(learning_rate=3e-3, batch_size=32, max_epochs=2)
+        if xla is not None:
+            config = TrainConfig(learning_rate=3e-3, batch_size=32, max_epochs=2, xla=xla)
+        result = train_cnn(
+            stamps=stamps, labels=labels, train_rows=np.arange(160), val_rows=np.arange(160, 192),
+            model_config=CNNConfig(filters=(6, 8), kernel=3, pool=2, strides=(1, 1), dense_units=8),
+            train_config=config, seed=1,
+        )
+        report[name] = {"jit_compile": bool(result.model.jit_compile), "train_step_calls": len(calls),
+                        "loss": result.history["loss"]}
+    print(json.dumps(report))
+    """
+)
+
+
+@pytest.mark.slow  # a second process with the jax backend (~20-40 s on a busy 2-core box)
+def test_jax_backend_compiles_the_train_step_by_default() -> None:
+    pytest.importorskip("jax")
+    completed = subprocess.run(
+        [sys.executable, "-c", _JAX_STEP_SCRIPT, str(Path(__file__).parent)],
+        capture_output=True, text=True, timeout=600, env={**os.environ, "KERAS_BACKEND": "jax"},
+    )
+    assert completed.returncode == 0, completed.stderr[-3000:]
+    report = json.loads(completed.stdout.strip().splitlines()[-1])
+    assert report["backend"] == "jax"
+    steps = 2 * (160 // 32)
+    # Compiled: jax.jit traced the step once (160 = 5 full batches of 32), not once per batch.
+    assert report["default"]["jit_compile"] is True
+    assert report["default"]["train_step_calls"] == 1, report
+    # The control: with xla false Keras on jax runs the Python step for every batch.
+    assert report["off"]["jit_compile"] is False
+    assert report["off"]["train_step_calls"] == steps, report
+    assert report["default"]["loss"][-1] < report["default"]["loss"][0]

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import argparse
 import json
-import os
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
@@ -19,8 +18,6 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    # Keep TensorFlow's start-up chatter out of the table (a user setting still wins).
-    os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
     from realbogus.cnn.models import PRESETS, build_model, count_params, layer_summary
 
     names = args.names or sorted(PRESETS)

@@ -3,7 +3,8 @@
 The defaults of :class:`TrainConfig` are Ayyar et al. 2022's: Adam at 2e-5 halved every
 10 epochs, batch 64, up to 50 epochs, binary cross-entropy, early stopping on val_loss
 with patience 15 and the best-val_loss weights kept.  The options (mixed precision, XLA,
-rotation/flip augmentation, several devices) are off by default to match the paper.
+rotation/flip augmentation, several devices) are off by default to match the paper;
+the train and predict steps are compiled on every backend by default (``xla: auto``).
 
 :func:`train_cnn` is the one entry point every stage uses (the train matrix, the
 cross-fitting for mining, the retrain); it takes the stamp array plus row indices so the
@@ -26,6 +27,7 @@ from pathlib import Path
 import keras
 import numpy as np
 
+from realbogus.cnn.backend import cpu_numerics, fix_cpu_threads
 from realbogus.cnn.data import StampBatches, validate_rows
 from realbogus.cnn.models import CNNConfig, build_model
 from realbogus.release.layout import check_stamp_array
@@ -47,7 +49,13 @@ class TrainConfig:
     restore_best_weights: end with the weights of the lowest-val_loss epoch.
     mixed_precision: None (float32, the paper), "mixed_float16" (GPUs) or
         "mixed_bfloat16" (recent CPUs / TPUs); in params.yaml also false / true (float16).
-    xla: compile the train / predict steps with XLA (``jit_compile``).
+    xla: "auto" (default), True or False: Keras' ``jit_compile``.  "auto" lets each backend
+        compile its steps the fastest way it has: jax always jits them (with False Keras on
+        jax runs every op eagerly, one dispatch each); tensorflow always runs them as graphs
+        (``tf.function``) and adds XLA only with a GPU (on CPU oneDNN's kernels beat XLA's,
+        measured in docs/cnn.md) and without op determinism (XLA has no deterministic
+        mode there); torch runs eagerly (Keras' choice; ``torch.compile`` is not used).
+        True insists on XLA and is an error where the backend cannot honour it.
     augment: random 90-degree rotations and flips of the training stamps.
     multi_device: data-parallel over all local accelerators (or all logical CPU devices
         when there is no accelerator).
@@ -55,7 +63,14 @@ class TrainConfig:
         weights and metrics bit for bit (TensorFlow: ``enable_op_determinism`` while
         training, restored afterwards; it may cost speed on GPUs).
     loader_workers: threads that prefetch batches from the stamp file.
-    verbose: Keras fit verbosity (0 silent, 1 progress bar, 2 one line per epoch).
+    threads: CPU threads of the backend's op pools (tensorflow), or None for its default (all
+        cores).  Results depend on it bit for bit, so the pipeline fixes it in params.yaml
+        (:func:`realbogus.cnn.backend.fix_cpu_threads`; set before the process's first op).
+    verbose: Keras' own fit verbosity (0 silent, 1 progress bar, 2 one line per epoch);
+        :func:`train_cnn`'s ``progress`` prints the project's one line per epoch instead.
+    seeds: how many independent trainings (seeds from :func:`realbogus.cnn.seeds.training_seeds`)
+        a CNN figure is reported over, as mean and spread; 1 trains once.  :func:`train_cnn`
+        trains one seed; the caller loops (see :mod:`realbogus.cnn.seeds`).
     """
 
     learning_rate: float = 2e-5
@@ -66,12 +81,14 @@ class TrainConfig:
     early_stopping_patience: int | None = 15
     restore_best_weights: bool = True
     mixed_precision: str | None = None
-    xla: bool = False
+    xla: bool | str = "auto"
     augment: bool = False
     multi_device: bool = False
     deterministic: bool = True
     loader_workers: int = 1
+    threads: int | None = None
     verbose: int = 0
+    seeds: int = 1
 
     def __post_init__(self) -> None:
         # YAML booleans for mixed_precision: false means float32, true the GPU-standard float16 policy.
@@ -85,7 +102,7 @@ class TrainConfig:
             raise ValueError(f"TrainConfig.lr_decay_every_epochs must be >= 1, got {self.lr_decay_every_epochs!r}")
         if not 0 < self.lr_decay_factor <= 1:
             raise ValueError(f"TrainConfig.lr_decay_factor must be in (0, 1], got {self.lr_decay_factor!r}")
-        for name in ("batch_size", "max_epochs", "loader_workers"):
+        for name in ("batch_size", "max_epochs", "loader_workers", "seeds"):
             if int(getattr(self, name)) < 1:
                 raise ValueError(f"TrainConfig.{name} must be >= 1, got {getattr(self, name)!r}")
         if self.early_stopping_patience is not None and self.early_stopping_patience < 0:
@@ -97,6 +114,10 @@ class TrainConfig:
                 f"TrainConfig.mixed_precision must be None or one of {MIXED_PRECISION_POLICIES}, "
                 f"got {self.mixed_precision!r}"
             )
+        if self.threads is not None and int(self.threads) < 1:
+            raise ValueError(f"TrainConfig.threads must be >= 1 or None, got {self.threads!r}")
+        if self.xla != "auto" and not isinstance(self.xla, bool):
+            raise ValueError(f"TrainConfig.xla must be 'auto', true or false, got {self.xla!r}")
 
     def learning_rate_at(self, epoch: int) -> float:
         """The learning rate used during ``epoch`` (0-based): a step decay."""
@@ -122,6 +143,42 @@ class TrainResult:
     epochs_run: int
     fit_seconds: float
     replicas: int
+
+
+class EpochLines(keras.callbacks.Callback):
+    """Writes one line per epoch: epoch, loss, val_loss, seconds, training samples/s.
+
+    Only epoch-level hooks: a per-batch hook would make Keras fetch every step's logs from
+    the device, which stalls jax's asynchronous dispatch.  samples/s counts the training
+    steps only (validation starts ``on_test_begin``); seconds is the whole epoch.
+    """
+
+    def __init__(self, *, write: Callable[[str], None], max_epochs: int, train_samples: int) -> None:
+        super().__init__()
+        self.write = write
+        self.max_epochs = max_epochs
+        self.train_samples = train_samples
+        self._epoch_started = 0.0
+        self._training_ended: float | None = None
+
+    def on_epoch_begin(self, epoch: int, logs: dict | None = None) -> None:
+        self._epoch_started = time.perf_counter()
+        self._training_ended = None
+
+    def on_test_begin(self, logs: dict | None = None) -> None:
+        if self._training_ended is None:
+            self._training_ended = time.perf_counter()
+
+    def on_epoch_end(self, epoch: int, logs: dict | None = None) -> None:
+        now = time.perf_counter()
+        logs = logs or {}
+        training_seconds = max((self._training_ended or now) - self._epoch_started, 1e-9)
+        parts = [f"epoch {epoch + 1}/{self.max_epochs}", f"loss {float(logs.get('loss', float('nan'))):.4f}"]
+        if "val_loss" in logs:
+            parts.append(f"val_loss {float(logs['val_loss']):.4f}")
+        parts.append(f"{now - self._epoch_started:.1f} s")
+        parts.append(f"{self.train_samples / training_seconds:,.0f} samples/s")
+        self.write("  ".join(parts))
 
 
 def seed_everything(*, seed: int) -> None:
@@ -200,65 +257,49 @@ def distribution_scope(*, multi_device: bool) -> Iterator[int]:
 
 
 def compile_model(*, model: keras.Model, train_config: TrainConfig) -> keras.Model:
-    """Compile with Adam, binary cross-entropy and accuracy, as the paper trained."""
+    """Compile with Adam, binary cross-entropy and accuracy, as the paper trained.
+
+    ``train_config.xla`` "auto" is Keras' own per-backend choice (see :class:`TrainConfig`);
+    ``model.jit_compile`` tells afterwards what it chose.
+    """
     model.compile(
         optimizer=keras.optimizers.Adam(learning_rate=train_config.learning_rate),
         loss=keras.losses.BinaryCrossentropy(),
         metrics=[keras.metrics.BinaryAccuracy(name="accuracy")],
-        jit_compile=bool(train_config.xla),
+        jit_compile=train_config.xla,
     )
+    if train_config.xla is True and not model.jit_compile:
+        # Keras only warns and runs uncompiled; a config that asks for XLA should not
+        # silently train at a fraction of the speed it was sized for.
+        raise ValueError(
+            f"xla: true cannot be honoured on the {keras.backend.backend()} backend here"
+            + (" with op determinism on (XLA has no deterministic kernels there): set deterministic: false or xla: auto"
+               if keras.backend.backend() == "tensorflow" else ": set xla: auto")
+        )
     return model
 
 
-def train_cnn(
+def step_compilation(model: keras.Model) -> str:
+    """How the compiled ``model``'s train and predict steps run on this backend, in words."""
+    backend = keras.backend.backend()
+    if model.jit_compile:
+        return f"{backend}, XLA-compiled steps"
+    if backend == "tensorflow":
+        return "tensorflow, graph steps (tf.function, no XLA)"
+    return f"{backend}, eager steps (not compiled)"
+
+
+def training_batches(
     *,
     stamps: np.ndarray,
     labels: np.ndarray,
     train_rows: np.ndarray,
     val_rows: np.ndarray,
-    model_config: CNNConfig | None = None,
     train_config: TrainConfig,
     seed: int,
-    on_epoch_end: Callable[[int, dict[str, float]], None] | None = None,
-    initial_model: str | os.PathLike[str] | None = None,
-) -> TrainResult:
-    """Train one CNN on ``stamps[train_rows]``, validating on ``stamps[val_rows]``.
-
-    The network is built from ``model_config`` (random weights), or, with
-    ``initial_model`` (a saved .keras file, left unchanged), loaded with its trained
-    weights and trained on: fine-tuning.  Exactly one of the two must be given.
-
-    stamps: (N, 51, 51, 3) uint8, channels (template, search, difference); a
-        ``np.load(..., mmap_mode="r")`` memmap is read batch by batch, never whole.
-    labels: (N,) int, 1 = artifact (bogus), 0 = non-artifact (real).
-    train_rows, val_rows: (R,) int row indices into ``stamps``; disjoint.  An empty
-        ``val_rows`` trains without validation, early stopping or best-weight restoring.
-    seed: seeds weight initialisation, dropout, shuffling and augmentation.
-    on_epoch_end: called after each epoch with (0-based epoch, logs) where logs holds
-        loss, accuracy, val_loss, val_accuracy and learning_rate, e.g. to log to MLflow.
-    """
-    check_stamp_array(stamps, where="stamps")
-    labels = np.asarray(labels)
-    if labels.shape != (len(stamps),):
-        raise ValueError(f"labels must have shape ({len(stamps)},) to match stamps, got {labels.shape}")
-    if not np.issubdtype(labels.dtype, np.integer) and not np.issubdtype(labels.dtype, np.bool_):
-        raise ValueError(f"labels must be integers 0/1 (1 = artifact), got dtype {labels.dtype}")
-    train_rows = validate_rows(train_rows, n_samples=len(stamps), what="train_rows")
-    val_rows = validate_rows(val_rows, n_samples=len(stamps), what="val_rows")
-    if len(train_rows) == 0:
-        raise ValueError("train_rows is empty: nothing to train on")
-    bad_labels = np.setdiff1d(np.unique(labels[np.concatenate([train_rows, val_rows])]), [0, 1])
-    if bad_labels.size:
-        raise ValueError(f"labels must be 0 (non-artifact) or 1 (artifact); found {bad_labels[:5].tolist()}")
-    overlap = np.intersect1d(train_rows, val_rows)
-    if overlap.size:
-        raise ValueError(f"train_rows and val_rows overlap in {overlap.size} rows, e.g. {overlap[:5].tolist()}")
-
-    if (model_config is None) == (initial_model is None):
-        raise ValueError("give exactly one of model_config (train from scratch) and initial_model (fine-tune)")
-
-    seed_everything(seed=seed)
-    has_validation = len(val_rows) > 0
+) -> tuple[StampBatches, StampBatches | None]:
+    """The training batches (shuffled per epoch, seeded) and validation batches (None when
+    ``val_rows`` is empty) that :func:`train_cnn` fits on."""
     train_batches = StampBatches(
         stamps=stamps,
         labels=labels,
@@ -269,19 +310,29 @@ def train_cnn(
         augment=train_config.augment,
         workers=train_config.loader_workers,
     )
-    val_batches = (
-        StampBatches(
-            stamps=stamps,
-            labels=labels,
-            rows=val_rows,
-            batch_size=max(train_config.batch_size, 256),  # no gradients: bigger batches are cheaper
-            shuffle=False,
-            workers=train_config.loader_workers,
-        )
-        if has_validation
-        else None
+    if len(val_rows) == 0:
+        return train_batches, None
+    val_batches = StampBatches(
+        stamps=stamps,
+        labels=labels,
+        rows=val_rows,
+        batch_size=max(train_config.batch_size, 256),  # no gradients: bigger batches are cheaper
+        shuffle=False,
+        workers=train_config.loader_workers,
     )
+    return train_batches, val_batches
 
+
+def training_callbacks(
+    *,
+    train_config: TrainConfig,
+    has_validation: bool,
+    on_epoch_end: Callable[[int, dict[str, float]], None] | None = None,
+    progress: Callable[[str], None] | None = None,
+    train_samples: int = 0,
+) -> list[keras.callbacks.Callback]:
+    """The callbacks of :func:`train_cnn`: step-decayed learning rate, early stopping on
+    val_loss with the best weights kept, the per-epoch hook and the epoch lines."""
     callbacks: list[keras.callbacks.Callback] = [
         keras.callbacks.LearningRateScheduler(lambda epoch, _rate: train_config.learning_rate_at(epoch)),
     ]
@@ -306,6 +357,68 @@ def train_cnn(
                 on_epoch_end=lambda epoch, logs: on_epoch_end(epoch, {k: float(v) for k, v in (logs or {}).items()})
             )
         )
+    if progress is not None:
+        callbacks.append(EpochLines(write=progress, max_epochs=train_config.max_epochs, train_samples=train_samples))
+    return callbacks
+
+
+def train_cnn(
+    *,
+    stamps: np.ndarray,
+    labels: np.ndarray,
+    train_rows: np.ndarray,
+    val_rows: np.ndarray,
+    model_config: CNNConfig | None = None,
+    train_config: TrainConfig,
+    seed: int,
+    on_epoch_end: Callable[[int, dict[str, float]], None] | None = None,
+    initial_model: str | os.PathLike[str] | None = None,
+    progress: Callable[[str], None] | None = None,
+) -> TrainResult:
+    """Train one CNN on ``stamps[train_rows]``, validating on ``stamps[val_rows]``.
+
+    The network is built from ``model_config`` (random weights), or, with
+    ``initial_model`` (a saved .keras file, left unchanged), loaded with its trained
+    weights and trained on: fine-tuning.  Exactly one of the two must be given.
+
+    stamps: (N, 51, 51, 3) uint8, channels (template, search, difference); a
+        ``np.load(..., mmap_mode="r")`` memmap is read batch by batch, never whole.
+    labels: (N,) int, 1 = artifact (bogus), 0 = non-artifact (real).
+    train_rows, val_rows: (R,) int row indices into ``stamps``; disjoint.  An empty
+        ``val_rows`` trains without validation, early stopping or best-weight restoring.
+    seed: seeds weight initialisation, dropout, shuffling and augmentation.
+    on_epoch_end: called after each epoch with (0-based epoch, logs) where logs holds
+        loss, accuracy, val_loss, val_accuracy and learning_rate, e.g. to log to MLflow.
+    progress: called with one line of text before training (backend, how the steps are
+        compiled, samples) and after each epoch (:class:`EpochLines`), e.g. ``print``.
+    """
+    check_stamp_array(stamps, where="stamps")
+    labels = np.asarray(labels)
+    if labels.shape != (len(stamps),):
+        raise ValueError(f"labels must have shape ({len(stamps)},) to match stamps, got {labels.shape}")
+    if not np.issubdtype(labels.dtype, np.integer) and not np.issubdtype(labels.dtype, np.bool_):
+        raise ValueError(f"labels must be integers 0/1 (1 = artifact), got dtype {labels.dtype}")
+    train_rows = validate_rows(train_rows, n_samples=len(stamps), what="train_rows")
+    val_rows = validate_rows(val_rows, n_samples=len(stamps), what="val_rows")
+    if len(train_rows) == 0:
+        raise ValueError("train_rows is empty: nothing to train on")
+    bad_labels = np.setdiff1d(np.unique(labels[np.concatenate([train_rows, val_rows])]), [0, 1])
+    if bad_labels.size:
+        raise ValueError(f"labels must be 0 (non-artifact) or 1 (artifact); found {bad_labels[:5].tolist()}")
+    overlap = np.intersect1d(train_rows, val_rows)
+    if overlap.size:
+        raise ValueError(f"train_rows and val_rows overlap in {overlap.size} rows, e.g. {overlap[:5].tolist()}")
+
+    if (model_config is None) == (initial_model is None):
+        raise ValueError("give exactly one of model_config (train from scratch) and initial_model (fine-tune)")
+
+    fix_cpu_threads(train_config.threads)
+    seed_everything(seed=seed)
+    has_validation = len(val_rows) > 0
+    train_batches, val_batches = training_batches(stamps=stamps, labels=labels, train_rows=train_rows,
+                                                  val_rows=val_rows, train_config=train_config, seed=seed)
+    callbacks = training_callbacks(train_config=train_config, has_validation=has_validation,
+                                   on_epoch_end=on_epoch_end, progress=progress, train_samples=len(train_rows))
 
     with op_determinism(enabled=train_config.deterministic), distribution_scope(
         multi_device=train_config.multi_device
@@ -314,6 +427,11 @@ def train_cnn(
             model = (build_model(config=model_config) if initial_model is None
                      else keras.saving.load_model(Path(initial_model), compile=False))
         compile_model(model=model, train_config=train_config)
+        if progress is not None:
+            progress(f"training on {len(train_rows):,} samples (validation {len(val_rows):,}), "
+                     f"batch {train_config.batch_size}, up to {train_config.max_epochs} epochs; "
+                     f"{step_compilation(model)}, {train_config.mixed_precision or 'float32'}, {replicas} device(s)"
+                     + (f", {numerics}" if (numerics := cpu_numerics()) else ""))
         started = time.perf_counter()
         fit_history = model.fit(
             train_batches,

@@ -33,6 +33,7 @@ def fine_tune(
     train_config: TrainConfig,
     seed: int,
     on_epoch_end: Callable[[int, dict[str, float]], None] | None = None,
+    progress: Callable[[str], None] | None = None,
 ) -> TrainResult:
     """Continue training the saved model at ``base_model_path`` on ``stamps[train_rows]``.
 
@@ -44,7 +45,7 @@ def fine_tune(
     """
     return train_cnn(stamps=stamps, labels=labels, train_rows=train_rows, val_rows=val_rows,
                      train_config=train_config, seed=seed, on_epoch_end=on_epoch_end,
-                     initial_model=base_model_path)
+                     initial_model=base_model_path, progress=progress)
 
 
 def retrain_for_survey(
@@ -59,13 +60,16 @@ def retrain_for_survey(
     train_config: TrainConfig,
     seed: int,
     on_epoch_end: Callable[[int, dict[str, float]], None] | None = None,
+    progress: Callable[[str], None] | None = None,
 ) -> TrainResult:
     """``mode`` "finetune" (:func:`fine_tune` from ``base_model_path``) or "scratch"
     (``train_cnn`` with ``model_config``, the base model's architecture)."""
     if mode == "finetune":
         return fine_tune(base_model_path=base_model_path, stamps=stamps, labels=labels, train_rows=train_rows,
-                         val_rows=val_rows, train_config=train_config, seed=seed, on_epoch_end=on_epoch_end)
+                         val_rows=val_rows, train_config=train_config, seed=seed, on_epoch_end=on_epoch_end,
+                         progress=progress)
     if mode == "scratch":
         return train_cnn(stamps=stamps, labels=labels, train_rows=train_rows, val_rows=val_rows,
-                         model_config=model_config, train_config=train_config, seed=seed, on_epoch_end=on_epoch_end)
+                         model_config=model_config, train_config=train_config, seed=seed, on_epoch_end=on_epoch_end,
+                         progress=progress)
     raise ValueError(f"retraining mode must be one of {MODES}, got {mode!r}")

@@ -267,6 +267,8 @@ def load_scoring_model(path: str | os.PathLike[str]) -> tuple[Any, str]:
         # Keras says "File not found" for any file that is not a zip; say what it is.
         raise ScoringInputError(f"{model_path}: not a Keras model file (a .keras file is a zip archive; this "
                                 "one is not, or is truncated); expected a model.keras written by the train stage")
+    import realbogus.cnn  # noqa: F401  (first: starts the backend without TensorFlow's start-up noise)
+
     import keras
 
     try:

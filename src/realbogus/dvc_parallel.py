@@ -1,0 +1,134 @@
+"""``dvc repro`` with several stages at once: independent stages (the CNN members of the
+``train``, ``crossfit`` and ``retrain`` matrices) share one GPU instead of queueing.
+
+``dvc repro`` runs one stage at a time.  DVC's per-output read/write locks do allow
+``dvc repro --single-item`` of stages that write different outputs to run side by side in
+one workspace; only its short repository lock at start-up can refuse a second process
+("Unable to acquire lock"), which is retried.  This walks the pipeline's DAG in dependency
+order, keeps up to ``jobs`` stages running, prefixes each output line with its stage, and
+ends with a plain ``dvc repro``, which finds everything up to date (or redoes what a
+concurrent run left stale), so the result is exactly what ``dvc repro`` would give.
+
+    python -m realbogus.dvc_parallel --jobs 4
+"""
+
+from __future__ import annotations
+
+import argparse
+import subprocess
+import sys
+import threading
+import time
+from collections.abc import Callable, Mapping
+from pathlib import Path
+
+LOCK_BUSY = "Unable to acquire lock"
+LOCK_RETRIES = 50
+
+
+def stage_dependencies(repo_dir: str | Path, *, dvcfile: str = "dvc.yaml") -> dict[str, set[str]]:
+    """Each stage of the pipeline ``repo_dir/dvcfile`` (``train@model1``, ...) -> the stages of
+    that pipeline it depends on (other pipelines in the repository, e.g. survey/, are left out)."""
+    from dvc.repo import Repo
+
+    pipeline_file = (Path(repo_dir) / dvcfile).resolve()
+    with Repo(str(repo_dir)) as repo:
+        graph = repo.index.graph  # edges point from a stage to a stage it depends on
+        stages = [stage for stage in graph.nodes if Path(stage.dvcfile.path).resolve() == pipeline_file]
+        names = {stage.name for stage in stages}
+        return {stage.name: {dependency.name for dependency in graph.successors(stage)} & names
+                for stage in stages}
+
+
+def _stream(process: subprocess.Popen[str], *, prefix: str, write: Callable[[str], None], lines: list[str]) -> None:
+    assert process.stdout is not None
+    for line in process.stdout:
+        lines.append(line)
+        write(f"{prefix}{line.rstrip()}")
+
+
+def run_stage(*, stage: str, repo_dir: Path, dvc: str, write: Callable[[str], None]) -> None:
+    """``dvc repro --single-item stage``, retried while another DVC process holds the repository lock."""
+    for attempt in range(LOCK_RETRIES):
+        lines: list[str] = []
+        process = subprocess.Popen([dvc, "repro", "--single-item", stage], cwd=repo_dir, text=True,
+                                   stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
+        _stream(process, prefix=f"[{stage}] ", write=write, lines=lines)
+        if process.wait() == 0:
+            return
+        if not any(LOCK_BUSY in line for line in lines):
+            raise RuntimeError(f"stage {stage} failed (exit {process.returncode}):\n{''.join(lines[-40:])}")
+        time.sleep(0.5 + 0.1 * attempt)
+    raise RuntimeError(f"stage {stage}: DVC's repository lock stayed busy through {LOCK_RETRIES} tries")
+
+
+def run_in_dependency_order(*, dependencies: Mapping[str, set[str]], jobs: int,
+                            run: Callable[[str], None]) -> None:
+    """Call ``run(stage)`` for every stage, a stage only after all it depends on, ``jobs`` at a time.
+
+    The first failure stops new starts; the stages still running finish, then it is raised.
+    """
+    if jobs < 1:
+        raise ValueError(f"jobs must be >= 1, got {jobs}")
+    unknown = {dependency for needs in dependencies.values() for dependency in needs} - set(dependencies)
+    if unknown:
+        raise ValueError(f"stages depend on stages not in the pipeline: {sorted(unknown)}")
+    pending, done = set(dependencies), set()
+    running: dict[str, threading.Thread] = {}
+    failures: list[BaseException] = []
+    finished = threading.Condition()
+
+    def work(stage: str) -> None:
+        try:
+            run(stage)
+        except BaseException as error:  # noqa: BLE001  (re-raised in the caller's thread)
+            failures.append(error)
+        with finished:
+            running.pop(stage)
+            if not failures:
+                done.add(stage)
+            finished.notify_all()
+
+    with finished:
+        while (pending and not failures) or running:
+            ready = sorted(stage for stage in pending if dependencies[stage] <= done)
+            while ready and len(running) < jobs and not failures:
+                stage = ready.pop(0)
+                pending.discard(stage)
+                running[stage] = threading.Thread(target=work, args=(stage,), name=stage, daemon=True)
+                running[stage].start()
+            if not running and pending and not failures:
+                raise ValueError(f"dependency cycle among {sorted(pending)}")
+            finished.wait()
+    if failures:
+        raise failures[0]
+
+
+def repro_parallel(*, repo_dir: str | Path = ".", jobs: int, dvc: str = "dvc",
+                   write: Callable[[str], None] = print) -> None:
+    """The whole pipeline with up to ``jobs`` stages at once, then a final plain ``dvc repro``."""
+    repo_dir = Path(repo_dir)
+    lock = threading.Lock()
+
+    def locked_write(line: str) -> None:
+        with lock:
+            write(line)
+
+    run_in_dependency_order(dependencies=stage_dependencies(repo_dir), jobs=jobs,
+                            run=lambda stage: run_stage(stage=stage, repo_dir=repo_dir, dvc=dvc, write=locked_write))
+    subprocess.run([dvc, "repro"], cwd=repo_dir, check=True)
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--jobs", type=int, default=4, help="stages running at once (1: plain dvc repro order)")
+    parser.add_argument("--repo", default=".")
+    args = parser.parse_args(argv)
+    dvc = str(Path(sys.executable).parent / "dvc")
+    repro_parallel(repo_dir=args.repo, jobs=args.jobs, dvc=dvc if Path(dvc).exists() else "dvc",
+                   write=lambda line: print(line, flush=True))
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
