@@ -209,11 +209,14 @@ def check_what_the_stages_logged(client, experiment_id: str, *, repo: Path, stag
                 logged = artifacts(member_run, f"evaluation/{split}")
                 assert {"roc.csv", "categories.csv", "metrics.json", "roc_fpr_mdr.png"} <= logged, (stage, member, split)
 
-    # The evaluate stage: its metrics are reports/evaluate/metrics.json, Table 4 and the ROCs beside them.
+    # The evaluate stage: its metrics are reports/evaluate/metrics.json and the headline numbers
+    # (reports/headline.json, under the names dvc shows), Table 4 and the ROCs beside them.
     [evaluate_run] = by_name["evaluate"]
     written = json.loads((repo / "reports" / "evaluate" / "metrics.json").read_text())
+    headline = json.loads((repo / "reports" / "headline.json").read_text())
     logged = evaluate_run.data.metrics
-    assert set(logged) == {key.replace("/", "_") for key in written}
+    assert set(logged) == {key.replace("/", "_") for key in written} | {
+        f"{group}.{key}" for group, values in headline.items() for key, value in values.items() if value is not None}
     for key, value in written.items():
         assert logged[key.replace("/", "_")] == value or (math.isnan(value) and math.isnan(logged[key]))
     assert {f"{member}.{judge}.{column}.fpr_at_mdr_0.05" for member in members for judge in ("given", "truth")
