@@ -22,7 +22,7 @@ from realbogus.evaluation import evaluate_scores
 from realbogus.members import FEATURES, STAMPS, MemberSpec, fit_and_score
 from realbogus.provenance import content_hash
 from realbogus.split import assign_splits
-from realbogus.stage_tables import align, check_stamps_in_id_order, read_table, write_scores
+from realbogus.stage_tables import HISTORY_FILE, align, check_stamps_in_id_order, read_table, write_history, write_scores
 
 EVALUATED_SPLITS = ("val", "test")
 
@@ -75,8 +75,8 @@ def train_and_evaluate(*, spec: MemberSpec, inputs: StageInputs, split: np.ndarr
                        run_params: Mapping[str, Any]) -> dict[str, dict[str, Any]]:
     """Fit member ``spec`` on the train split, score every sample, evaluate val and test.
 
-    Writes ``model_dir/model.*`` and ``model_dir/scores.parquet`` (id, split, label,
-    artifact_score) and the evaluation files under ``reports_dir/<split>/``; run_params:
+    Writes ``model_dir/model.*``, ``model_dir/scores.parquet`` (id, split, label,
+    artifact_score), for a CNN ``model_dir/history.csv`` (per-epoch learning curves), and the evaluation files under ``reports_dir/<split>/``; run_params:
     the stage's own params (split, ...) logged beside the member's.  Returns {split: metrics}.
     """
     model_dir, reports_dir = Path(model_dir), Path(reports_dir)
@@ -92,6 +92,8 @@ def train_and_evaluate(*, spec: MemberSpec, inputs: StageInputs, split: np.ndarr
             fitted.save(temporary)
             write_scores(ids=inputs.ids, split=split, labels=inputs.labels, artifact_score=fitted.artifact_score,
                          path=temporary / "scores.parquet")
+            if fitted.history:  # a CNN's learning curves, for the evaluate stage's figures
+                write_history(fitted.history, temporary / HISTORY_FILE)
         results = evaluate_splits(labels=inputs.labels, artifact_score=fitted.artifact_score, split=split,
                                   out_dir=reports_dir, name=f"{stage} {spec.name}")
         log_split_metrics(run, results, reports_dir)
