@@ -51,7 +51,10 @@ def main(argv: list[str] | None = None) -> None:
     merge = json.loads(Path("reports/merge/metrics.json").read_text())
     mining_path = Path("reports/mine_truth/metrics.json")
     mining = json.loads(mining_path.read_text()) if mining_path.exists() else None
-    write_summary(path=reports / "summary.md", tables=tables, merge=merge, mining=mining, figures=figures)
+    realism_path = reports / "realism" / "metrics.json"
+    realism = json.loads(realism_path.read_text()) if realism_path.exists() else None
+    write_summary(path=reports / "summary.md", tables=tables, merge=merge, mining=mining, figures=figures,
+                  realism=realism)
     with tracking.stage_run(stage="evaluate", params={"ensemble": section(params, "ensemble")},
                             data_version=content_hash("data/ingested/catalog.parquet"),
                             labels_version=content_hash(args.labels),

@@ -152,6 +152,22 @@ def test_a_crash_leaves_the_previous_output_and_no_temporary(tmp_path: Path) -> 
     assert sorted(p.name for p in tmp_path.iterdir()) == ["out"]
 
 
+def test_outputs_get_the_mode_the_umask_gives_not_a_private_temporary_one(tmp_path: Path) -> None:
+    """mkstemp/mkdtemp make 0600/0700 paths; renamed outputs must read like any file the user writes."""
+    previous = os.umask(0o022)
+    try:
+        with atomic_path(tmp_path / "table.csv", command="x") as temporary:
+            temporary.write_text("id\n1\n")
+        with atomic_path(tmp_path / "folder", is_dir=True, command="x") as temporary:
+            (temporary / "a.txt").write_text("a")
+    finally:
+        os.umask(previous)
+    assert (tmp_path / "table.csv").stat().st_mode & 0o777 == 0o644
+    assert sidecar_path(tmp_path / "table.csv").stat().st_mode & 0o777 == 0o644
+    assert (tmp_path / "folder").stat().st_mode & 0o777 == 0o755
+    assert (tmp_path / "folder" / OUTPUT_MARKER).stat().st_mode & 0o777 == 0o644
+
+
 def _stage(name: str, *args: str, cwd: Path) -> subprocess.CompletedProcess:
     env = {key: value for key, value in os.environ.items() if key != "REALBOGUS_DEBUG"}
     return subprocess.run([sys.executable, str(REPO / "stages" / f"{name}.py"), *args], cwd=cwd, env=env,

@@ -174,10 +174,26 @@ def _write_json(path: Path, payload: dict) -> None:
     try:
         with os.fdopen(fd, "w", encoding="utf-8") as handle:
             handle.write(json.dumps(payload, indent=2, sort_keys=True) + "\n")
+        _give_default_mode(Path(name), is_dir=False)
         os.replace(name, path)
     except BaseException:
         Path(name).unlink(missing_ok=True)
         raise
+
+
+def _current_umask() -> int:
+    mask = os.umask(0)
+    os.umask(mask)
+    return mask
+
+
+def _give_default_mode(path: Path, *, is_dir: bool) -> None:
+    """Give a temporary output the mode a plain ``open``/``mkdir`` would have given it.
+
+    ``mkstemp``/``mkdtemp`` create private paths (0600 / 0700); an output renamed from one
+    would stay unreadable to the user's group and to other reviewers of the repository.
+    """
+    os.chmod(path, (0o777 if is_dir else 0o666) & ~_current_umask())
 
 
 def _remove(path: Path) -> None:
@@ -224,6 +240,8 @@ def atomic_path(
         temporary = Path(name)
     try:
         yield temporary
+        if temporary.exists():
+            _give_default_mode(temporary, is_dir=is_dir)
         if is_dir:
             entries = sorted(name for name in os.listdir(temporary) if name != OUTPUT_MARKER)
             _write_json(temporary / OUTPUT_MARKER, {"command": command or "realbogus", "entries": entries})

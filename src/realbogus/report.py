@@ -83,10 +83,50 @@ def _markdown(table: pd.DataFrame, *, floatfmt: str = ".4f") -> str:
     return "\n".join(lines)
 
 
+def realism_lines(realism: Mapping[str, Any]) -> list[str]:
+    """The summary's section on how real the release is (``reports/realism/metrics.json``)."""
+    lines = ["## How real the release is (reports/realism)", "",
+             "| channel | sky p10 / p50 / p90 | noise p50 | sky / noise | clipped at 255 (no ticks) | inside the real ranges |",
+             "|---|---|---|---|---|---|"]
+    for channel, figures in realism["pixels"].items():
+        lines.append(f"| {channel} | {figures['background_p10']:.0f} / {figures['background_p50']:.0f} / "
+                     f"{figures['background_p90']:.0f} | {figures['noise_p50']:.1f} | "
+                     f"{figures['background_over_noise_p50']:.1f} | {100 * figures['fraction_at_255_outside_ticks']:.2f}% "
+                     f"| {'yes' if figures['checks_pass'] else 'no'} |")
+    lines += ["", "Real DES-SN stamps: sky 5 / 12 / 88 (template), 10 / 26 / 104 (search), 62 / 106 / 123 "
+              "(difference); noise 5, 11, 39; sky / noise 2-3; 0.3% clipped.", ""]
+    members = realism.get("members") or {}
+    if members:
+        lines += ["| member | FPR at MDR 0.03 / 0.04 / 0.05 (given labels) | the same, truth | strongly misclassified (cat 1 + 6) |",
+                  "|---|---|---|---|"]
+        for member, figures in members.items():
+            given = " / ".join(_percent(figures.get(f"fpr_at_mdr_{mdr}")) for mdr in ("0.03", "0.04", "0.05"))
+            truth = " / ".join(_percent(figures.get(f"truth_fpr_at_mdr_{mdr}")) for mdr in ("0.03", "0.04", "0.05"))
+            lines.append(f"| {member} | {given} | {truth} | {_percent(figures.get('strongly_misclassified_share'))} |")
+        lines += ["", "Goldstein et al. 2015, the forest on the real release: 3.8% / 2.4% / 1.6%; Ayyar et al. 2022: "
+                  "0.24-0.67% of samples strongly misclassified per model.", ""]
+    several = realism.get("strongly_misclassified_by_several")
+    if several:
+        line = (f"Test samples at least {several['min_members']} members strongly misclassify: "
+                f"{several['n_flagged']} of {several['n_samples']}")
+        if several.get("mislabelled_share") is not None:
+            line += (f", of which {100 * several['mislabelled_share']:.0f}% truly mislabelled "
+                     f"(they are {100 * several['recall']:.0f}% of the test split's {several['n_mislabelled']} mislabels)")
+        lines += [line + " (the paper: about 90% of those inspected).", ""]
+    return lines
+
+
+def _percent(value: float | None) -> str:
+    return "-" if value is None else f"{100 * value:.2f}%"
+
+
 def write_summary(*, path: Path, tables: Mapping[str, pd.DataFrame], merge: Mapping[str, Any],
-                  mining: Mapping[str, Any] | None, figures: Sequence[str]) -> None:
-    """reports/summary.md: the relabel story in tables and figures."""
+                  mining: Mapping[str, Any] | None, figures: Sequence[str],
+                  realism: Mapping[str, Any] | None = None) -> None:
+    """reports/summary.md: the relabel story in tables and figures (and how real the release is)."""
     lines = ["# realbogus: relabel loop summary", ""]
+    if realism:
+        lines += realism_lines(realism)
     if mining and mining.get("truth_available"):
         lines += ["## Mining (against the simulated truth)", "",
                   f"- mislabelled samples in the release: {mining['n_mislabelled']}",

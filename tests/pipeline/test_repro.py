@@ -51,6 +51,7 @@ def test_full_loop_then_label_versions(tiny_repo: Path, pipeline_env: dict, tmp_
     assert rf_run.data.params["feature_models.rf.kind"] == "forest"
     assert rf_run.data.tags["member"] == "rf" and rf_run.data.tags["realbogus.dvc_stage"] == "feature_model@rf"
     assert {f"test_cat{index}" for index in range(1, 7)} <= set(rf_run.data.metrics)
+    check_what_the_stages_logged(client, experiment.experiment_id, repo=repo, stage_runs=stage_runs)
 
     # The survey pipeline on top of the trained model: score, vet votes, fine-tune, compare.
     run(["dvc", "repro"], cwd=repo / "survey", env=env)
@@ -96,6 +97,12 @@ def test_full_loop_then_label_versions(tiny_repo: Path, pipeline_env: dict, tmp_
     run(["dvc", "repro", "merge"], cwd=repo, env=env)
     labels_v1 = (repo / "data" / "labels" / "labels.csv").read_bytes()
     assert labels_v1 != labels_v0
+    # Her vote replaced the expert's rather than tying with it: the candidate has her label and
+    # is still decided (a tie would leave it undecided, with the given label).
+    new_label = pd.read_csv(repo / "data" / "labels" / "labels.csv").set_index("id").loc[candidate["id"], "label"]
+    assert new_label == (1 if person_says == "artifact" else 0)
+    merge_v1 = json.loads((repo / "reports" / "merge" / "metrics.json").read_text())
+    assert (merge_v1["decided"], merge_v1["undecided"]) == (merge["decided"], merge["undecided"])
     run(["git", "add", "-A"], cwd=repo)
     run(["git", "commit", "-qm", "labels v1"], cwd=repo)
     run(["git", "tag", "v1"], cwd=repo)
@@ -123,3 +130,64 @@ def test_full_loop_then_label_versions(tiny_repo: Path, pipeline_env: dict, tmp_
     run(["dvc", "remote", "add", "--local", "store", str(remote)], cwd=clone, env=env)
     run(["dvc", "pull", "-r", "store", "data/labels/labels.csv"], cwd=clone, env=env)
     assert (clone / "data" / "labels" / "labels.csv").read_bytes() == labels_v0
+
+
+def check_what_the_stages_logged(client, experiment_id: str, *, repo: Path, stage_runs: list) -> None:
+    """The real stages' MLflow runs hold what a person compares in the UI: CNN learning
+    curves, one run per cross-fitting fold, the models, the ROC and category tables, and
+    the evaluate stage's Table 4 numbers."""
+    import math
+
+    import yaml
+
+    params = yaml.safe_load((repo / "params.yaml").read_text())
+    members, folds = params["ensemble"]["members"], params["crossfit"]["folds"]
+    epochs = params["train"]["max_epochs"]
+    by_name: dict[str, list] = {}
+    for stage_run in stage_runs:
+        by_name.setdefault(stage_run.info.run_name, []).append(stage_run)
+
+    def artifacts(stage_run, path: str) -> set[str]:
+        return {Path(info.path).name for info in client.list_artifacts(stage_run.info.run_id, path)}
+
+    # One run per member and fold, and no other cross-fitting run.
+    expected = {f"crossfit-{member}-fold{fold}" for member in members for fold in range(folds)}
+    assert {name for name in by_name if name.startswith("crossfit-")} == expected
+    for name in expected:
+        [fold_run] = by_name[name]
+        member, fold = name.removeprefix("crossfit-").rsplit("-fold", 1)
+        assert (fold_run.data.tags["member"], fold_run.data.tags["fold"]) == (member, fold)
+        assert fold_run.info.status == "FINISHED" and "auc" in fold_run.data.metrics
+
+    # The CNN's learning curves, one point per epoch, where it trains.
+    for name in ("train-tiny", "crossfit-tiny-fold0", "crossfit-tiny-fold1", "retrain-tiny"):
+        [cnn_run] = by_name[name]
+        for curve in ("loss", "val_loss"):
+            history = client.get_metric_history(cnn_run.info.run_id, curve)
+            assert sorted(point.step for point in history) == list(range(epochs)), (name, curve)
+            assert all(math.isfinite(point.value) for point in history)
+
+    # Each trained member's model, ROC and category table, for its validation and test splits.
+    for stage in ("feature_model", "train", "retrain"):
+        for member in (members if stage == "retrain" else
+                       [m for m in members if (m in params["models"]) == (stage == "train")]):
+            [member_run] = by_name[f"{stage}-{member}"]
+            model_file = "model.keras" if member in params["models"] else "model.joblib"
+            assert artifacts(member_run, "model") == {model_file}, (stage, member)
+            for split in ("val", "test"):
+                logged = artifacts(member_run, f"evaluation/{split}")
+                assert {"roc.csv", "categories.csv", "metrics.json", "roc_fpr_mdr.png"} <= logged, (stage, member, split)
+
+    # The evaluate stage: its metrics are reports/evaluate/metrics.json, Table 4 and the ROCs beside them.
+    [evaluate_run] = by_name["evaluate"]
+    written = json.loads((repo / "reports" / "evaluate" / "metrics.json").read_text())
+    logged = evaluate_run.data.metrics
+    assert set(logged) == {key.replace("/", "_") for key in written}
+    for key, value in written.items():
+        assert logged[key.replace("/", "_")] == value or (math.isnan(value) and math.isnan(logged[key]))
+    assert {f"{member}.{judge}.{column}.fpr_at_mdr_0.05" for member in members for judge in ("given", "truth")
+            for column in range(3)} <= set(logged)
+    evaluate_files = artifacts(evaluate_run, "evaluate")
+    assert {f"table4_{member}.csv" for member in members} <= evaluate_files
+    assert {f"roc_before_after_{member}.png" for member in members} <= evaluate_files
+    assert "summary.md" in evaluate_files

@@ -9,28 +9,38 @@ def _noise(seed: int, level: float = 200.0) -> np.ndarray:
     return np.random.default_rng(seed).normal(level, 15.0, size=(51, 51))
 
 
-def test_sky_background_lands_on_measured_range():
-    stretched = display_stretch(_noise(0), channel="srch")
-    low, high = np.percentile(stretched, [1, 99])
+def test_noise_stamp_runs_from_its_first_percentile_to_its_central_maximum():
+    stamp = _noise(0)
+    stretched = display_stretch(stamp, channel="srch")
     assert stretched.dtype == np.uint8 and stretched.shape == (51, 51)
-    assert 2 <= low <= 20 and 90 <= high <= 125  # DES: about 7..110
+    assert 0.005 <= (stretched == 0).mean() <= 0.02  # the 1st percentile maps to 0
+    # Noise outside the central box may exceed its maximum: only a few pixels clip.
+    assert stretched[15:36, 15:36].max() == 255 and (stretched == 255).mean() < 0.005
+    # The sky sits 2-3 noise sigmas above 0, as in the real stamps.
+    sky, sigma = np.median(stretched), 1.4826 * np.median(np.abs(stretched - np.median(stretched)))
+    assert 2.0 <= sky / sigma <= 2.7
 
 
-def test_difference_background_is_anchored_at_zero():
-    stretched = display_stretch(_noise(1, level=0.0), channel="diff")
-    low, high = np.percentile(stretched, [1, 99])
-    assert 20 <= low <= 45 and 110 <= high <= 140  # DES: about 33..126
-    # A positive offset of the whole difference must brighten it (zero-anchored, not median).
-    shifted = display_stretch(_noise(1, level=30.0), channel="diff")
-    assert np.median(shifted) > np.median(stretched) + 20
+def test_bright_central_source_darkens_the_sky_and_only_its_peak_is_white():
+    stamp = _noise(1)
+    rows, columns = np.mgrid[:51, :51]
+    stamp += 3000.0 * np.exp(-((rows - 25) ** 2 + (columns - 25) ** 2) / (2 * 2.0 ** 2))
+    stretched = display_stretch(stamp, channel="temp")
+    assert np.median(stretched) < 12  # a dark sky, as in most real templates
+    assert stretched[25, 25] == 255 and (stretched == 255).sum() <= 2  # no clipped blob
+    # A source outside the central 21x21 brighter than the centre saturates instead.
+    stamp[3:6, 3:6] += 10000.0
+    assert (display_stretch(stamp, channel="temp")[3:6, 3:6] == 255).all()
 
 
-def test_sources_saturate_and_negative_dips_go_dark():
+def test_difference_dips_clip_to_black_and_the_detection_peak_is_white():
     stamp = _noise(2, level=0.0)
-    stamp[25, 25] = 5000.0
-    stamp[10, 10] = -5000.0
+    stamp[25, 25] = 100.0
+    stamp[20:23, 20:23] = -5000.0
     stretched = display_stretch(stamp, channel="diff")
-    assert stretched[25, 25] == 255 and stretched[10, 10] == 0
+    assert stretched[25, 25] == 255 and (stretched[20:23, 20:23] == 0).all()
+    # The same stamp shifted by a constant displays the same (no fixed zero point).
+    assert np.array_equal(display_stretch(stamp + 40.0, channel="diff"), stretched)
 
 
 def test_masked_and_nan_pixels_do_not_break_the_stretch():
@@ -39,10 +49,12 @@ def test_masked_and_nan_pixels_do_not_break_the_stretch():
     stamp[:10, :] = MASKED_PIXEL_VALUE
     stamp[20, 20] = np.nan
     stretched = display_stretch(stamp.astype(np.float32), channel="temp")
-    # The unmasked part keeps (nearly) its stretch: masked pixels are left out of the statistics.
+    # The unmasked part keeps (nearly) its stretch: masked pixels are left out of the statistics
+    # (shown as zero flux, far below this sky: black).
     difference = np.abs(stretched.astype(int) - reference.astype(int))
-    difference[20, 20] = 0  # the NaN pixel itself is shown as zero flux
+    difference[20, 20] = 0
     assert difference[11:].max() <= 8
+    assert (stretched[:10] == 0).all() and stretched[20, 20] == 0
     assert display_stretch(np.full((51, 51), np.nan), channel="srch").dtype == np.uint8
     assert len(np.unique(display_stretch(np.zeros((51, 51)), channel="diff"))) == 1
 

@@ -6,6 +6,7 @@ from __future__ import annotations
 import io
 import json
 import socket
+from pathlib import Path
 from concurrent.futures import ThreadPoolExecutor
 
 import numpy as np
@@ -13,6 +14,7 @@ import pandas as pd
 import pytest
 from PIL import Image
 
+import realbogus.review
 from realbogus.review.server import MAX_BODY_BYTES, make_server
 from realbogus.votes import combine_votes
 
@@ -39,9 +41,23 @@ def test_state_lists_candidates_in_rank_order_with_scores(review_inputs: ReviewI
 
 def test_page_and_assets_are_served(review_inputs: ReviewInputs, start_server) -> None:
     server = start_server(review_inputs)
-    for path, kind in (("/", "text/html"), ("/static/review.css", "text/css"), ("/static/review.js", "text/javascript")):
+    static = Path(realbogus.review.__file__).parent / "static"
+    for path, name, kind in (("/", "index.html", "text/html"), ("/static/review.css", "review.css", "text/css"),
+                             ("/static/review.js", "review.js", "text/javascript")):
         status, body, content_type = server.request("GET", path)
-        assert status == 200 and content_type.startswith(kind) and len(body) > 500
+        assert status == 200 and content_type.startswith(kind)
+        assert body == (static / name).read_bytes(), path  # the page itself, whole
+    # The page loads the served style and script, and has the places the script fills with
+    # the state: the progress line ("0 of N decided"), the card grid and one card's layout.
+    page = server.request("GET", "/")[1].decode()
+    for part in ('href="/static/review.css"', 'src="/static/review.js"', 'id="progress-text"', 'id="grid"',
+                 'id="card-template"', 'class="cid"', 'data-decision="artifact"', 'data-decision="non-artifact"'):
+        assert part in page, part
+    # What it shows comes from the state: one card per candidate and the count.  (That the
+    # page draws exactly these, in real Chromium, is test_review_browser's.)
+    state = server.request("GET", "/api/state")[1]
+    assert len(state["candidates"]) == state["progress"]["total"] == len(review_inputs.table)
+    assert {"id", "given_label", "scores", "categories"} <= set(state["candidates"][0])
 
 
 def test_stamp_is_the_candidates_own_channel(review_inputs: ReviewInputs, start_server) -> None:

@@ -41,8 +41,19 @@ def test_measured_flip_rate_and_direction_match_the_configuration(label_noise: f
     assert abs(given.mean() - SimulationConfig().artifact_fraction) < 0.03
 
 
-def test_mechanisms_match_their_direction_and_scene() -> None:
+def test_default_mislabels_are_the_papers_two_mechanisms_only() -> None:
     truth = draw_truth_table(n=4000, seed=5, label_noise=0.1, flip_ratio=3.0)
+    wrong = truth[truth["given_label"] != truth["true_label"]]
+    assert set(wrong.loc[wrong["given_label"] == 0, "mislabel_mechanism"]) == set(MECHANISM_ARTIFACT)
+    assert set(wrong.loc[wrong["given_label"] == 1, "mislabel_mechanism"]) == {"real_transient"}
+
+
+def test_mechanisms_match_their_direction_and_scene() -> None:
+    with_flips = SimulationConfig(
+        mislabel_mechanism_weights_given0=(("fake_on_bad_column", 0.3), ("fake_on_mask", 0.25),
+                                           ("fake_near_saturated_star", 0.25), ("random_flip", 0.2)),
+        mislabel_mechanism_weights_given1=(("real_transient", 0.8), ("random_flip", 0.2)))
+    truth = draw_truth_table(n=4000, seed=5, label_noise=0.1, flip_ratio=3.0, config=with_flips)
     wrong = truth[truth["given_label"] != truth["true_label"]]
     right = truth[truth["given_label"] == truth["true_label"]]
     assert (right["mislabel_mechanism"] == "none").all()

@@ -7,7 +7,7 @@ import pytest
 
 from realbogus.release.layout import MASKED_PIXEL_VALUE, STAMP_SIZE
 from realbogus.simulate import ARTIFACT_TYPES, SimulationConfig, draw_truth_table, simulate_sample
-from realbogus.simulate.psf import moffat_alpha
+from realbogus.simulate.psf import GRID, irfft2, moffat_alpha, resampling_noise_transfer, rfft2
 
 SEED = 7
 N_DRY = 1500
@@ -147,18 +147,43 @@ def test_fake_flux_is_recovered_by_aperture_photometry_on_the_difference() -> No
     assert np.all(np.abs(ratios - 1.0) < 0.3)
 
 
-def test_difference_noise_is_spatially_correlated() -> None:
-    config = SimulationConfig(star_density=0.0, galaxy_density=0.0, host_fraction=0.0)
-    correlations = []
-    for index in range(40):
+def _neighbour_correlations(image: np.ndarray) -> tuple[float, float]:
+    """Correlation of pixels 1 and 2 apart (rows and columns averaged)."""
+    values = image.astype(float) - image.mean()
+    variance = np.sum(values * values)
+    lag = [0.5 * (np.sum(values[:, k:] * values[:, :-k]) + np.sum(values[k:, :] * values[:-k, :])) / variance
+           for k in (1, 2)]
+    return lag[0], lag[1]
+
+
+def test_lanczos_resampling_correlates_neighbours_with_a_negative_side_lobe() -> None:
+    noise = np.random.default_rng(0).standard_normal((GRID, GRID))
+    filtered = irfft2(rfft2(noise) * resampling_noise_transfer(np.array([[0.5, 0.5]])))
+    lag1, lag2 = _neighbour_correlations(filtered)
+    assert 0.2 < lag1 < 0.32 and -0.22 < lag2 < -0.1  # Lanczos-3 halfway between pixels
+    # Many exposures at random offsets, averaged, keep the flux (unit gain at zero frequency).
+    coadd = resampling_noise_transfer(np.random.default_rng(1).random((8, 2)))
+    assert coadd[0, 0] == pytest.approx(1.0) and coadd.max() < 1.05 and coadd[GRID // 2, -1] < 0.5
+
+
+def test_difference_noise_follows_how_the_search_image_was_resampled() -> None:
+    config = SimulationConfig(star_density=0.0, galaxy_density=0.0)
+    coadded, single = [], []
+    for index in range(400):
         plan, rendered = _render(index, config, seed=4)
         if plan.scene_kind != "fake":
             continue
-        border = rendered.difference[:12, :].astype(float)  # far from the fake
-        border = border - border.mean()
-        correlations.append(np.sum(border[:, 1:] * border[:, :-1]) / np.sum(border * border))
-    # Resampling and the matching kernel correlate neighbouring pixels (white noise: ~0).
-    assert 0.3 < np.median(correlations) < 0.95
+        lags = _neighbour_correlations(rendered.difference[:12, :])  # far from the fake
+        exposures_table = "search_exposures_deep" if plan.conditions.field_name in ("C3", "X3") else "search_exposures_shallow"
+        (coadded if config.band_value(exposures_table, plan.conditions.band) > 1 else single).append(lags)
+        if len(coadded) >= 25 and len(single) >= 25:
+            break
+    coadded, single = np.array(coadded), np.array(single)
+    # A coadded (resampled) search image: Lanczos-correlated difference noise, like real DES
+    # difference stamps; a single exposure on its own grid: nearly white (the deeper template's
+    # convolved noise adds little).
+    assert 0.05 < np.median(coadded[:, 0]) < 0.35 and np.median(coadded[:, 1]) < 0.0
+    assert abs(np.median(single[:, 0])) < 0.06
 
 
 def test_snr_and_magnitude_follow_the_limit() -> None:
@@ -199,3 +224,36 @@ def test_canvas_ffts_equal_scipy_fft_bit_for_bit() -> None:
     assert np.array_equal(psf.irfft2(transform), scipy.fft.irfft2(transform, s=(psf.GRID, psf.GRID)))
     real_transfer = psf.gaussian_transfer(sigma_y=1.3, sigma_x=0.7)  # float input takes the public path
     assert np.array_equal(psf.irfft2(real_transfer), scipy.fft.irfft2(real_transfer, s=(psf.GRID, psf.GRID)))
+
+
+def test_every_sample_is_a_detection_above_the_threshold() -> None:
+    config = SimulationConfig()
+    snrs = [_render(index, config, seed=6)[1].truth["detection_snr"] for index in range(60)]
+    # Renderings below S/N 5 are drawn again; only after 20 failures would one stay.
+    assert np.mean(np.array(snrs) >= config.detection_snr_min) >= 0.98
+    # Without the threshold, faint fakes and weak residuals fall below it.
+    loose = SimulationConfig(detection_snr_min=-np.inf)
+    loose_snrs = [_render(index, loose, seed=6)[1].truth["detection_snr"] for index in range(60)]
+    assert np.mean(np.array(loose_snrs) < config.detection_snr_min) > 0.1
+
+
+def test_fakes_follow_their_hosts_light_not_their_nuclei(dry_truth) -> None:
+    offsets = []
+    for index in dry_truth.index[dry_truth["scene_kind"] == "fake"][:40]:
+        plan, rendered = _render(int(index))
+        assert plan.host_galaxy
+        offsets.append(rendered.truth["host_offset_px"])
+    offsets = np.array(offsets)
+    # Half the light-weighted positions lie beyond the half-light radius (0.6-9 px here).
+    assert np.median(offsets) > 1.0 and np.mean(offsets < 0.1) < 0.1
+
+
+def test_noise_peak_is_a_psf_like_fluctuation_that_passes_the_threshold(dry_truth) -> None:
+    config = SimulationConfig()
+    for offset in range(3):
+        plan, rendered = _render(_first(dry_truth, "noise_peak", offset), config)
+        assert rendered.truth["detection_snr"] >= config.detection_snr_min
+        search = rendered.search.astype(float)
+        center = search[STAMP_SIZE // 2 - 2:STAMP_SIZE // 2 + 3, STAMP_SIZE // 2 - 2:STAMP_SIZE // 2 + 3].mean()
+        ring = search[STAMP_SIZE // 2 - 12:STAMP_SIZE // 2 + 13, STAMP_SIZE // 2 - 12:STAMP_SIZE // 2 + 13]
+        assert center > np.median(ring)  # a bump in the search image, not in the template

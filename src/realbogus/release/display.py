@@ -1,18 +1,22 @@
 """Turn a float stamp into the display-scaled uint8 stamp the release stores as GIF.
 
-Measured on public DES-SN stamps (DESIGN.md section 2): every stamp is stretched on its
-own; template and search backgrounds land at about 7-110 of 0..255 with sources saturating
-toward 255; the difference is stretched around zero flux (not around its median), its
-background at about 33-126; four diagonal tick marks of value 255 sit in the corners.
+Measured on public DES-SN stamps (``realbogus.release.reference``; the measurement is
+``realbogus.release.pixel_statistics``): in every channel the brightest central pixel
+reaches 255, the sky sits only about 2-3 noise sigmas above 0, about 1 % of the pixels
+are 0, and almost no pixel but the corner ticks is 255.  So the real stretch is linear
+from near the stamp's minimum up to its brightest central pixel, per stamp:
 
-The stretch here is linear between two bounds set from the stamp's own robust noise
-(median and MAD over valid pixels), chosen so a Gaussian background's 1st-99th percentiles
-land on the measured ranges:
+* low bound: the 1st percentile of the stamp's valid pixels (a Gaussian sky then sits
+  2.3 sigma above 0, and about 1 % of the pixels are 0);
+* high bound: the maximum of the central 21x21 (the detection and its host).
 
-* template / search: ``median - 2.65 sigma -> 0`` and ``median + 8.9 sigma -> 255``
-  (background 1st..99th percentile -> about 7..110);
-* difference: ``-4 sigma -> 0`` and ``+9 sigma -> 255`` around zero flux
-  (zero -> 78, background 1st..99th percentile -> about 33..124).
+The sky's grey level then follows the contrast of the central object: a bright star or
+galaxy in the template pushes the sky to a few grey levels (most real templates), a
+faint detection leaves a bright, noisy sky (the real p90 stamps).  The difference image
+gets the same stretch: its range runs from its most negative pixels (dipole lobes clip
+to 0) to its detection's peak, which for the many faint detections is only a few sigma,
+so its noise spans most of the range (real: noise ~40 of 255).  This is inferred from
+the statistics, not documented by DES; the same stretch is applied to every channel.
 
 Masked pixels (1e-30 in the release FITS) and NaN are left out of the statistics and shown
 as zero flux, which is what 1e-30 numerically is.
@@ -24,12 +28,12 @@ import numpy as np
 
 from realbogus.release.layout import CHANNELS, MASKED_PIXEL_VALUE, STAMP_SIZE
 
-# (low, high) bounds in units of the robust noise sigma.  Template / search bounds are
-# relative to the stamp's median; difference bounds are relative to zero flux.
-_SKY_STRETCH_SIGMAS = (-2.65, 8.9)
-_DIFFERENCE_STRETCH_SIGMAS = (-4.0, 9.0)
-# MAD -> Gaussian sigma
-_MAD_TO_SIGMA = 1.4826
+# Percentile of the valid pixels that maps to 0.
+LOW_PERCENTILE = 1.0
+# Side of the central box whose maximum maps to 255.
+PEAK_BOX = 21
+_PEAK_LOW = (STAMP_SIZE - PEAK_BOX) // 2
+_PEAK_SLICE = (slice(_PEAK_LOW, _PEAK_LOW + PEAK_BOX), slice(_PEAK_LOW, _PEAK_LOW + PEAK_BOX))
 # Length (pixels) of each corner tick mark; 4 x 9 = 36 pixels = 1.38% of a 51x51 stamp.
 TICK_LENGTH = 9
 TICK_VALUE = 255
@@ -51,18 +55,21 @@ TICK_MASK: np.ndarray = _tick_mask(STAMP_SIZE, TICK_LENGTH)
 TICK_MASK.setflags(write=False)
 
 
-def _robust_center_and_sigma(valid_values: np.ndarray) -> tuple[float, float]:
-    """Median and MAD-based sigma of a 1-D array of finite pixel values."""
-    if valid_values.size == 0:
+def stretch_bounds(values: np.ndarray, invalid: np.ndarray) -> tuple[float, float]:
+    """(low, high) flux of the stretch: 1st percentile of valid pixels, central valid maximum.
+
+    A stamp with no valid pixel, or a flat one, gets a unit-wide range around its level,
+    so the output stays defined (a uniform grey or black).
+    """
+    valid = values[~invalid]
+    if valid.size == 0:
         return 0.0, 1.0
-    median = float(np.median(valid_values))
-    sigma = _MAD_TO_SIGMA * float(np.median(np.abs(valid_values - median)))
-    if not np.isfinite(sigma) or sigma <= 0.0:
-        # A flat (or nearly flat) stamp: fall back to the standard deviation, then to 1,
-        # so the stretch stays defined and the output is a uniform grey.
-        spread = float(np.std(valid_values))
-        sigma = spread if spread > 0.0 else 1.0
-    return median, sigma
+    low = float(np.percentile(valid, LOW_PERCENTILE))
+    central = values[_PEAK_SLICE][~invalid[_PEAK_SLICE]]
+    high = float(central.max()) if central.size else float(valid.max())
+    if not high > low:
+        high = low + max(abs(low), 1.0)
+    return low, high
 
 
 def display_stretch(stamp: np.ndarray, *, channel: str) -> np.ndarray:
@@ -74,7 +81,8 @@ def display_stretch(stamp: np.ndarray, *, channel: str) -> np.ndarray:
         (51, 51) float array in image units (counts).  NaN and masked pixels
         (``MASKED_PIXEL_VALUE``) are allowed.
     channel:
-        ``"temp"``, ``"srch"`` or ``"diff"``; the difference gets the zero-anchored stretch.
+        ``"temp"``, ``"srch"`` or ``"diff"`` (all three get the same stretch; the name is
+        checked so a caller cannot pass a wrong array unnoticed).
 
     Returns
     -------
@@ -89,17 +97,8 @@ def display_stretch(stamp: np.ndarray, *, channel: str) -> np.ndarray:
     invalid |= values == MASKED_PIXEL_VALUE
     if invalid.any():
         values = np.where(invalid, 0.0, values)
-        center, sigma = _robust_center_and_sigma(values[~invalid])
-    else:
-        center, sigma = _robust_center_and_sigma(values.ravel())
-    if channel == "diff":
-        low_sigmas, high_sigmas = _DIFFERENCE_STRETCH_SIGMAS
-        center = 0.0
-    else:
-        low_sigmas, high_sigmas = _SKY_STRETCH_SIGMAS
-    low = center + low_sigmas * sigma
-    scale = 255.0 / ((high_sigmas - low_sigmas) * sigma)
-    scaled = (values - low) * scale
+    low, high = stretch_bounds(values, invalid)
+    scaled = (values - low) * (255.0 / (high - low))
     np.clip(scaled, 0.0, 255.0, out=scaled)
     # Round half up so the mapping is a plain, documented quantisation.
     return (scaled + 0.5).astype(np.uint8)

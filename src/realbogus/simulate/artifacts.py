@@ -22,6 +22,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from realbogus.simulate.canvas import add_galaxy
 from realbogus.simulate.psf import GRID
 
 
@@ -43,6 +44,20 @@ def _random_sign(rng: np.random.Generator) -> float:
     return 1.0 if rng.random() < 0.5 else -1.0
 
 
+def _static_source_magnitude(canvas, rng: np.random.Generator, *, brightest: float, faintest: float) -> float:  # noqa: ANN001
+    """Magnitude of the star or galaxy an artifact is made of, ``faintest``..``brightest`` above the limit.
+
+    Sources get rarer toward bright magnitudes (number counts: density ~ 10^(-0.3 dm) above
+    the limit, ``config.artifact_source_mag_scale`` = 1 / (0.3 ln 10) = 1.45 mag), so most
+    subtraction artifacts are made of sources a few magnitudes above the limit, as in the
+    real release, where the difference stamps' noise still spans most of the grey range.
+    """
+    span = brightest - faintest
+    scale = canvas.config.artifact_source_mag_scale
+    above_faintest = -scale * math.log(1.0 - rng.random() * (1.0 - math.exp(-span / scale)))
+    return canvas.conditions.limiting_mag - faintest - above_faintest
+
+
 # --------------------------------------------------------------------------- sky-side artifacts
 
 
@@ -50,13 +65,11 @@ def _dipole_setup(canvas, rng, *, on_fake: bool) -> None:  # noqa: ANN001
     """A static source at the detection, misregistered by a fraction of a pixel or more."""
     y, x = _center(canvas)
     conditions = canvas.conditions
-    magnitude = conditions.limiting_mag - rng.uniform(2.5, 6.5)
+    magnitude = _static_source_magnitude(canvas, rng, faintest=1.5, brightest=5.5)
     if rng.random() < 0.7:
         canvas.stars.append((y, x, conditions.flux(magnitude)))
         canvas.details["artifact_detail"] = "star"
     else:
-        from realbogus.simulate.scene import add_galaxy
-
         add_galaxy(canvas, rng, y=y, x=x, magnitude=magnitude, half_light_radius=float(rng.uniform(0.6, 2.0)),
                    index=float(rng.uniform(1.0, 4.0)))
         canvas.details["artifact_detail"] = "galaxy"
@@ -68,9 +81,14 @@ def _dipole_setup(canvas, rng, *, on_fake: bool) -> None:  # noqa: ANN001
 
 
 def _mis_subtraction_errors(canvas, rng, *, strength: float) -> None:  # noqa: ANN001
-    """PSF-model and/or flux-scale errors, at least one of them large."""
+    """A PSF-model (kernel-shape) error, with a flux-scale error in half of them.
+
+    A flux-scale error alone would leave the same residual at every source of the CCD; the
+    scale is fit from all its stars, so an artifact's residual comes from a local kernel
+    mismatch (zero-sum rings and cores), sometimes with some scale error on top.
+    """
     config = canvas.config
-    which = rng.integers(3)  # 0: PSF only, 1: scale only, 2: both
+    which = 0 if rng.random() < 0.5 else 2  # 0: PSF only, 2: both
     if which in (0, 2):
         error = strength * _random_sign(rng) * rng.uniform(*config.bad_subtraction_psf_error_range)
         if rng.random() < 0.5:
@@ -84,7 +102,7 @@ def _mis_subtraction_errors(canvas, rng, *, strength: float) -> None:  # noqa: A
 def _bad_subtraction_setup(canvas, rng, *, on_fake: bool) -> None:  # noqa: ANN001
     """A bright star whose subtraction leaves a ring or a core residual."""
     y, x = _center(canvas)
-    magnitude = canvas.conditions.limiting_mag - rng.uniform(3.0, 7.5)
+    magnitude = _static_source_magnitude(canvas, rng, faintest=2.0, brightest=6.0)
     canvas.stars.append((y, x, canvas.conditions.flux(magnitude)))
     _mis_subtraction_errors(canvas, rng, strength=1.0)
     canvas.shift_y += rng.normal(0.0, 0.1)
@@ -93,10 +111,8 @@ def _bad_subtraction_setup(canvas, rng, *, on_fake: bool) -> None:  # noqa: ANN0
 
 def _galaxy_core_setup(canvas, rng, *, on_fake: bool) -> None:  # noqa: ANN001
     """A bright, concentrated galaxy whose nucleus is imperfectly subtracted."""
-    from realbogus.simulate.scene import add_galaxy
-
     y, x = _center(canvas)
-    magnitude = canvas.conditions.limiting_mag - rng.uniform(3.5, 7.0)
+    magnitude = _static_source_magnitude(canvas, rng, faintest=2.0, brightest=6.0)
     add_galaxy(canvas, rng, y=y, x=x, magnitude=magnitude, half_light_radius=float(rng.uniform(0.8, 3.0)),
                index=float(rng.uniform(1.5, 4.0)))
     _mis_subtraction_errors(canvas, rng, strength=1.0)
@@ -108,7 +124,28 @@ def _galaxy_core_setup(canvas, rng, *, on_fake: bool) -> None:  # noqa: ANN001
 def _noise_peak_setup(canvas, rng, *, on_fake: bool) -> None:  # noqa: ANN001
     """Noise locally larger than the noise model: the detector finds a peak in it."""
     y, x = _center(canvas)
-    canvas.noise_excess = (y, x, float(rng.uniform(1.5, 4.0)), float(rng.uniform(*canvas.config.noise_peak_excess_range)))
+    # The patch is at least PSF-sized: the detection filter averages over a smaller one.
+    canvas.noise_excess = (y, x, float(rng.uniform(3.0, 6.0)), float(rng.uniform(*canvas.config.noise_peak_excess_range)))
+
+
+def _noise_peak_detector(canvas, rng, *, on_fake: bool) -> None:  # noqa: ANN001
+    """The fluctuation the pipeline detected: the noise conditioned on a peak above threshold.
+
+    Gaussian noise conditioned on its PSF-matched filter reaching a value at a point is the
+    unconditioned noise plus a PSF-shaped bump there (a constrained realisation), so a
+    detected noise peak looks like a faint point source in a noisier patch.  Its nominal
+    S/N is the threshold plus the Gaussian tail's overshoot.  Adding the bump instead of
+    re-drawing the noise until a peak passes keeps the simulator fast.
+    """
+    y, x = _center(canvas)
+    conditions = canvas.conditions
+    nominal_noise = conditions.search_noise * math.sqrt(1.0 + 10.0 ** (-0.8 * conditions.template_depth_mag))
+    sigma = max(conditions.seeing_fwhm_px, conditions.template_seeing_fwhm_px) / 2.3548
+    snr = canvas.config.detection_snr_min + rng.exponential(1.0)
+    flux = snr * nominal_noise * math.sqrt(4.0 * math.pi * sigma * sigma)
+    rows, columns = np.ogrid[:GRID, :GRID]
+    canvas.search += flux / (2.0 * math.pi * sigma * sigma) * np.exp(
+        -0.5 * ((rows - y) ** 2 + (columns - x) ** 2) / (sigma * sigma))
 
 
 # --------------------------------------------------------------------------- detector-side artifacts
@@ -230,7 +267,7 @@ def _masked_setup(canvas, rng, *, on_fake: bool) -> None:  # noqa: ANN001
     if subtype == "mask":
         # A masked region usually hides a mis-subtracted source: leave a residual at its border.
         y, x = _center(canvas)
-        magnitude = canvas.conditions.limiting_mag - rng.uniform(2.0, 6.0)
+        magnitude = _static_source_magnitude(canvas, rng, faintest=1.5, brightest=5.5)
         if not on_fake:
             offset = rng.uniform(1.0, 3.0)
             angle = rng.uniform(0, 2 * math.pi)
@@ -304,5 +341,5 @@ RECIPES: dict[str, Recipe] = {
     "hot_pixel": Recipe(_nothing, _hot_pixels),
     "saturated_star": Recipe(_saturated_setup, _saturated_detector),
     "masked_edge": Recipe(_masked_setup, _masked_detector),
-    "noise_peak": Recipe(_noise_peak_setup, _nothing),
+    "noise_peak": Recipe(_noise_peak_setup, _noise_peak_detector),
 }

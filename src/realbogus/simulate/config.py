@@ -13,6 +13,14 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
+from realbogus.release.layout import BANDS
+from realbogus.release.reference import (
+    AYYAR_2022_CHANGED,
+    AYYAR_2022_CHANGED_0_TO_1,
+    AYYAR_2022_CHANGED_1_TO_0,
+    AYYAR_2022_RELEASE_SIZE,
+)
+
 # The artifact families the simulator draws for label-1 detections.
 ARTIFACT_TYPES: tuple[str, ...] = (
     "dipole",             # misregistration between template and search around a static source
@@ -41,7 +49,12 @@ MECHANISM_ARTIFACT: dict[str, str] = {
 }
 
 # 454,092 artifacts of 898,963 samples in the real release (Ayyar et al. 2022).
-REAL_RELEASE_ARTIFACT_FRACTION = 454_092 / 898_963
+REAL_RELEASE_ARTIFACT_FRACTION = 454_092 / AYYAR_2022_RELEASE_SIZE
+# The label noise of the real release as the paper's relabelling measured it: 7,402 of
+# 898,963 labels changed (0.82 %; a lower bound, as only 8,093 samples were reviewed), of
+# them 5,636 from 0 to 1 and 1,766 from 1 to 0 (3.19 to 1).
+DEFAULT_LABEL_NOISE = AYYAR_2022_CHANGED / AYYAR_2022_RELEASE_SIZE
+DEFAULT_FLIP_RATIO = AYYAR_2022_CHANGED_0_TO_1 / AYYAR_2022_CHANGED_1_TO_0
 
 
 def _weights(**weights: float) -> tuple[tuple[str, float], ...]:
@@ -63,8 +76,11 @@ class SimulationConfig:
         sky_electrons: per-band sky level per pixel of the search image.
         zeropoint: per-band magnitude of one electron in a search exposure.
         read_noise_electrons, saturation_electrons: CCD properties.
-        resample_correlation_px: Gaussian sigma of the pixel correlation from resampling
-            both images onto a common grid (before the PSF matching adds its own).
+        template_exposures_range: how many exposures the template coadd averages (each
+            resampled with Lanczos-3, then the coadd resampled onto the search grid).
+        search_exposures_shallow, search_exposures_deep: exposures per band and night in
+            the shallow and deep fields; several are coadded (each resampled) into the
+            search image, a single exposure stays on its own grid.
     Subtraction imperfections of ordinary (non-artifact) detections
         registration_error_px: sigma of the template-search misregistration.
         psf_model_error: fractional sigma of the PSF-model FWHM error.
@@ -81,53 +97,78 @@ class SimulationConfig:
         bad_subtraction_psf_error_range, bad_subtraction_scale_error_range: the
             (absolute) PSF-width and flux-scale errors of mis-subtracted stars and cores.
         noise_peak_excess_range: local noise under-estimate factor of noise peaks.
+        artifact_source_mag_scale: the stars and galaxies that subtraction artifacts are
+            made of get rarer toward bright magnitudes, exponentially with this scale (mag).
         defect_over_source_fraction: share of bad-column, masked and saturated-star
             artifacts whose defect lies over a faint source, exactly as in the fake-on-defect
             mislabels.  Scanners call these artifacts (the defect dominates), so the
             mislabelled fakes look like a minority of a correctly labelled artifact class,
             as in the real release, where the CNNs found them by disagreement.
+        detection_snr_min: a random detection (artifact) is kept only when its PSF-matched
+            S/N in the difference, with the pipeline's nominal noise, reaches this; one that
+            does not is drawn again (it would never have been detected).
     Field
         star_density, galaxy_density: mean number of field stars / galaxies per stamp.
     """
 
     artifact_fraction: float = REAL_RELEASE_ARTIFACT_FRACTION
+    # The paper's two mechanisms only: its labels came from injection (fake = 0) and random
+    # detection (= 1), not from people, so no label is wrong without a physical cause.
+    # ``random_flip`` (a wrong label of any look) is there for experiments.
     mislabel_mechanism_weights_given0: tuple[tuple[str, float], ...] = _weights(
-        fake_on_bad_column=0.3, fake_on_mask=0.25, fake_near_saturated_star=0.25, random_flip=0.2,
+        fake_on_bad_column=0.35, fake_on_mask=0.35, fake_near_saturated_star=0.3, random_flip=0.0,
     )
     mislabel_mechanism_weights_given1: tuple[tuple[str, float], ...] = _weights(
-        real_transient=0.8, random_flip=0.2,
+        real_transient=1.0, random_flip=0.0,
     )
 
     seeing_fwhm_arcsec_range: tuple[float, float] = (0.9, 1.8)
-    template_seeing_fwhm_arcsec_range: tuple[float, float] = (0.95, 1.6)
-    template_depth_mag_range: tuple[float, float] = (0.0, 0.8)
+    # DES-SN Y1 templates are coadds of good-seeing earlier epochs: the template is usually
+    # the sharper image and gets convolved (Kessler et al. 2015), and it is deeper.
+    template_seeing_fwhm_arcsec_range: tuple[float, float] = (0.85, 1.3)
+    template_depth_mag_range: tuple[float, float] = (0.5, 1.5)
     sky_electrons: tuple[tuple[str, float], ...] = _weights(g=700.0, r=1400.0, i=2600.0, z=4300.0)
     zeropoint: tuple[tuple[str, float], ...] = _weights(g=31.3, r=31.6, i=31.5, z=31.2)
     zeropoint_scatter_mag: float = 0.15
     read_noise_electrons: float = 7.0
     saturation_electrons: float = 140_000.0
-    resample_correlation_px: float = 0.6
+    template_exposures_range: tuple[int, int] = (3, 10)
+    # DES-SN exposures per band and visit (Kessler et al. 2015, Table 1): shallow fields
+    # g r i 1, z 2; deep fields g 3, r 3, i 5, z 11.
+    search_exposures_shallow: tuple[tuple[str, float], ...] = _weights(g=1, r=1, i=1, z=2)
+    search_exposures_deep: tuple[tuple[str, float], ...] = _weights(g=3, r=3, i=5, z=11)
 
     registration_error_px: float = 0.04
     psf_model_error: float = 0.015
     flux_scale_error: float = 0.01
 
     fake_mag_from_limit_max: float = 0.0
-    fake_mag_from_limit_scale: float = 2.5
+    # SN Ia fakes over a volume growing with redshift: counts rise toward the limit.
+    fake_mag_from_limit_scale: float = 1.0
     fake_mag_from_limit_min: float = -5.0
-    host_fraction: float = 0.6
+    # DES injected every fake near a host galaxy (Kessler et al. 2015).
+    host_fraction: float = 1.0
 
+    # Most DES-SN artifacts are subtraction residuals of stars and galaxies (Kessler et al.
+    # 2015); cosmic rays, bad pixels and saturation are mostly masked before subtraction.
     artifact_type_weights: tuple[tuple[str, float], ...] = _weights(
-        dipole=0.22, bad_subtraction=0.12, galaxy_core=0.12, cosmic_ray=0.10, bad_column=0.07,
-        hot_pixel=0.05, saturated_star=0.06, masked_edge=0.08, noise_peak=0.18,
+        dipole=0.32, bad_subtraction=0.20, galaxy_core=0.10, cosmic_ray=0.05, bad_column=0.08,
+        hot_pixel=0.04, saturated_star=0.06, masked_edge=0.08, noise_peak=0.07,
     )
     dipole_shift_px_range: tuple[float, float] = (0.3, 1.5)
     bad_subtraction_psf_error_range: tuple[float, float] = (0.04, 0.2)
-    bad_subtraction_scale_error_range: tuple[float, float] = (0.03, 0.15)
+    # Beyond a few percent a flux-scale error leaves residuals at every star of the CCD,
+    # and the subtraction fails the pipeline's quality checks.
+    bad_subtraction_scale_error_range: tuple[float, float] = (0.02, 0.06)
     noise_peak_excess_range: tuple[float, float] = (1.8, 3.0)
-    defect_over_source_fraction: float = 0.5
+    artifact_source_mag_scale: float = 1.45
+    defect_over_source_fraction: float = 0.75
+    # DES-SN detections are S/N >= 5 sources of the difference image (Kessler et al. 2015).
+    detection_snr_min: float = 5.0
 
-    star_density: float = 0.45
+    # High-latitude star counts to r ~ 24 are about 1.5 per arcmin^2, galaxies ~30 (a stamp
+    # is 13.4" across, 0.05 arcmin^2).
+    star_density: float = 0.1
     galaxy_density: float = 1.5
 
     def __post_init__(self) -> None:
@@ -141,18 +182,25 @@ class SimulationConfig:
         for name in ("seeing_fwhm_arcsec_range", "template_seeing_fwhm_arcsec_range",
                      "template_depth_mag_range", "dipole_shift_px_range",
                      "bad_subtraction_psf_error_range", "bad_subtraction_scale_error_range",
-                     "noise_peak_excess_range"):
+                     "noise_peak_excess_range", "template_exposures_range"):
             low, high = getattr(self, name)
             if not low <= high:
                 raise ValueError(f"{name} must be (low, high) with low <= high, got {(low, high)}")
         if self.fake_mag_from_limit_min >= self.fake_mag_from_limit_max:
             raise ValueError("fake_mag_from_limit_min must be below fake_mag_from_limit_max")
+        if self.template_exposures_range[0] < 1:
+            raise ValueError(f"template_exposures_range must start at >= 1 exposure, got {self.template_exposures_range}")
+        for name in ("search_exposures_shallow", "search_exposures_deep"):
+            exposures = dict(getattr(self, name))
+            if sorted(exposures) != sorted(BANDS) or any(value < 1 or value != int(value) for value in exposures.values()):
+                raise ValueError(f"{name} must give a whole number >= 1 of exposures for each band {list(BANDS)}, "
+                                 f"got {exposures}")
         for name in ("host_fraction", "defect_over_source_fraction"):
             if not 0.0 <= getattr(self, name) <= 1.0:
                 raise ValueError(f"{name} must be in [0, 1], got {getattr(self, name)}")
 
     def band_value(self, table: str, band: str) -> float:
-        """Per-band value of ``sky_electrons`` or ``zeropoint``."""
+        """Per-band value of ``sky_electrons``, ``zeropoint`` or ``search_exposures_*``."""
         return dict(getattr(self, table))[band]
 
     @classmethod

@@ -26,7 +26,7 @@ from realbogus.atomic import atomic_path, check_output
 from realbogus.release.display import display_stamp
 from realbogus.release.layout import CHANNELS, FEATURE_TABLE_NAME, LABEL_COLUMN, PIXEL_SCALE_ARCSEC, stamp_filename
 from realbogus.release.writer import FeatureTableWriter, ReleaseWriter, archive_folder, encode_fits, encode_gif
-from realbogus.simulate.config import SimulationConfig
+from realbogus.simulate.config import DEFAULT_FLIP_RATIO, DEFAULT_LABEL_NOISE, SimulationConfig
 from realbogus.simulate.scene import RenderedSample, SamplePlan, simulate_sample
 
 # Detection IDs are 1-based sample indices plus this offset (the release's IDs are integers > 0).
@@ -39,7 +39,7 @@ TRUTH_ROWS_PER_GROUP = 32768
 # The truth table's columns, in order (missing values are NaN / "").
 TRUTH_COLUMNS: tuple[str, ...] = (
     "id", "true_label", "given_label", "scene_kind", "artifact_type", "artifact_detail",
-    "mislabel_mechanism", "snr", "magnitude", "mag_from_limit", "limiting_mag", "transient_flux",
+    "mislabel_mechanism", "snr", "detection_snr", "magnitude", "mag_from_limit", "limiting_mag", "transient_flux",
     "seeing_fwhm_arcsec", "template_seeing_fwhm_arcsec", "band", "host_galaxy", "host_magnitude",
     "host_offset_px", "ccdid", "x_ccd", "y_ccd", "night", "field", "folder", "zeropoint",
     "template_zeropoint", "template_depth_mag", "scale", "flux_scale_error", "template_psf_model_error",
@@ -121,7 +121,7 @@ def truth_row(plan: SamplePlan, rendered: RenderedSample | None) -> dict[str, An
     return row
 
 
-def draw_truth_table(*, n: int, seed: int, label_noise: float = 0.015, flip_ratio: float = 3.0,
+def draw_truth_table(*, n: int, seed: int, label_noise: float = DEFAULT_LABEL_NOISE, flip_ratio: float = DEFAULT_FLIP_RATIO,
                      config: SimulationConfig | None = None) -> pd.DataFrame:
     """The 'dry' simulation: labels, kinds and conditions of n samples without pixels.
 
@@ -228,8 +228,8 @@ def _results(job: _Job, *, n: int, workers: int) -> Iterator[list[tuple[int, str
 # --------------------------------------------------------------------------- the release
 
 
-def simulate_release(*, out_dir: Path, truth_path: Path, n: int, seed: int, label_noise: float = 0.015,
-                     flip_ratio: float = 3.0, workers: int = 2, packed: bool = True,
+def simulate_release(*, out_dir: Path, truth_path: Path, n: int, seed: int, label_noise: float = DEFAULT_LABEL_NOISE,
+                     flip_ratio: float = DEFAULT_FLIP_RATIO, workers: int = 2, packed: bool = True,
                      preview_path: Path | None = None, config: SimulationConfig | None = None,
                      progress: bool = True, n_tars: int = 11, force: bool = False) -> SimulationSummary:
     """Write a DES-like release of ``n`` samples to ``out_dir`` and its truth to ``truth_path``.

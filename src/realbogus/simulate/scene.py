@@ -24,7 +24,7 @@ so a sample is a pure function of (seed, index, config, label-noise settings).
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from functools import lru_cache
 
 import numpy as np
@@ -38,6 +38,7 @@ from realbogus.release.layout import (
     STAMP_SIZE,
 )
 from realbogus.simulate import artifacts
+from realbogus.simulate.canvas import Canvas, Conditions, add_galaxy
 from realbogus.simulate.config import MECHANISM_ARTIFACT, SimulationConfig
 from realbogus.simulate.label_noise import LabelDraw, draw_labels
 
@@ -54,7 +55,9 @@ from realbogus.simulate.psf import (
     moffat_image,
     moffat_transfer,
     point_sources_transfer,
+    resampling_noise_transfer,
     rfft2,
+    sersic_b,
     sersic_image,
     shift_transfer,
     width_change_transfer,
@@ -63,59 +66,25 @@ from realbogus.simulate.psf import (
 HALF_STAMP = STAMP_SIZE // 2
 # DES-SN fields (shallow and deep) and the Y1 season's nights.
 SN_FIELDS: tuple[str, ...] = ("C1", "C2", "C3", "E1", "E2", "S1", "S2", "X1", "X2", "X3")
+# The two deep fields, whose search images are coadds of the night's exposures.
+DEEP_FIELDS: frozenset[str] = frozenset({"C3", "X3"})
 SEASON_START = np.datetime64("2013-08-31")
 SEASON_DAYS = 166  # to mid-February 2014
 # DECam CCD 61 has been dead since 2012; the others (1..62) take data.
 LIVE_CCDS: tuple[int, ...] = tuple(ccd for ccd in range(1, 63) if ccd != 61)
-# How far (pixels) the detection may sit from the object we put at the stamp centre;
-# the canvas margin around the stamp ((GRID - 51) / 2 = 10 px) bounds it.
-DETECTION_SEARCH_RADIUS = 4
 # Wiener-style floor when dividing PSF transforms to build the matching kernel.
 KERNEL_REGULARISATION = 1e-4
 # Stars brighter than this (electrons) are drawn in pixel space (see psf.moffat_image).
 BRIGHT_STAR_ELECTRONS = 2e6
 # PSF power (|transfer|^2) below which the matching kernel follows its Gaussian fit.
 KERNEL_BLEND_POWER = 1e-3
-
-
-@dataclass(frozen=True)
-class Conditions:
-    """Observing conditions of one detection (search image, template, CCD, night)."""
-
-    band: str
-    zeropoint: float
-    template_zeropoint: float
-    sky_electrons: float
-    search_noise: float          # per-pixel sigma of the search image, electrons
-    template_depth_mag: float    # template is this many magnitudes deeper
-    seeing_fwhm_px: float
-    template_seeing_fwhm_px: float
-    search_beta: float
-    template_beta: float
-    search_psf_ellipticity: float
-    search_psf_angle: float
-    template_psf_ellipticity: float
-    template_psf_angle: float
-    limiting_mag: float          # 5-sigma point-source limit in the difference
-    ccdid: int
-    x_ccd: float
-    y_ccd: float
-    night: str                   # YYYYMMDD
-    field_name: str
-
-    @property
-    def template_noise(self) -> float:
-        """Per-pixel sigma of the template in search-image electrons."""
-        return self.search_noise * 10.0 ** (-0.4 * self.template_depth_mag)
-
-    @property
-    def scale(self) -> float:
-        """Flux of a source in the search image per unit flux in the template (SCALE)."""
-        return 10.0 ** (0.4 * (self.zeropoint - self.template_zeropoint))
-
-    def flux(self, magnitude: float) -> float:
-        """Search-image electrons of a source of AB ``magnitude``."""
-        return 10.0 ** (0.4 * (self.zeropoint - magnitude))
+# Renderings of one sample tried until one passes the detection threshold.
+MAX_DETECTION_ATTEMPTS = 20
+# Half width (pixels) of the matched filter that measures a detection's S/N.
+DETECTION_FILTER_HALF_WIDTH = 7
+# A noise filter that leaves white noise white (an image never resampled).
+_UNFILTERED = np.ones((GRID, GRID // 2 + 1))
+_UNFILTERED.setflags(write=False)
 
 
 @dataclass(frozen=True)
@@ -131,46 +100,6 @@ class SamplePlan:
     conditions: Conditions
     magnitude: float       # transient magnitude (NaN without a transient)
     host_galaxy: bool
-
-
-@dataclass
-class Canvas:
-    """The mutable state of one rendering, shared by the artifact recipes.
-
-    Positions are canvas pixels (GRID x GRID); the stamp is cut around the detection.
-    """
-
-    conditions: Conditions
-    config: SimulationConfig
-    detection_y: float
-    detection_x: float
-    stars: list[tuple[float, float, float]] = field(default_factory=list)      # y, x, flux
-    galaxies: list[dict[str, float]] = field(default_factory=list)
-    transients: list[tuple[float, float, float]] = field(default_factory=list)  # search only
-    shift_y: float = 0.0
-    shift_x: float = 0.0
-    template_psf_model_error: float = 0.0   # fractional FWHM error of the modelled PSF_T
-    search_psf_model_error: float = 0.0
-    flux_scale_error: float = 0.0
-    noise_excess: tuple[float, float, float, float] | None = None  # y, x, sigma, factor
-    # (axis "x"|"y", side "low"|"high", canvas index of the last on-CCD column/row)
-    ccd_edge: tuple[str, str, int] | None = None
-    # How far (pixels) the detection may sit from the nominal position.
-    detection_radius: int = DETECTION_SEARCH_RADIUS
-    details: dict[str, object] = field(default_factory=dict)
-    # Filled by the rendering:
-    search: np.ndarray | None = None
-    template: np.ndarray | None = None       # search units
-    search_noise_image: np.ndarray | None = None
-    # Canvas-pixel masks (True = masked) per channel, set by the recipes.
-    difference_mask: np.ndarray | None = None
-    stamp_mask: np.ndarray | None = None      # masked in all three channels
-
-    def mask(self, *, all_channels: bool) -> np.ndarray:
-        name = "stamp_mask" if all_channels else "difference_mask"
-        if getattr(self, name) is None:
-            setattr(self, name, np.zeros((GRID, GRID), dtype=bool))
-        return getattr(self, name)
 
 
 @dataclass(frozen=True)
@@ -286,24 +215,15 @@ def _add_field(canvas: Canvas, rng: np.random.Generator) -> None:
         add_galaxy(canvas, rng, y=rng.uniform(low, high), x=rng.uniform(low, high), magnitude=magnitude)
 
 
-def add_galaxy(canvas: Canvas, rng: np.random.Generator, *, y: float, x: float, magnitude: float,
-               half_light_radius: float | None = None, index: float | None = None) -> dict[str, float]:
-    """Add a Sersic galaxy; unspecified shape parameters are drawn (brighter = larger)."""
-    if half_light_radius is None:
-        half_light_radius = float(np.clip(rng.lognormal(math.log(2.2), 0.45) * 10 ** (-0.12 * (magnitude - 21.5)),
-                                          0.6, 9.0))
-    if index is None:
-        index = float(rng.uniform(0.6, 4.0))
-    galaxy = {"y": y, "x": x, "flux": canvas.conditions.flux(magnitude), "magnitude": magnitude,
-              "half_light_radius": half_light_radius, "index": index,
-              "axis_ratio": float(rng.uniform(0.3, 1.0)), "angle": float(rng.uniform(0.0, math.pi))}
-    canvas.galaxies.append(galaxy)
-    return galaxy
-
-
 def add_transient(canvas: Canvas, rng: np.random.Generator, *, magnitude: float, host: bool,
-                  nuclear_probability: float = 0.1) -> None:
-    """The fake (or real transient) at the nominal detection position, on a host if asked."""
+                  nuclear_probability: float = 0.0) -> None:
+    """The fake (or real transient) at the nominal detection position, on a host if asked.
+
+    The position on the host follows the host's light, as DES placed its fakes (SNANA's
+    host library): for a Sersic profile of index n, b (r / r_e)^(1/n) of a light-weighted
+    position is Gamma(2n)-distributed, so half the fakes lie beyond r_e.  A real transient
+    may also be nuclear (an AGN flare) with ``nuclear_probability``.
+    """
     y, x = canvas.detection_y, canvas.detection_x
     canvas.transients.append((y, x, canvas.conditions.flux(magnitude)))
     if not host:
@@ -312,10 +232,13 @@ def add_transient(canvas: Canvas, rng: np.random.Generator, *, magnitude: float,
     galaxy_y, galaxy_x = y, x
     galaxy = add_galaxy(canvas, rng, y=y, x=x, magnitude=host_magnitude)
     if rng.random() >= nuclear_probability:
-        # Fakes follow the host's light: offset ~ half-light radius, in a random direction.
-        radius = galaxy["half_light_radius"] * abs(rng.normal(0.0, 0.9))
+        index = galaxy["index"]
+        radius = galaxy["half_light_radius"] * (rng.gamma(2.0 * index) / sersic_b(index)) ** index
         angle = rng.uniform(0.0, 2 * math.pi)
-        galaxy_y, galaxy_x = y - radius * math.sin(angle), x - radius * math.cos(angle)
+        # Along the ellipse: the minor axis is axis_ratio times the major.
+        along, across = radius * math.cos(angle), radius * galaxy["axis_ratio"] * math.sin(angle)
+        cos, sin = math.cos(galaxy["angle"]), math.sin(galaxy["angle"])
+        galaxy_y, galaxy_x = y - (along * sin + across * cos), x - (along * cos - across * sin)
         galaxy["y"], galaxy["x"] = galaxy_y, galaxy_x
     canvas.details["host_magnitude"] = host_magnitude
     canvas.details["host_offset_px"] = math.hypot(galaxy_y - y, galaxy_x - x)
@@ -329,12 +252,25 @@ def _white_noise_transfer(rng: np.random.Generator, *, sigma_map: np.ndarray) ->
     return rfft2(rng.standard_normal((GRID, GRID)) * sigma_map)
 
 
-@lru_cache(maxsize=8)
-def _resampling(sigma: float) -> np.ndarray:
-    """Fourier kernel of the resampling correlation, normalised to keep per-pixel variance."""
-    transfer = gaussian_transfer(sigma_y=sigma, sigma_x=sigma)
-    kernel = irfft2(transfer)
-    return transfer / float(np.sqrt(np.sum(kernel * kernel)))
+def _resampled_noise_filters(rng: np.random.Generator, *, conditions: Conditions,
+                             config: SimulationConfig) -> tuple[np.ndarray, np.ndarray]:
+    """Noise filters (search, template) from the resampling each image went through.
+
+    DES-SN (Kessler et al. 2015): the template, a coadd of several earlier exposures each
+    resampled onto the coadd's grid, is resampled again (SWarp, Lanczos-3) onto the search
+    image's grid; the search image stays on its own grid, unless it is a coadd of the
+    visit's exposures (deep fields, and z in the shallow ones).  Each resampling correlates neighbouring pixels with the
+    interpolation kernel's slightly negative side lobes, which gives real difference noise
+    its fine-grained look.
+    """
+    low, high = config.template_exposures_range
+    template_offsets = rng.random((int(rng.integers(low, high + 1)), 2))
+    remap = rng.random((1, 2))
+    template_filter = resampling_noise_transfer(template_offsets) * resampling_noise_transfer(remap)
+    table = "search_exposures_deep" if conditions.field_name in DEEP_FIELDS else "search_exposures_shallow"
+    exposures = int(config.band_value(table, conditions.band))
+    search_filter = resampling_noise_transfer(rng.random((exposures, 2))) if exposures > 1 else _UNFILTERED
+    return search_filter, template_filter
 
 
 def _matching_kernel(sharp: np.ndarray, broad: np.ndarray, *, sigma_sharp: float, sigma_broad: float) -> np.ndarray:
@@ -382,7 +318,7 @@ def render_plan(plan: SamplePlan, rng: np.random.Generator, *, config: Simulatio
     _add_field(canvas, rng)
     if plan.scene_kind in ("fake", "real_transient", *ON_DEFECT_KINDS):
         add_transient(canvas, rng, magnitude=plan.magnitude, host=plan.host_galaxy,
-                      nuclear_probability=0.3 if plan.scene_kind == "real_transient" else 0.1)
+                      nuclear_probability=0.3 if plan.scene_kind == "real_transient" else 0.0)
     recipe = artifacts.RECIPES.get(plan.artifact_type)
     on_fake = plan.scene_kind in ON_DEFECT_KINDS
     if recipe is not None:
@@ -413,7 +349,7 @@ def render_plan(plan: SamplePlan, rng: np.random.Generator, *, config: Simulatio
     search_signal = irfft2(search_signal_transfer)
 
     # Noise: sky + read + source Poisson, then correlated by the resampling (in Fourier space).
-    correlation = _resampling(config.resample_correlation_px)
+    search_filter, template_filter = _resampled_noise_filters(rng, conditions=conditions, config=config)
     search_sigma = np.sqrt(conditions.search_noise ** 2 + np.maximum(search_signal, 0.0))
     if canvas.noise_excess is not None:
         # A patch where the noise is larger than the pipeline's noise model believes.
@@ -424,8 +360,8 @@ def render_plan(plan: SamplePlan, rng: np.random.Generator, *, config: Simulatio
     # The template is a deeper coadd: its source Poisson noise shrinks with its depth too.
     template_sigma = np.sqrt(conditions.search_noise ** 2 + np.maximum(template_signal, 0.0)) \
         * 10.0 ** (-0.4 * conditions.template_depth_mag)
-    search_transfer = search_signal_transfer + _white_noise_transfer(rng, sigma_map=search_sigma) * correlation
-    template_transfer = template_signal_transfer + _white_noise_transfer(rng, sigma_map=template_sigma) * correlation
+    search_transfer = search_signal_transfer + _white_noise_transfer(rng, sigma_map=search_sigma) * search_filter
+    template_transfer = template_signal_transfer + _white_noise_transfer(rng, sigma_map=template_sigma) * template_filter
     canvas.search = irfft2(search_transfer)
     canvas.template = irfft2(template_transfer)
     difference = _subtract(canvas, search_transfer=search_transfer, template_transfer=template_transfer,
@@ -481,8 +417,11 @@ def render_plan(plan: SamplePlan, rng: np.random.Generator, *, config: Simulatio
     broad_fwhm = max(conditions.seeing_fwhm_px, conditions.template_seeing_fwhm_px)
     area = effective_area(fwhm=broad_fwhm, beta=conditions.search_beta)
     transient_flux = canvas.transients[0][2] if canvas.transients else math.nan
+    detection_snr = _detection_snr(difference, canvas, center_y=center_y, center_x=center_x,
+                                   fwhm=broad_fwhm, noise=difference_noise)
     truth = {
         "snr": transient_flux / (difference_noise * math.sqrt(area)),
+        "detection_snr": detection_snr,
         "transient_flux": transient_flux,
         "shift_px": math.hypot(canvas.shift_y, canvas.shift_x),
         "template_psf_model_error": float(canvas.template_psf_model_error),
@@ -544,14 +483,59 @@ def _detect(canvas: Canvas, difference: np.ndarray) -> tuple[int, int]:
             min(max(nominal_x - radius + int(peak_x), low), high))
 
 
+def _detection_snr(difference: np.ndarray, canvas: Canvas, *, center_y: int, center_x: int, fwhm: float,
+                   noise: float) -> float:
+    """PSF-matched S/N of the difference at the detection, with the pipeline's noise model.
+
+    ``noise`` is the difference's nominal per-pixel sigma, what the pipeline believes; a
+    noise peak passes the threshold exactly because its real noise is larger.  Masked
+    pixels carry no signal.
+    """
+    half = DETECTION_FILTER_HALF_WIDTH
+    window = (slice(center_y - half, center_y + half + 1), slice(center_x - half, center_x + half + 1))
+    weights = _gaussian_filter_weights(round(fwhm, 2))
+    values = difference[window]
+    if canvas.difference_mask is not None or canvas.stamp_mask is not None:
+        masked = np.zeros(values.shape, dtype=bool)
+        for mask in (canvas.difference_mask, canvas.stamp_mask):
+            if mask is not None:
+                masked |= mask[window]
+        weights = np.where(masked, 0.0, weights)
+        values = np.where(masked, 0.0, values)
+    norm = float(np.sqrt(np.sum(weights * weights)))
+    return float(np.sum(values * weights) / (noise * norm)) if norm > 0 else 0.0
+
+
+@lru_cache(maxsize=512)
+def _gaussian_filter_weights(fwhm: float) -> np.ndarray:
+    offsets = np.arange(-DETECTION_FILTER_HALF_WIDTH, DETECTION_FILTER_HALF_WIDTH + 1, dtype=float)
+    sigma = _fwhm_to_sigma(fwhm)
+    profile = np.exp(-0.5 * (offsets / sigma) ** 2)
+    weights = np.outer(profile, profile)
+    weights.setflags(write=False)
+    return weights
+
+
 def simulate_sample(*, seed: int, index: int, label_noise: float, flip_ratio: float,
                     config: SimulationConfig, render: bool = True) -> tuple[SamplePlan, RenderedSample | None]:
-    """Plan (and render) sample ``index`` of a release with ``seed``: a pure function of its inputs."""
+    """Plan (and render) sample ``index`` of a release with ``seed``: a pure function of its inputs.
+
+    Every sample of a release is a detection: an artifact is there only because the
+    pipeline detected it, and so is a fake (an injected fake the pipeline missed is not in
+    the release).  When a rendering's PSF-matched S/N is below ``config.detection_snr_min``
+    it is drawn again (same plan, the stream's next draws), up to ``MAX_DETECTION_ATTEMPTS``
+    times: the artifact's errors, or a faint fake's noise, are then those of a detection.
+    """
     rng = sample_rng(seed=seed, index=index)
     plan = draw_plan(rng, index=index, label_noise=label_noise, flip_ratio=flip_ratio, config=config)
     if not render:
         return plan, None
-    return plan, render_plan(plan, rng, config=config)
+    rendered = render_plan(plan, rng, config=config)
+    for _ in range(MAX_DETECTION_ATTEMPTS - 1):
+        if rendered.truth["detection_snr"] >= config.detection_snr_min:
+            break
+        rendered = render_plan(plan, rng, config=config)
+    return plan, rendered
 
 
 def sample_rng(*, seed: int, index: int) -> np.random.Generator:

@@ -1,0 +1,116 @@
+"""The state one detection is rendered from, shared by the scene and the artifact recipes.
+
+``Conditions`` are the detection's observing conditions; a ``Canvas`` collects what is on
+the sky and the detector while ``scene.render_plan`` and the recipes of ``artifacts`` build
+it up.  Both modules import this one and never each other's internals, so the import
+arrows point one way: scene -> artifacts -> canvas.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from realbogus.simulate.config import SimulationConfig
+from realbogus.simulate.psf import GRID
+
+# How far (pixels) the detection may sit from the object we put at the stamp centre;
+# the canvas margin around the stamp ((GRID - 51) / 2 = 10 px) bounds it.
+DETECTION_SEARCH_RADIUS = 4
+
+
+@dataclass(frozen=True)
+class Conditions:
+    """Observing conditions of one detection (search image, template, CCD, night)."""
+
+    band: str
+    zeropoint: float
+    template_zeropoint: float
+    sky_electrons: float
+    search_noise: float          # per-pixel sigma of the search image, electrons
+    template_depth_mag: float    # template is this many magnitudes deeper
+    seeing_fwhm_px: float
+    template_seeing_fwhm_px: float
+    search_beta: float
+    template_beta: float
+    search_psf_ellipticity: float
+    search_psf_angle: float
+    template_psf_ellipticity: float
+    template_psf_angle: float
+    limiting_mag: float          # 5-sigma point-source limit in the difference
+    ccdid: int
+    x_ccd: float
+    y_ccd: float
+    night: str                   # YYYYMMDD
+    field_name: str
+
+    @property
+    def template_noise(self) -> float:
+        """Per-pixel sigma of the template in search-image electrons."""
+        return self.search_noise * 10.0 ** (-0.4 * self.template_depth_mag)
+
+    @property
+    def scale(self) -> float:
+        """Flux of a source in the search image per unit flux in the template (SCALE)."""
+        return 10.0 ** (0.4 * (self.zeropoint - self.template_zeropoint))
+
+    def flux(self, magnitude: float) -> float:
+        """Search-image electrons of a source of AB ``magnitude``."""
+        return 10.0 ** (0.4 * (self.zeropoint - magnitude))
+
+
+@dataclass
+class Canvas:
+    """The mutable state of one rendering, shared by the artifact recipes.
+
+    Positions are canvas pixels (GRID x GRID); the stamp is cut around the detection.
+    """
+
+    conditions: Conditions
+    config: SimulationConfig
+    detection_y: float
+    detection_x: float
+    stars: list[tuple[float, float, float]] = field(default_factory=list)      # y, x, flux
+    galaxies: list[dict[str, float]] = field(default_factory=list)
+    transients: list[tuple[float, float, float]] = field(default_factory=list)  # search only
+    shift_y: float = 0.0
+    shift_x: float = 0.0
+    template_psf_model_error: float = 0.0   # fractional FWHM error of the modelled PSF_T
+    search_psf_model_error: float = 0.0
+    flux_scale_error: float = 0.0
+    noise_excess: tuple[float, float, float, float] | None = None  # y, x, sigma, factor
+    # (axis "x"|"y", side "low"|"high", canvas index of the last on-CCD column/row)
+    ccd_edge: tuple[str, str, int] | None = None
+    # How far (pixels) the detection may sit from the nominal position.
+    detection_radius: int = DETECTION_SEARCH_RADIUS
+    details: dict[str, object] = field(default_factory=dict)
+    # Filled by the rendering:
+    search: np.ndarray | None = None
+    template: np.ndarray | None = None       # search units
+    search_noise_image: np.ndarray | None = None
+    # Canvas-pixel masks (True = masked) per channel, set by the recipes.
+    difference_mask: np.ndarray | None = None
+    stamp_mask: np.ndarray | None = None      # masked in all three channels
+
+    def mask(self, *, all_channels: bool) -> np.ndarray:
+        name = "stamp_mask" if all_channels else "difference_mask"
+        if getattr(self, name) is None:
+            setattr(self, name, np.zeros((GRID, GRID), dtype=bool))
+        return getattr(self, name)
+
+
+def add_galaxy(canvas: Canvas, rng: np.random.Generator, *, y: float, x: float, magnitude: float,
+               half_light_radius: float | None = None, index: float | None = None) -> dict[str, float]:
+    """Add a Sersic galaxy; unspecified shape parameters are drawn (brighter = larger)."""
+    if half_light_radius is None:
+        half_light_radius = float(np.clip(rng.lognormal(math.log(2.2), 0.45) * 10 ** (-0.12 * (magnitude - 21.5)),
+                                          0.6, 9.0))
+    if index is None:
+        index = float(rng.uniform(0.6, 4.0))
+    galaxy = {"y": y, "x": x, "flux": canvas.conditions.flux(magnitude), "magnitude": magnitude,
+              "half_light_radius": half_light_radius, "index": index,
+              "axis_ratio": float(rng.uniform(0.3, 1.0)), "angle": float(rng.uniform(0.0, math.pi))}
+    canvas.galaxies.append(galaxy)
+    return galaxy
