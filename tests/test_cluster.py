@@ -93,3 +93,39 @@ def test_the_launcher_runs_the_chief_through_dvc_and_the_others_directly(tmp_pat
     lone = subprocess.run([sys.executable, "-m", "realbogus.cluster", "run", "probe@a"], cwd=repo, env=env,
                           capture_output=True, text=True)
     assert lone.returncode == 2 and "no cluster: run under srun with two or more tasks" in lone.stderr
+
+
+def test_the_slurm_batch_script_starts_one_launcher_per_task(tmp_path: Path) -> None:
+    """tools/slurm/train.sbatch as SLURM would run it, with an ``srun`` that starts its two
+    tasks on this machine: the stage trains with the chief through DVC and one worker."""
+    repo = tmp_path / "repo"
+    (repo / ".venv" / "bin").mkdir(parents=True)
+    (repo / ".venv" / "bin" / "activate").write_text("# the test's interpreter is on PATH already\n")
+    (repo / "probe.py").write_text(
+        "import json, os\n"
+        "with open('seen-' + os.environ['KERAS_DISTRIBUTION_PROCESS_ID'] + '.json', 'w') as out:\n"
+        "    json.dump({key: os.environ.get(key) for key in ('KERAS_BACKEND', 'KERAS_DISTRIBUTION_JOB_ADDRESSES',\n"
+        "               'REALBOGUS_TRACKING')}, out)\n")
+    (repo / "dvc.yaml").write_text("stages:\n  train:\n    matrix:\n      model: [model1]\n"
+                                   "    cmd: python probe.py\n    deps: [probe.py]\n    outs: [seen-0.json]\n")
+    fake_bin = tmp_path / "bin"
+    fake_bin.mkdir()
+    (fake_bin / "srun").write_text(
+        "#!/bin/bash\n# two tasks on this machine, as srun --ntasks-per-node=1 on two nodes would start them\n"
+        "shift  # --ntasks-per-node=1\n"
+        "for task in 0 1; do SLURM_PROCID=$task SLURM_NTASKS=2 SLURM_JOB_NODELIST=localhost \"$@\" & done\n"
+        "wait -n && wait -n\n")
+    (fake_bin / "srun").chmod(0o755)
+    env = {**os.environ, "PATH": f"{fake_bin}{os.pathsep}{Path(sys.executable).parent}{os.pathsep}{os.environ['PATH']}",
+           "SLURM_SUBMIT_DIR": str(repo), "REALBOGUS_CLUSTER_PORT": "4444"}
+    for name in (ADDRESS_VARIABLE, PROCESSES_VARIABLE, PROCESS_ID_VARIABLE, "REALBOGUS_TRACKING", "KERAS_BACKEND"):
+        env.pop(name, None)
+    subprocess.run([DVC, "init", "--no-scm", "-q"], cwd=repo, check=True, env=env)
+    script = Path(__file__).resolve().parents[1] / "tools" / "slurm" / "train.sbatch"
+    done = subprocess.run(["bash", str(script), "train@model1"], cwd=tmp_path, env=env, capture_output=True,
+                          text=True, timeout=120)
+    assert done.returncode == 0, done.stdout + done.stderr
+    chief, worker = (json.loads((repo / f"seen-{task}.json").read_text()) for task in range(2))
+    assert chief == {"KERAS_BACKEND": "jax", ADDRESS_VARIABLE: "localhost:4444", "REALBOGUS_TRACKING": None}
+    assert worker == {**chief, "REALBOGUS_TRACKING": "0"}
+    assert "train@model1" in (repo / "dvc.lock").read_text()
