@@ -83,7 +83,8 @@ def test_bad_inputs_are_rejected(kwargs: dict, message: str) -> None:
 
 
 def test_a_stamp_file_is_read_with_pread_and_gives_the_same_batches(tmp_path) -> None:
-    from realbogus.cnn.data import StampBatches, StampFile
+    from realbogus.cnn.data import StampBatches
+    from realbogus.stamp_reader import StampFile, read_rows
 
     stamps = np.random.default_rng(3).integers(0, 256, size=(50, 51, 51, 3), dtype=np.uint8)
     np.save(tmp_path / "stamps.npy", stamps)
@@ -95,6 +96,8 @@ def test_a_stamp_file_is_read_with_pread_and_gives_the_same_batches(tmp_path) ->
     rows = np.array([7, 8, 9, 3, 40, 41, 0, 49])  # runs and jumps, not sorted
     np.testing.assert_array_equal(StampFile.for_array(mapped).read(rows, shape=(51, 51, 3), dtype=np.uint8),
                                   stamps[rows])
+    np.testing.assert_array_equal(read_rows(mapped, rows), stamps[rows])
+    np.testing.assert_array_equal(read_rows(mapped[5:], rows[rows < 45]), stamps[5:][rows[rows < 45]])
     labels = np.arange(50) % 2
     for shuffle in (True, False):
         from_file = StampBatches(stamps=mapped, labels=labels, rows=np.arange(3, 47), batch_size=8, shuffle=shuffle)

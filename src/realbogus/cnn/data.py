@@ -4,22 +4,19 @@ The ingested stamps are one (N, 51, 51, 3) uint8 array on disk.  Opened with
 ``np.load(path, mmap_mode="r")`` it is a ``np.memmap``; :class:`StampBatches` reads only
 the rows of the current batch (indices sorted within a batch so the disk reads run
 forward), so data larger than RAM trains.  It reads them with ``pread`` on the array's
-file rather than through the mapping: pages read through a mapping stay in the process's
-resident memory, so an epoch over a 900k-sample release (7 GB of stamps) would show as
-7 GB of RSS; read with ``pread`` they are page cache, outside the process.  It is a ``keras.utils.PyDataset``, so it works
+file rather than through the mapping (:class:`realbogus.stamp_reader.StampFile`).  It is a ``keras.utils.PyDataset``, so it works
 unchanged under the tensorflow, jax and torch backends and under a distribution strategy.
 """
 
 from __future__ import annotations
 
 import math
-import os
-import threading
 
 import keras
 import numpy as np
 
 from realbogus.release.layout import check_stamp_array
+from realbogus.stamp_reader import StampFile
 
 
 def validate_rows(rows: np.ndarray | list[int] | range, *, n_samples: int, what: str) -> np.ndarray:
@@ -34,68 +31,6 @@ def validate_rows(rows: np.ndarray | list[int] | range, *, n_samples: int, what:
         bad = as_array[(as_array < 0) | (as_array >= n_samples)][:5]
         raise ValueError(f"{what} holds row indices outside [0, {n_samples}): e.g. {bad.tolist()}")
     return as_array
-
-
-class StampFile:
-    """The file behind a whole, C-ordered stamp memmap, read row by row with ``pread``.
-
-    :meth:`for_array` gives None for anything else (an array in memory, a view of part of a
-    memmap): those are indexed as they are.
-    """
-
-    def __init__(self, *, path: str, offset: int, row_nbytes: int, n_rows: int) -> None:
-        self.path, self.offset, self.row_nbytes, self.n_rows = path, offset, row_nbytes, n_rows
-        self._descriptor: int | None = None
-        self._lock = threading.Lock()
-
-    @classmethod
-    def for_array(cls, stamps: np.ndarray) -> StampFile | None:
-        if not isinstance(stamps, np.memmap) or not stamps.flags.c_contiguous or stamps.filename is None:
-            return None
-        row_nbytes = int(np.prod(stamps.shape[1:])) * stamps.dtype.itemsize
-        try:
-            size = os.path.getsize(stamps.filename)
-        except OSError:
-            return None
-        # The whole array, as np.load maps it (a view of part of it has its parent's offset).
-        if int(stamps.offset) + len(stamps) * row_nbytes != size:
-            return None
-        return cls(path=str(stamps.filename), offset=int(stamps.offset), row_nbytes=row_nbytes, n_rows=len(stamps))
-
-    def _fd(self) -> int:
-        with self._lock:
-            if self._descriptor is None:
-                self._descriptor = os.open(self.path, os.O_RDONLY | os.O_CLOEXEC)
-            return self._descriptor
-
-    def read(self, rows: np.ndarray, *, shape: tuple[int, ...], dtype: np.dtype) -> np.ndarray:
-        """The rows (in the given order) as a new array: one ``pread`` per run of consecutive rows."""
-        out = np.empty((len(rows), *shape), dtype=dtype)
-        flat = out.reshape(len(rows), -1).view(np.uint8)
-        if len(rows) == 0:
-            return out
-        descriptor = self._fd()
-        breaks = np.flatnonzero(np.diff(rows) != 1) + 1
-        for start, stop in zip(np.concatenate([[0], breaks]), np.concatenate([breaks, [len(rows)]])):
-            buffer = memoryview(flat[start:stop]).cast("B")
-            position = self.offset + int(rows[start]) * self.row_nbytes
-            done = 0
-            while done < len(buffer):
-                got = os.preadv(descriptor, [buffer[done:]], position + done)
-                if got <= 0:
-                    raise OSError(f"{self.path}: ended at byte {position + done}, expected {len(buffer) - done} "
-                                  "more bytes of stamps (was the file cut short?)")
-                done += got
-        return out
-
-    def close(self) -> None:
-        with self._lock:
-            if self._descriptor is not None:
-                os.close(self._descriptor)
-                self._descriptor = None
-
-    def __del__(self) -> None:
-        self.close()
 
 
 def augment_batch(stamps: np.ndarray, *, rng: np.random.Generator) -> np.ndarray:
