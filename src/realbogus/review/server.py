@@ -55,7 +55,8 @@ import numpy as np
 from realbogus.release.layout import CHANNELS
 from realbogus.review.candidates import CandidateList, load_candidates, load_stamps
 from realbogus.review.render import stamp_png
-from realbogus.review.store import DecisionFileError, DecisionStore, current_decisions, validate_reviewer
+from realbogus.review.store import DecisionFileError, DecisionStore, validate_reviewer
+from realbogus.stamp_reader import StampFile
 from realbogus.votes import DECISIONS, SKIP_VOTE
 
 HOST = "127.0.0.1"
@@ -117,6 +118,8 @@ class ReviewSession:
         self._scores = table[[f"score_{m}" for m in members]].to_numpy(dtype=float).round(4).tolist()
         self._categories = table[[f"cat_{m}" for m in members]].to_numpy(dtype=int).tolist()
         self._rows = table["row"].tolist()
+        # Stamps read with pread: through the map, every page a reviewer looked at would stay in RSS.
+        self._stamp_file = StampFile.for_array(self.stamps)
 
     @property
     def total(self) -> int:
@@ -205,7 +208,10 @@ class ReviewSession:
 
     def stamp(self, *, raw_id: str, channel: str) -> bytes:
         index = self._candidate_index(raw_id)
-        return stamp_png(stamp=np.asarray(self.stamps[self._rows[index], :, :, CHANNELS.index(channel)]))
+        row = np.array([self._rows[index]])
+        stamp = (np.asarray(self.stamps[row]) if self._stamp_file is None
+                 else self._stamp_file.read(row, shape=self.stamps.shape[1:], dtype=self.stamps.dtype))
+        return stamp_png(stamp=stamp[0, :, :, CHANNELS.index(channel)])
 
 
 class ReviewServer(HTTPServer):
