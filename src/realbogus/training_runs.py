@@ -4,6 +4,9 @@
 
 A run is named ``<stage>-<member>`` in MLflow (``feature_model-rf``, ``train-model1``,
 ``crossfit-hgb-fold0``) and logs the member's params entry beside the stage's own.
+
+When several processes train a CNN together (:mod:`realbogus.cluster`), each runs the
+stage; all fit, the chief alone writes the outputs and logs (the others' tracking is off).
 """
 
 from __future__ import annotations
@@ -18,6 +21,7 @@ import pandas as pd
 
 from realbogus import tracking
 from realbogus.atomic import atomic_path
+from realbogus.cluster import is_chief
 from realbogus.evaluation import evaluate_scores
 from realbogus.members import FEATURES, STAMPS, MemberSpec, fit_and_score
 from realbogus.provenance import content_hash
@@ -88,6 +92,8 @@ def train_and_evaluate(*, spec: MemberSpec, inputs: StageInputs, split: np.ndarr
             train_rows=np.flatnonzero(split == "train"), val_rows=np.flatnonzero(split == "val"),
             score_rows=np.arange(len(inputs.ids)), features=inputs.features, stamps=inputs.stamps,
             on_epoch_end=_epoch_logger(run))
+        if not is_chief():
+            return {}  # a cluster's other process: it trained with the chief, which writes
         with atomic_path(model_dir, is_dir=True, command="train") as temporary:
             fitted.save(temporary)
             write_scores(ids=inputs.ids, split=split, labels=inputs.labels, artifact_score=fitted.artifact_score,
@@ -171,6 +177,8 @@ def crossfit_member(*, spec: MemberSpec, inputs: StageInputs, folds: int, seed: 
                 if isinstance(value, (int, float))})
     table = pd.DataFrame({"id": inputs.ids.astype(np.int64), "fold": fold_of.astype(np.int8),
                           "label": inputs.labels.astype(np.int8), "artifact_score": artifact_score})
+    if not is_chief():
+        return table  # a cluster's other process: it trained with the chief, which writes
     with atomic_path(out_path, command="crossfit") as temporary:
         table.to_parquet(temporary, index=False)
     return table
