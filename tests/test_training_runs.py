@@ -180,3 +180,24 @@ def test_training_dynamics_give_each_training_sample_its_area_under_the_margin(m
     plain = crossfit_member(spec=spec, inputs=inputs, folds=2, seed=11, validation_fraction=0.2,
                             out_path=tmp_path / "plain.parquet", data_source="test", run_params={})
     assert "margin_area" not in plain
+
+
+def test_a_clusters_other_process_fits_every_fold_and_writes_nothing(recording_kind, tmp_path, monkeypatch):
+    from realbogus import tracking
+    from realbogus.training_runs import train_and_evaluate
+
+    # Process 1 of 2 (realbogus.cluster): it trains with the chief, which alone writes and logs.
+    monkeypatch.setenv("KERAS_DISTRIBUTION_JOB_ADDRESSES", "127.0.0.1:1")
+    monkeypatch.setenv("KERAS_DISTRIBUTION_NUM_PROCESSES", "2")
+    monkeypatch.setenv("KERAS_DISTRIBUTION_PROCESS_ID", "1")
+    monkeypatch.setenv("REALBOGUS_TRACKING", "1")  # even asked to, it does not log
+    assert not tracking.tracking_enabled()
+    inputs = _inputs()
+    spec = resolve_member("rec", {"feature_models": {"rec": {"kind": "recording"}}})
+    crossfit_member(spec=spec, inputs=inputs, folds=2, seed=11, validation_fraction=0.2,
+                    out_path=tmp_path / "rec.parquet", data_source="test", run_params={})
+    split = np.where(np.arange(len(inputs.ids)) % 5 == 0, "test", "train")
+    results = train_and_evaluate(spec=spec, inputs=inputs, split=split, seed=1, model_dir=tmp_path / "model",
+                                 reports_dir=tmp_path / "reports", stage="train", data_source="test", run_params={})
+    assert len(recording_kind) == 3 and results == {}  # both folds and the training fitted
+    assert list(tmp_path.iterdir()) == []

@@ -49,11 +49,25 @@ def test_full_loop_then_label_versions(tiny_repo: Path, pipeline_env: dict, tmp_
     assert 0 <= truth_metrics["rounds"][0]["cumulative_found"] <= truth_metrics["rounds"][1]["cumulative_found"]
     again = run(["dvc", "repro"], cwd=repo, env=env)
     assert "Data and pipelines are up to date" in again.stdout + again.stderr
-    metrics = run(["dvc", "metrics", "show", "--json"], cwd=repo, env=env).stdout
-    assert "fpr_at_mdr_0.05" in metrics
-    assert "auc_rf" in metrics and "auc_hgb" in metrics  # each round's mine metrics
+    # `dvc metrics` shows the headline file only; a stage's own metrics file on request.
+    metrics = json.loads(run(["dvc", "metrics", "show", "--json"], cwd=repo, env=env).stdout)
+    [(_rev, shown)] = metrics.items()
+    assert list(shown["data"]) == ["reports/headline.json"]  # and no error from the survey's, not yet run
+    assert "error" not in json.dumps(metrics)
+    headline = shown["data"]["reports/headline.json"]["data"]
+    assert set(headline) == {"rf", "hgb", "tiny", "mining", "labels"}
+    assert set(headline["tiny"]) == {"auc", "fpr_before", "fpr_after"}
+    assert headline["labels"] == {"up": merge["changed_0_to_1"], "down": merge["changed_1_to_0"]}
+    detail = run(["dvc", "metrics", "show", "--json", "reports/rf/test/metrics.json"], cwd=repo, env=env).stdout
+    assert "fpr_at_mdr_0.05" in detail
     assert {"score_rf", "score_hgb", "score_tiny"} <= set(candidates.columns)
     assert (repo / "reports" / "evaluate" / "table4_hgb.csv").exists()
+    # Every declared figure has its data, the CNN's learning curves included (no survey plot yet).
+    plots = json.loads(run(["dvc", "plots", "show", "--json"], cwd=repo, env=env).stdout)
+    assert "errors" not in plots
+    assert list(plots["data"]) == [next(iter(entry)) for entry in yaml.safe_load((repo / "dvc.yaml").read_text())["plots"]]
+    learning = pd.read_csv(repo / "reports" / "evaluate" / "learning_curves.csv")
+    assert set(learning["member"]) == {"tiny"} and {"loss", "val_loss"} <= set(learning["metric"])
 
     # MLflow: the experiment opens on its runs (MLflow 3's kind tag); runs are named by stage
     # and member, without repetition; a feature model's run logs its params entry and categories.
@@ -79,6 +93,11 @@ def test_full_loop_then_label_versions(tiny_repo: Path, pipeline_env: dict, tmp_
     assert rf_run.data.params["feature_models.rf.kind"] == "forest"
     assert rf_run.data.tags["member"] == "rf" and rf_run.data.tags["realbogus.dvc_stage"] == "feature_model@rf"
     assert {f"test_cat{index}" for index in range(1, 7)} <= set(rf_run.data.metrics)
+    # The evaluate run has the headline numbers under dvc's names, and its parent run a copy.
+    [evaluate_run] = client.search_runs([experiment.experiment_id], filter_string="attributes.run_name = 'evaluate'")
+    assert evaluate_run.data.metrics["rf.fpr_after"] == headline["rf"]["fpr_after"]
+    assert client.get_run(evaluate_run.data.tags["mlflow.parentRunId"]).data.metrics["evaluate.labels.up"] == \
+        headline["labels"]["up"]
     check_what_the_stages_logged(client, experiment.experiment_id, repo=repo, stage_runs=stage_runs)
 
     # The survey pipeline on top of the trained model: score, vet votes, fine-tune, compare.
@@ -87,7 +106,15 @@ def test_full_loop_then_label_versions(tiny_repo: Path, pipeline_env: dict, tmp_
     assert {"original", "finetune", "scratch"} <= {key.split(".")[0] for key in survey}
     comparison = pd.read_csv(repo / "survey" / "reports" / "evaluate" / "comparison.csv")
     assert comparison["scorer"].tolist() == ["original", "finetune", "scratch"]
-    assert (repo / "survey" / "reports" / "evaluate" / "cleanliness.png").stat().st_size > 0
+    survey_figures = {path.name for path in (repo / "survey" / "reports" / "figures").glob("*.png")}
+    assert {"cleanliness.png", "roc_fpr_mdr.png", "threshold_curves_finetune.png",
+            "learning_curves_scratch.png"} <= survey_figures
+    plots = json.loads(run(["dvc", "plots", "show", "--json"], cwd=repo, env=env).stdout)
+    assert "errors" not in plots
+    assert {f"survey/reports/figures/{name}" for name in survey_figures} <= set(plots["data"])
+    survey_headline = json.loads((repo / "survey" / "reports" / "headline" / "headline.json").read_text())
+    assert set(survey_headline) == {"original", "finetune", "scratch"}
+    assert "survey/reports/headline/headline.json" in run(["dvc", "metrics", "show"], cwd=repo, env=env).stdout
 
     # Mining never reads the truth: without the truth table its output is byte-identical,
     # in the second round too (training dynamics and the model of round 1's reviews).
@@ -164,6 +191,9 @@ def test_full_loop_then_label_versions(tiny_repo: Path, pipeline_env: dict, tmp_
                env=env).stdout.count("labels v") == 2
     assert run(["realbogus", "labels", "log", "--round", "round1", "--repo", str(repo)], cwd=repo,
                env=env).stdout.count("labels v") == 1
+    # The first version's changes are counted against the release, as the merge counted them.
+    first = next(line.split() for line in log.splitlines() if line.endswith("labels v0"))
+    assert first[3:6] == [str(merge["changed_0_to_1"]), str(merge["changed_1_to_0"]), "release"]
     diff = run(["realbogus", "labels", "diff", "v0", "v1", "--repo", str(repo)], cwd=repo, env=env)
     changed = pd.read_csv(pd.io.common.StringIO(diff.stdout))
     assert changed["id"].tolist() == [candidate["id"]]
@@ -236,11 +266,14 @@ def check_what_the_stages_logged(client, experiment_id: str, *, repo: Path, stag
                 logged = artifacts(member_run, f"evaluation/{split}")
                 assert {"roc.csv", "categories.csv", "metrics.json", "roc_fpr_mdr.png"} <= logged, (stage, member, split)
 
-    # The evaluate stage: its metrics are reports/evaluate/metrics.json, Table 4 and the ROCs beside them.
+    # The evaluate stage: its metrics are reports/evaluate/metrics.json and the headline numbers
+    # (reports/headline.json, under the names dvc shows), Table 4 and the ROCs beside them.
     [evaluate_run] = by_name["evaluate"]
     written = json.loads((repo / "reports" / "evaluate" / "metrics.json").read_text())
+    headline = json.loads((repo / "reports" / "headline.json").read_text())
     logged = evaluate_run.data.metrics
-    assert set(logged) == {key.replace("/", "_") for key in written}
+    assert set(logged) == {key.replace("/", "_") for key in written} | {
+        f"{group}.{key}" for group, values in headline.items() for key, value in values.items() if value is not None}
     for key, value in written.items():
         assert logged[key.replace("/", "_")] == value or (math.isnan(value) and math.isnan(logged[key]))
     assert {f"{member}.{judge}.{column}.fpr_at_mdr_0.05" for member in members for judge in ("given", "truth")
