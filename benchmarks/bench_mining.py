@@ -31,6 +31,7 @@ deleted afterwards unless --keep is given.
     python benchmarks/bench_mining.py                                  # default + 1 % and 3 % noise
     python benchmarks/bench_mining.py --members rf,hgb                 # feature members only (fast)
     python benchmarks/bench_mining.py --variant 2013:0.0082 --n 5000 --diagnostics
+    python benchmarks/bench_mining.py --members rf,hgb --training-dynamics 0 --three-rounds-only
 """
 
 from __future__ import annotations
@@ -157,7 +158,8 @@ def _number(value) -> float | int | None:
 
 
 def run_variant(clone: Path, base_params: dict, *, seed: int, noise: float | None, n: int | None, members: list[str] | None,
-                factor: float, split: tuple[float, ...], env: dict[str, str], dvc: str) -> dict:
+                factor: float, split: tuple[float, ...], env: dict[str, str], dvc: str,
+                training_dynamics: float | None = None, three_rounds_only: bool = False) -> dict:
     params = json.loads(json.dumps(base_params))
     params["simulate"]["seed"] = seed
     if noise is not None:
@@ -171,6 +173,8 @@ def run_variant(clone: Path, base_params: dict, *, seed: int, noise: float | Non
     # was once seen to hang at exit here (a worker stuck on a lock after fork).
     params["simulate"]["workers"] = 1
     params["mine"]["method"] = "ensemble_disagreement"
+    if training_dynamics is not None:
+        params["mine"]["evidence"] = {**(params["mine"].get("evidence") or {}), "training_dynamics": training_dynamics}
     params["mine"]["rounds"] = rounds_param([1, 1, 1], 1)  # replaced once the truth is known
     write_params(clone, params)
     run([dvc, "repro", "simulate"], cwd=clone, env=env)
@@ -180,8 +184,24 @@ def run_variant(clone: Path, base_params: dict, *, seed: int, noise: float | Non
     members = list(params["ensemble"]["members"])
     result: dict = {"seed": seed, "label_noise": params["simulate"]["label_noise"], "n": params["simulate"]["n"],
                     "members": members, "n_mislabelled": n_mislabelled, "budgets": budgets,
+                    "evidence": params["mine"].get("evidence"),
                     "mechanisms": truth.loc[truth["true_label"] != truth["given_label"],
                                             "mislabel_mechanism"].value_counts().to_dict()}
+
+    if three_rounds_only:
+        params["mine"]["rounds"] = rounds_param(budgets, 3)
+        write_params(clone, params)
+        run([dvc, "repro", *PIPELINE_TARGETS], cwd=clone, env=env)
+        rounds = summarise_rounds(round_table(clone))
+        first = rounds[0]
+        result["three_rounds"] = {"rounds": rounds, "retrained_fpr_at_mdr_0.05": retrained_fpr(clone, members)}
+        best_round1 = first["cleanlab_same_pool"][first["best_cleanlab_same_pool"]]["auprc"]
+        result["goals"] = {
+            "round1_auprc_margin_over_best_cleanlab": round(first["miner"]["auprc"] - best_round1, 4),
+            "round1_auprc_at_least_best_cleanlab_plus_0.03": first["miner"]["auprc"] >= best_round1 + 0.03,
+            "cumulative_recall_three_rounds": rounds[-1]["miner"]["cumulative_recall"],
+            "cumulative_recall_at_least_0.85": rounds[-1]["miner"]["cumulative_recall"] >= 0.85}
+        return result
 
     started = time.perf_counter()
     params["mine"]["rounds"] = rounds_param(budgets, 1)
@@ -237,6 +257,11 @@ def main() -> None:
     parser.add_argument("--budget-factor", type=float, default=1.2,
                         help="the three rounds' budgets add up to this times the number of mislabelled samples")
     parser.add_argument("--budget-split", default="0.5,0.3,0.2", help="how the total budget is split over the rounds")
+    parser.add_argument("--training-dynamics", type=float, default=None,
+                        help="mine.evidence.training_dynamics for our ranking (default: params.yaml)")
+    parser.add_argument("--three-rounds-only", action="store_true",
+                        help="only our three rounds (no one-round pass, no cleanlab through the rounds: cleanlab "
+                             "ignores mine.evidence, so an earlier run's cleanlab rounds still hold)")
     parser.add_argument("--keep", type=Path, default=None, help="keep the scratch clone in this folder")
     parser.add_argument("--commit", default="HEAD", help="benchmark this commit's pipeline (default HEAD)")
     parser.add_argument("--diagnostics", action="store_true",
@@ -265,7 +290,8 @@ def main() -> None:
         for seed, noise in variants:
             started = time.perf_counter()
             summary = run_variant(clone, base_params, seed=seed, noise=noise, n=args.n, members=members,
-                                  factor=args.budget_factor, split=split, env=env, dvc=dvc)
+                                  factor=args.budget_factor, split=split, env=env, dvc=dvc,
+                                  training_dynamics=args.training_dynamics, three_rounds_only=args.three_rounds_only)
             summary["seconds"] = round(time.perf_counter() - started, 1)
             if args.diagnostics:
                 completed = subprocess.run([sys.executable, str(REPO / "benchmarks" / "mining_diagnostics.py"),
