@@ -51,13 +51,14 @@ class EvidenceConfig:
     """params.yaml ``mine.evidence``.
 
     training_dynamics: weight a of the area-under-the-margin suspicion in the base score
-        (0 ignores it; 1 uses it alone where a margin exists).
+        (0 ignores it; 1 uses it alone where a margin exists).  Off by default: with the
+        boosted trees' margins, 0.5 ranked round 1 0.12-0.18 AUPRC worse (docs/mining.md).
     review_model: learn from earlier rounds' review outcomes (from the second round on).
     review_model_iterations / review_model_leaf_nodes / review_model_min_leaf: the
         boosted trees of the review model (small: a few hundred reviewed samples).
     """
 
-    training_dynamics: float = 0.5
+    training_dynamics: float = 0.0
     review_model: bool = True
     review_model_iterations: int = 100
     review_model_leaf_nodes: int = 8
