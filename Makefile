@@ -4,16 +4,37 @@ VENV ?= .venv
 BIN := $(VENV)/bin
 # Stage commands in dvc.yaml call `python` and `realbogus`: they must find the venv's.
 export PATH := $(CURDIR)/$(BIN):$(PATH)
+# The `dvc plots` page template (see plots-page below).
+PLOTS_PAGE := build/dvc-plots/page.html
+PLOTS_PAGE_SOURCES := tools/plots-page/package.json tools/plots-page/package-lock.json tools/plots-page/page.html \
+	tools/build_plots_page.py
 
-.PHONY: setup setup-gpu browser repro repro-gpu survey test test-fast bench bench-mining
+.PHONY: setup setup-gpu plots-page browser repro repro-gpu survey test test-fast bench bench-mining
 
-setup: $(VENV)/.installed
+setup: $(VENV)/.installed $(PLOTS_PAGE)
 
 $(VENV)/.installed: pyproject.toml
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --upgrade pip
 	$(BIN)/python -m pip install --quiet -e '.[dev]'
 	touch $@
+
+# The HTML template of `dvc plots show/diff` pages (.dvc/config: plots.html_template) with
+# vega, vega-lite and vega-embed inlined from the npm registry packages pinned in
+# tools/plots-page/package-lock.json (installed into the git-ignored tools/plots-page/node_modules),
+# so the pages draw with no network.  Without npm, or with the registry out of reach, the
+# template keeps DVC's own script tags: the pages then load vega from the internet, and
+# `make plots-page` (once npm works) makes them offline.
+$(PLOTS_PAGE): $(PLOTS_PAGE_SOURCES) | $(VENV)/.installed
+	@$(MAKE) --no-print-directory plots-page
+
+plots-page: | $(VENV)/.installed
+	@if command -v npm >/dev/null 2>&1 && npm ci --prefix tools/plots-page --no-audit --no-fund --loglevel=error; then \
+	  $(BIN)/python tools/build_plots_page.py --scripts tools/plots-page/node_modules --out $(PLOTS_PAGE); \
+	else \
+	  echo "npm missing or the npm registry out of reach: dvc plots pages will load vega from the internet"; \
+	  $(BIN)/python tools/build_plots_page.py --cdn --out $(PLOTS_PAGE); \
+	fi
 
 # CUDA jax for the GPU profile (an NVIDIA driver must be installed; the CUDA libraries come as wheels).
 setup-gpu: setup

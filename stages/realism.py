@@ -8,7 +8,6 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
-import numpy as np
 import pandas as pd
 
 from realbogus import tracking
@@ -18,6 +17,7 @@ from realbogus.params import load_params, section
 from realbogus.provenance import content_hash
 from realbogus.realism import METRICS_FILE, flat_numbers, realism_report, sample_rows
 from realbogus.stage_tables import read_table
+from realbogus.stamp_reader import read_rows
 
 SCORE_COLUMNS = ("id", "split", "label", "artifact_score")
 
@@ -43,7 +43,7 @@ def main(argv: list[str] | None = None) -> None:
     with tracking.stage_run(stage="realism", params={"realism": settings, "ensemble": {"members": members}},
                             data_version=content_hash(catalog), labels_version=content_hash(catalog),
                             data_source=str(section(params, "release")["path"])) as run:
-        metrics = realism_report(stamps=np.asarray(stamps[rows]), scores_by_member=scores, truth=truth,
+        metrics = realism_report(stamps=read_rows(stamps, rows), scores_by_member=scores, truth=truth,
                                  out_dir=args.reports, min_members=int(settings["min_members"]))
         run.log_metrics(flat_numbers(metrics))
         run.log_artifacts(args.reports, artifact_path="realism")

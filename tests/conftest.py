@@ -5,9 +5,17 @@ from __future__ import annotations
 import shutil
 import tempfile
 
+from hypothesis import settings
 from hypothesis.configuration import set_hypothesis_home_dir
 
 _HYPOTHESIS_HOME = tempfile.mkdtemp(prefix="realbogus-hypothesis-")
+
+# Property tests draw the same examples on every run and machine (a CI failure reproduces
+# at a developer's desk, and a green run means the same thing twice), and keep no example
+# database.  `pytest --hypothesis-profile=explore` searches afresh with random examples.
+settings.register_profile("realbogus", derandomize=True, database=None)
+settings.register_profile("explore", derandomize=False)
+settings.load_profile("realbogus")
 
 
 def pytest_configure(config) -> None:  # noqa: ANN001 (pytest's signature)

@@ -203,20 +203,42 @@ def test_error_mid_ingest_keeps_the_previous_output(tmp_path):
 
 
 def test_memory_is_bounded_by_design(tmp_path, monkeypatch):
-    """Stamps never sit in the main process: at most 2 x workers batches are in flight."""
-    import realbogus.ingest as ingest_module
+    """Decoded stamps never sit in the main process: it hands batches of the raw files to
+    the workers and holds at most 2 x workers batches in flight, whatever N is."""
+    import concurrent.futures
+
+    from realbogus.release.reader import SampleFiles
 
     release = build_release(tmp_path / "release", n=30, with_masked=False)
-    largest_batch = []
-    original = ingest_module._decode_batch
+    workers = 2
+    in_flight: list[int] = []  # batches submitted and not yet collected, after each submit
+    batch_sizes: list[int] = []
+    submitted: set[concurrent.futures.Future] = set()
 
-    def recording(npy_path, offset, stamp_format, batch):
-        largest_batch.append(len(batch))
-        return original(npy_path, offset, stamp_format, batch)
+    class RecordingPool(concurrent.futures.ProcessPoolExecutor):
+        def submit(self, function, *args, **kwargs):
+            batch = args[-1]
+            batch_sizes.append(len(batch))
+            # What crosses to a worker: (row, the sample's raw files), never decoded pixels.
+            assert all(isinstance(sample, SampleFiles) for _, sample in batch)
+            future = super().submit(function, *args, **kwargs)
+            original_result = future.result
 
-    monkeypatch.setattr(ingest_module, "_decode_batch", recording)
-    ingest_release(release_dir=release.path, out_dir=tmp_path / "out", workers=0, batch_size=4, progress=False)
-    assert max(largest_batch) == 4 and sum(largest_batch) == 30
+            def result(timeout=None):
+                submitted.discard(future)
+                return original_result(timeout)
+
+            future.result = result
+            submitted.add(future)
+            in_flight.append(len(submitted))
+            return future
+
+    monkeypatch.setattr(concurrent.futures, "ProcessPoolExecutor", RecordingPool)
+    ingest_release(release_dir=release.path, out_dir=tmp_path / "out", workers=workers, batch_size=2,
+                   progress=False)
+    assert batch_sizes == [2] * 15
+    assert max(in_flight) == 2 * workers  # the bound is reached, never passed
+    np.testing.assert_array_equal(load_stamps(tmp_path / "out"), release.gif_stamps)
 
 
 def test_cli_ingest(tmp_path, capsys):

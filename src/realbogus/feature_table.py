@@ -20,6 +20,7 @@ from tqdm import tqdm
 
 from realbogus.features import ObservationContext, compute_feature_table
 from realbogus.release.layout import FEATURE_NAMES
+from realbogus.stamp_reader import read_rows
 
 FEATURE_SOURCES = ("auto", "release", "stamps")
 _CHUNK = 512
@@ -37,7 +38,8 @@ def release_has_features(catalog: pd.DataFrame) -> bool:
 def _features_of_chunk(fits_stamps_path: str, rows: np.ndarray, ids: np.ndarray, bands: list[str]) -> pd.DataFrame:
     stamps = np.load(fits_stamps_path, mmap_mode="r")
     contexts = [ObservationContext(band=band) for band in bands]
-    return compute_feature_table(np.asarray(stamps[rows], dtype=np.float32), contexts=contexts, ids=ids,
+    # With pread: read through the map, a worker's RSS would grow to the whole float32 file (28 GB at 900k).
+    return compute_feature_table(read_rows(stamps, rows).astype(np.float32, copy=False), contexts=contexts, ids=ids,
                                  channels_last=True)
 
 

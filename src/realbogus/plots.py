@@ -215,3 +215,28 @@ def plot_stream_cleanliness(
     axes.legend(loc="lower right")
     axes.set_title(title or "stream cleanliness vs MDR")
     return _finish(figure, path)
+
+
+def plot_learning_curves(
+    *,
+    history: Mapping[str, Sequence[float]],
+    metrics: Sequence[str] = ("loss", "val_loss"),
+    path: str | os.PathLike[str] | None = None,
+    title: str | None = None,
+) -> Figure:
+    """Keras' per-epoch ``history`` (metric -> one value per epoch): ``metrics`` against the
+    epoch (counted from 1); metrics the history lacks are left out."""
+    shown = [name for name in metrics if history.get(name)]
+    if not shown:
+        raise ValueError(f"plot_learning_curves: the history has none of {list(metrics)}; it has {sorted(history)}")
+    figure, axes = new_figure()
+    for name in shown:
+        values = np.asarray(history[name], dtype=np.float64)
+        axes.plot(np.arange(1, values.size + 1), values, marker="o", markersize=3, linewidth=1.4, label=name)
+    axes.set_xlabel("epoch")
+    axes.set_ylabel("binary cross-entropy" if set(shown) <= {"loss", "val_loss"} else "value")
+    axes.xaxis.get_major_locator().set_params(integer=True)
+    axes.grid(True, alpha=0.3)
+    axes.legend()
+    axes.set_title(title or "learning curves")
+    return _finish(figure, path)

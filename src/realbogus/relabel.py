@@ -3,7 +3,9 @@
 Decisions come from people (``realbogus review``, appended to a decisions CSV) and, for
 simulated data, from a simulated expert who answers from the truth with a set error rate,
 so the default pipeline closes the loop unattended.  People take precedence: where any
-person cast a counting vote on a sample, the simulated expert's vote on it is ignored.
+person's latest word on a sample is a counting vote (artifact or non-artifact), the
+simulated expert's vote on it is ignored; a vote the person undid, or replaced with unsure
+or skip, leaves the sample to the expert.
 Votes combine by majority with a minimum number of votes (``realbogus.votes``).
 """
 
@@ -15,7 +17,7 @@ import numpy as np
 import pandas as pd
 
 from realbogus.release.layout import ARTIFACT
-from realbogus.votes import ARTIFACT_VOTE, DECISION_LABEL, NON_ARTIFACT_VOTE, combine_votes
+from realbogus.votes import ARTIFACT_VOTE, NON_ARTIFACT_VOTE, combine_votes
 
 DECISION_COLUMNS = ("id", "decision", "reviewer", "time", "candidates_version", "old_label")
 SIMULATED_EXPERT = "simulated-expert"
@@ -65,7 +67,12 @@ def merge_decisions(*, labels: pd.DataFrame, people: pd.DataFrame, expert: pd.Da
     people_votes = people.rename(columns={"reviewer": "voter", "decision": "vote"})
     expert_votes = expert.rename(columns={"reviewer": "voter", "decision": "vote"})
     if not people_votes.empty:
-        people_counting = people_votes[people_votes["vote"].isin(list(DECISION_LABEL))]["id"].unique()
+        # What people finally said counts, not every row they wrote: a vote undone, or
+        # replaced by unsure or skip, leaves the sample to the expert.
+        people_result = combine_votes(people_votes.loc[:, ["id", "voter", "vote"]], min_votes=1, known_ids=known,
+                                      allow_empty=True)
+        people_counting = pd.concat([people_result.labels, people_result.undecided])
+        people_counting = people_counting.loc[people_counting["n_votes"] > 0, "id"]
         expert_votes = expert_votes[~expert_votes["id"].isin(people_counting)]
     votes = pd.concat([expert_votes, people_votes], ignore_index=True)
     result = combine_votes(votes.loc[:, ["id", "voter", "vote"]], min_votes=min_votes, known_ids=known,

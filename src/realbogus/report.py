@@ -26,6 +26,8 @@ from realbogus.plots import plot_roc_fpr_mdr
 
 COLUMNS = ("train-old/test-old", "train-old/test-new", "train-new/test-new")
 MDR_TARGET = 0.05
+# reports/headline.json: the few numbers `dvc exp show` and `dvc metrics diff` compare.
+MINING_HEADLINE = {"precision": "ours_precision_at_budget", "recall": "ours_recall_at_budget", "auprc": "ours_auprc"}
 
 
 def _row(labels: np.ndarray, artifact_score: np.ndarray) -> dict[str, float]:
@@ -71,6 +73,34 @@ def plot_before_after(*, old_scores: pd.DataFrame, new_scores: pd.DataFrame, new
               f"{member} {COLUMNS[2]}": roc_curve(labels=new_test["label"].to_numpy(),
                                                   artifact_score=new_test["artifact_score"].to_numpy())}
     plot_roc_fpr_mdr(curves=curves, path=path, title=f"{member}: before and after relabelling")
+
+
+def pipeline_headline(*, tables: Mapping[str, pd.DataFrame], merge: Mapping[str, Any],
+                     mining: Mapping[str, Any] | None) -> dict[str, Any]:
+    """The pipeline's headline numbers, nested for ``dvc metrics`` (keys shown as ``rf.auc``).
+
+    Per member, judged by the given labels on the test split: ``auc`` after relabelling
+    (train-new/test-new), ``fpr_before`` and ``fpr_after``: FPR at MDR 0.05 before
+    (train-old/test-old) and after.  ``mining``: precision and recall at the review budget
+    and AUPRC against the truth (simulated data only).  ``labels``: labels changed by the
+    merge, ``up`` 0->1 and ``down`` 1->0.
+    """
+    headline: dict[str, Any] = {}
+    for member, table in tables.items():
+        given = table[table["judged_by"] == "given labels"].set_index("column")
+        headline[member] = {"auc": _rounded(given.loc[COLUMNS[2], "auc"]),
+                            "fpr_before": _rounded(given.loc[COLUMNS[0], "fpr_at_mdr_0.05"]),
+                            "fpr_after": _rounded(given.loc[COLUMNS[2], "fpr_at_mdr_0.05"])}
+    if mining and mining.get("truth_available"):
+        headline["mining"] = {key: _rounded(mining[source]) for key, source in MINING_HEADLINE.items()}
+    headline["labels"] = {"up": merge.get("changed_0_to_1"), "down": merge.get("changed_1_to_0")}
+    return headline
+
+
+def _rounded(value: Any) -> float | None:
+    """4 decimals: what a table of experiments can show (the per-stage files keep full precision)."""
+    value = float(value)
+    return round(value, 4) if np.isfinite(value) else None
 
 
 def _markdown(table: pd.DataFrame, *, floatfmt: str = ".4f") -> str:

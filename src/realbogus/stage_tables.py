@@ -8,6 +8,8 @@ Tables between stages (all keyed by the release's detection ``id``):
   are version 0, each relabel (``merge``) writes a new one.
 * ``split.csv``: id, split (train / val / test / reserve).
 * ``scores.parquet``: id, split, label, artifact_score -- one model's scores for every sample.
+* ``history.csv`` beside a CNN's model: epoch (from 1), then one column per Keras metric
+  (loss, accuracy, val_loss, ...) -- its learning curves.
 * ``data/ingested/stamps.npy``: the stamps, row ``row`` of the catalog; ingest writes them in
   ascending id order, which every reader relies on (:func:`check_stamps_in_id_order`).
 """
@@ -72,6 +74,31 @@ def write_scores(*, ids: np.ndarray, split: np.ndarray, labels: np.ndarray, arti
                           "artifact_score": artifact_score.astype(np.float32)})
     with atomic_path(path) as temporary:
         table.to_parquet(temporary, index=False)
+
+
+HISTORY_FILE = "history.csv"
+
+
+def write_history(history: Mapping[str, Sequence[float]], path: str | os.PathLike[str]) -> None:
+    """Keras' per-epoch ``history`` dict (metric -> one value per epoch) as ``history.csv``."""
+    lengths = {len(values) for values in history.values()}
+    if len(lengths) > 1:
+        raise ValueError(f"history metrics have different lengths {sorted(lengths)}; expected one value per epoch")
+    epochs = lengths.pop() if lengths else 0
+    table = pd.DataFrame({"epoch": np.arange(1, epochs + 1), **{key: list(history[key]) for key in sorted(history)}})
+    with atomic_path(path) as temporary:
+        table.to_csv(temporary, index=False, lineterminator="\n")
+
+
+def read_history(model_dir: str | os.PathLike[str]) -> pd.DataFrame | None:
+    """A model folder's ``history.csv``, or None when the model has none (feature models)."""
+    path = Path(model_dir) / HISTORY_FILE
+    if not path.exists():
+        return None
+    table = pd.read_csv(path)
+    if "epoch" not in table.columns:
+        raise ValueError(f"{path}: learning curves lack the column 'epoch'; has {list(table.columns)}")
+    return table
 
 
 def write_json(data: Mapping[str, Any], path: str | os.PathLike[str]) -> None:

@@ -52,6 +52,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from realbogus.cluster import is_chief
 from realbogus.params import config_from_mapping
 from realbogus.provenance import GitState, NoRepositoryError, checkout_root, content_hash, git_state, repository_root
 
@@ -162,7 +163,13 @@ def tracking_config(params_file: str | os.PathLike[str] = "params.yaml") -> Trac
 
 
 def tracking_enabled(*, config: TrackingConfig | None = None) -> bool:
-    """Whether to log: ``REALBOGUS_TRACKING`` (0/1, false/true, off/on) if set, else ``config``."""
+    """Whether to log: ``REALBOGUS_TRACKING`` (0/1, false/true, off/on) if set, else ``config``.
+
+    Never in a process other than the chief of a cluster training one model together
+    (:mod:`realbogus.cluster`): the chief logs the run once.
+    """
+    if not is_chief():
+        return False
     raw = os.environ.get(ENV_TRACKING_SWITCH)
     if raw is not None and raw.strip() != "":
         word = raw.strip().lower()

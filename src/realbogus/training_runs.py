@@ -4,6 +4,9 @@
 
 A run is named ``<stage>-<member>`` in MLflow (``feature_model-rf``, ``train-model1``,
 ``crossfit-hgb-fold0``) and logs the member's params entry beside the stage's own.
+
+When several processes train a CNN together (:mod:`realbogus.cluster`), each runs the
+stage; all fit, the chief alone writes the outputs and logs (the others' tracking is off).
 """
 
 from __future__ import annotations
@@ -18,11 +21,12 @@ import pandas as pd
 
 from realbogus import tracking
 from realbogus.atomic import atomic_path
+from realbogus.cluster import is_chief
 from realbogus.evaluation import evaluate_scores
 from realbogus.members import FEATURES, STAMPS, MemberSpec, fit_and_score
 from realbogus.provenance import content_hash
 from realbogus.split import assign_splits
-from realbogus.stage_tables import align, check_stamps_in_id_order, read_table, write_scores
+from realbogus.stage_tables import HISTORY_FILE, align, check_stamps_in_id_order, read_table, write_history, write_scores
 
 EVALUATED_SPLITS = ("val", "test")
 
@@ -75,8 +79,8 @@ def train_and_evaluate(*, spec: MemberSpec, inputs: StageInputs, split: np.ndarr
                        run_params: Mapping[str, Any]) -> dict[str, dict[str, Any]]:
     """Fit member ``spec`` on the train split, score every sample, evaluate val and test.
 
-    Writes ``model_dir/model.*`` and ``model_dir/scores.parquet`` (id, split, label,
-    artifact_score) and the evaluation files under ``reports_dir/<split>/``; run_params:
+    Writes ``model_dir/model.*``, ``model_dir/scores.parquet`` (id, split, label,
+    artifact_score), for a CNN ``model_dir/history.csv`` (per-epoch learning curves), and the evaluation files under ``reports_dir/<split>/``; run_params:
     the stage's own params (split, ...) logged beside the member's.  Returns {split: metrics}.
     """
     model_dir, reports_dir = Path(model_dir), Path(reports_dir)
@@ -88,10 +92,14 @@ def train_and_evaluate(*, spec: MemberSpec, inputs: StageInputs, split: np.ndarr
             train_rows=np.flatnonzero(split == "train"), val_rows=np.flatnonzero(split == "val"),
             score_rows=np.arange(len(inputs.ids)), features=inputs.features, stamps=inputs.stamps,
             on_epoch_end=_epoch_logger(run))
+        if not is_chief():
+            return {}  # a cluster's other process: it trained with the chief, which writes
         with atomic_path(model_dir, is_dir=True, command="train") as temporary:
             fitted.save(temporary)
             write_scores(ids=inputs.ids, split=split, labels=inputs.labels, artifact_score=fitted.artifact_score,
                          path=temporary / "scores.parquet")
+            if fitted.history:  # a CNN's learning curves, for the evaluate stage's figures
+                write_history(fitted.history, temporary / HISTORY_FILE)
         results = evaluate_splits(labels=inputs.labels, artifact_score=fitted.artifact_score, split=split,
                                   out_dir=reports_dir, name=f"{stage} {spec.name}")
         log_split_metrics(run, results, reports_dir)
@@ -169,6 +177,8 @@ def crossfit_member(*, spec: MemberSpec, inputs: StageInputs, folds: int, seed: 
                 if isinstance(value, (int, float))})
     table = pd.DataFrame({"id": inputs.ids.astype(np.int64), "fold": fold_of.astype(np.int8),
                           "label": inputs.labels.astype(np.int8), "artifact_score": artifact_score})
+    if not is_chief():
+        return table  # a cluster's other process: it trained with the chief, which writes
     with atomic_path(out_path, command="crossfit") as temporary:
         table.to_parquet(temporary, index=False)
     return table

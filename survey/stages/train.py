@@ -1,5 +1,6 @@
 """Survey stage `train@finetune` / `train@scratch`: the base model fine-tuned on the vetted
-survey training split, or its architecture trained from scratch on it; tracked in MLflow."""
+survey training split, or its architecture trained from scratch on it; tracked in MLflow.
+Its learning curves: reports/train/<mode>/history.csv and a figure in --figures."""
 
 from __future__ import annotations
 
@@ -10,7 +11,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from realbogus import tracking
+from realbogus import plots, tracking
 from realbogus.atomic import atomic_path
 from realbogus.command_errors import run_stage
 from realbogus.params import load_params, section
@@ -26,6 +27,7 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--vetted", default="data/vetted")
     parser.add_argument("--out", required=True)
     parser.add_argument("--reports", required=True)
+    parser.add_argument("--figures", default="reports/figures", help="folder of the survey's figures (DVC plots)")
     args = parser.parse_args(argv)
     params = load_params()
     base_model_path, model_config = base_model_paths(params)
@@ -60,6 +62,8 @@ def main(argv: list[str] | None = None) -> None:
         history = pd.DataFrame({"epoch": np.arange(result.epochs_run), **result.history})
         with atomic_path(Path(args.reports) / "history.csv") as temporary:
             history.to_csv(temporary, index=False)
+        plots.plot_learning_curves(history=result.history, path=Path(args.figures) / f"learning_curves_{args.mode}.png",
+                                   title=f"survey {args.mode}: loss per epoch")
         run.log_metrics({"best_epoch": result.best_epoch, "epochs_run": result.epochs_run,
                          "fit_seconds": result.fit_seconds,
                          "best_val_loss": min(result.history.get("val_loss", [float("nan")]))})

@@ -80,3 +80,34 @@ def test_bad_inputs_are_rejected(kwargs: dict, message: str) -> None:
     arguments.update(kwargs)
     with pytest.raises(ValueError, match=message):
         StampBatches(**arguments)
+
+
+def test_a_stamp_file_is_read_with_pread_and_gives_the_same_batches(tmp_path) -> None:
+    from realbogus.cnn.data import StampBatches
+    from realbogus.stamp_reader import StampFile, read_rows
+
+    stamps = np.random.default_rng(3).integers(0, 256, size=(50, 51, 51, 3), dtype=np.uint8)
+    np.save(tmp_path / "stamps.npy", stamps)
+    mapped = np.load(tmp_path / "stamps.npy", mmap_mode="r")
+    assert StampFile.for_array(mapped) is not None
+    # Anything but the whole mapped file is indexed as it is.
+    assert StampFile.for_array(stamps) is None and StampFile.for_array(mapped[5:]) is None
+    assert StampFile.for_array(mapped[:-5]) is None
+    rows = np.array([7, 8, 9, 3, 40, 41, 0, 49])  # runs and jumps, not sorted
+    np.testing.assert_array_equal(StampFile.for_array(mapped).read(rows, shape=(51, 51, 3), dtype=np.uint8),
+                                  stamps[rows])
+    np.testing.assert_array_equal(read_rows(mapped, rows), stamps[rows])
+    np.testing.assert_array_equal(read_rows(mapped[5:], rows[rows < 45]), stamps[5:][rows[rows < 45]])
+    labels = np.arange(50) % 2
+    for shuffle in (True, False):
+        from_file = StampBatches(stamps=mapped, labels=labels, rows=np.arange(3, 47), batch_size=8, shuffle=shuffle)
+        in_memory = StampBatches(stamps=stamps, labels=labels, rows=np.arange(3, 47), batch_size=8, shuffle=shuffle)
+        for index in range(len(from_file)):
+            for mine, theirs in zip(from_file[index], in_memory[index]):
+                np.testing.assert_array_equal(mine, theirs)
+    # A file cut short is an error naming it, not a batch of garbage.
+    with open(tmp_path / "stamps.npy", "r+b") as handle:
+        handle.truncate(handle.seek(0, 2) - 51 * 51 * 3)
+    reader = StampFile(path=str(tmp_path / "stamps.npy"), offset=int(mapped.offset), row_nbytes=51 * 51 * 3, n_rows=50)
+    with pytest.raises(OSError, match="stamps.npy: ended at byte"):
+        reader.read(np.array([49]), shape=(51, 51, 3), dtype=np.uint8)

@@ -15,25 +15,48 @@ def _gallery_kwargs(ensemble, rows):
     )
 
 
-def test_gallery_writes_a_png_of_the_top_candidates(ensemble, tmp_path):
+def _panels(figure):
+    """(title, [the three stamps as drawn], annotation or None) per drawn panel, in reading order."""
+    panels = []
+    for panel in figure.subfigs:
+        if not panel.axes:
+            continue  # a blank panel closing the last line
+        # The panel's texts in the order drawn: its title, then the annotation if any.
+        title, *rest = [text.get_text() for text in panel.texts]
+        annotation = rest[0] if rest else None
+        panels.append((title, [axis.get_images()[0].get_array() for axis in panel.axes], annotation))
+    return panels
+
+
+def test_gallery_shows_the_candidates_in_rank_order_with_their_stamps(ensemble, tmp_path, drawn_figures):
     score = ensemble_rank_score(given_labels=ensemble.given_labels, member_scores=ensemble.member_scores)
-    rows = select_candidates(rank_score=score, budget=6)
+    rows = select_candidates(rank_score=score, budget=7)
     path = tmp_path / "gallery.png"
     write_candidate_gallery(path=path, candidates_per_line=3, **_gallery_kwargs(ensemble, rows))
+    [figure] = drawn_figures
     with Image.open(path) as image:
         assert image.format == "PNG"
-        width, height = image.size
-        pixels = np.asarray(image.convert("L"))
-    assert width > height > 200  # two lines of three candidates
-    assert pixels.std() > 10  # stamps were drawn, not a blank page
+        assert image.size == tuple(round(inches * 100) for inches in figure.get_size_inches())
+    panels = _panels(figure)
+    assert len(figure.subfigs) == 9 and len(panels) == 7  # three lines of three, the last with one
+    for rank, (row, (title, stamps, annotation)) in enumerate(zip(rows, panels), start=1):
+        assert title == candidate_title(rank=rank, detection_id=int(ensemble.ids[row]),
+                                        given_label=int(ensemble.given_labels[row]),
+                                        member_names=ensemble.member_names, member_scores=ensemble.member_scores[row])
+        for channel, stamp in enumerate(stamps):  # template, search, difference, as stored
+            np.testing.assert_array_equal(stamp, ensemble.stamps[row, :, :, channel])
+        assert annotation is None
+    shown_ids = [int(title.split("ID ")[1].split()[0]) for title, _, _ in panels]
+    assert shown_ids == ensemble.ids[rows].tolist()
 
 
-def test_gallery_annotations_change_the_picture_and_are_checked(ensemble, tmp_path):
+def test_gallery_annotations_change_the_picture_and_are_checked(ensemble, tmp_path, drawn_figures):
     rows = np.array([3, 1])
     plain, annotated = tmp_path / "plain.png", tmp_path / "annotated.png"
     write_candidate_gallery(path=plain, **_gallery_kwargs(ensemble, rows))
     write_candidate_gallery(path=annotated, annotations=["note A", "note B"], **_gallery_kwargs(ensemble, rows))
     assert plain.read_bytes() != annotated.read_bytes()
+    assert [annotation for _, _, annotation in _panels(drawn_figures[-1])] == ["note A", "note B"]
     with pytest.raises(ValueError, match="one per candidate row \\(2\\)"):
         write_candidate_gallery(path=tmp_path / "x.png", annotations=["only one"], **_gallery_kwargs(ensemble, rows))
 

@@ -80,7 +80,7 @@ def test_unknown_reference_member_is_named():
         )
 
 
-def test_placement_plot_is_a_png(ensemble, tmp_path):
+def test_placement_plot_shows_the_table(ensemble, tmp_path, drawn_figures):
     placement = cross_member_placement(
         given_labels=ensemble.given_labels, member_scores=ensemble.member_scores, member_names=ensemble.member_names,
         reference_members=["model1"],
@@ -89,5 +89,20 @@ def test_placement_plot_is_a_png(ensemble, tmp_path):
     plot_cross_member_placement(placement=placement, reference_member="model1", path=path)
     with Image.open(path) as image:
         assert image.format == "PNG" and image.size[0] > 500
+    # What a person reads off the plot: per panel, one bar group per category, one bar per
+    # other member, as high as the percent of the reference member's outliers it placed there.
+    [figure] = drawn_figures
+    others = [name for name in ensemble.member_names if name != "model1"]
+    for axis, reference_category, shown in zip(figure.axes, (1, 6), ((1, 2, 3), (4, 5, 6))):
+        panel = placement[placement["reference_category"] == reference_category]
+        n_reference = int(panel["n_reference"].iloc[0])
+        assert n_reference > 0
+        assert axis.get_title() == f"model1's category {reference_category} (n={n_reference}) as placed by others"
+        assert [label.get_text() for label in axis.get_xticklabels()] == [f"cat {k}" for k in shown]
+        assert [bars.get_label() for bars in axis.containers] == others
+        for bars, other in zip(axis.containers, others):
+            expected = [panel.loc[(panel["other_member"] == other) & (panel["category"] == k), "percent"].item()
+                        for k in shown]
+            assert [bar.get_height() for bar in bars] == pytest.approx(expected)
     with pytest.raises(ValueError, match="no rows for reference member 'rf'"):
         plot_cross_member_placement(placement=placement, reference_member="rf", path=tmp_path / "x.png")

@@ -19,7 +19,7 @@ TINY_PARAMS = {
     "ensemble": {"cnns": ["tiny"], "members": ["rf", "hgb", "tiny"]},
     "models": {"tiny": {"filters": [8], "kernel": 3, "pool": 2, "strides": [1], "double_conv": False,
                         "inner_dropout": None}},
-    "train": {"max_epochs": 1, "batch_size": 64},
+    "train": {"max_epochs": 2, "batch_size": 64},  # two epochs: a learning curve of two points
     "mine": {"budget": 20, "gallery_size": 4},
     "feature_models": {"rf": {"n_estimators": 20, "n_jobs": 1}, "hgb": {"max_iter": 20}},
 }
@@ -58,17 +58,23 @@ def pipeline_env(tmp_path: Path) -> dict[str, str]:
     return env
 
 
+def copy_pipeline_files(source: Path, repo: Path) -> None:
+    """Copy the checkout's pipeline files into ``repo``, never a developer's own state:
+    not .dvc/config.local (a private remote, credentials), DVC's cache and tmp, build files."""
+    for name in ("dvc.yaml", ".gitignore", ".dvcignore"):
+        if (source / name).exists():
+            shutil.copy(source / name, repo / name)
+    for folder in ("stages", "src", ".dvc", "survey"):
+        shutil.copytree(source / folder, repo / folder,
+                        ignore=shutil.ignore_patterns("__pycache__", "*.egg-info", "tmp", "cache", "config.local"))
+
+
 @pytest.fixture()
 def tiny_repo(tmp_path: Path, pipeline_env: dict[str, str]) -> Path:
     """A git + DVC repo holding this project's pipeline files, params shrunk to seconds."""
     repo = tmp_path / "repo"
     repo.mkdir()
-    for name in ("dvc.yaml", ".gitignore", ".dvcignore"):
-        if (REPO / name).exists():
-            shutil.copy(REPO / name, repo / name)
-    for folder in ("stages", "src", ".dvc", "survey"):
-        shutil.copytree(REPO / folder, repo / folder,
-                        ignore=shutil.ignore_patterns("__pycache__", "*.egg-info", "tmp", "cache"))
+    copy_pipeline_files(REPO, repo)
     (repo / "data" / "decisions").mkdir(parents=True)
     shutil.copy(REPO / "data" / "decisions" / "people.csv", repo / "data" / "decisions" / "people.csv")
     params = _merge(yaml.safe_load((REPO / "params.yaml").read_text()), TINY_PARAMS)

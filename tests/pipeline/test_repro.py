@@ -8,6 +8,7 @@ from pathlib import Path
 
 import pandas as pd
 import pytest
+import yaml
 
 from pipeline.conftest import REPO, run
 
@@ -28,11 +29,25 @@ def test_full_loop_then_label_versions(tiny_repo: Path, pipeline_env: dict, tmp_
     assert len(candidates) == 20
     again = run(["dvc", "repro"], cwd=repo, env=env)
     assert "Data and pipelines are up to date" in again.stdout + again.stderr
-    metrics = run(["dvc", "metrics", "show", "--json"], cwd=repo, env=env).stdout
-    assert "fpr_at_mdr_0.05" in metrics
-    assert "auc_rf" in metrics and "auc_hgb" in metrics  # the mine stage's top-level metrics file
+    # `dvc metrics` shows the headline file only; a stage's own metrics file on request.
+    metrics = json.loads(run(["dvc", "metrics", "show", "--json"], cwd=repo, env=env).stdout)
+    [(_rev, shown)] = metrics.items()
+    assert list(shown["data"]) == ["reports/headline.json"]  # and no error from the survey's, not yet run
+    assert "error" not in json.dumps(metrics)
+    headline = shown["data"]["reports/headline.json"]["data"]
+    assert set(headline) == {"rf", "hgb", "tiny", "mining", "labels"}
+    assert set(headline["tiny"]) == {"auc", "fpr_before", "fpr_after"}
+    assert headline["labels"] == {"up": merge["changed_0_to_1"], "down": merge["changed_1_to_0"]}
+    detail = run(["dvc", "metrics", "show", "--json", "reports/rf/test/metrics.json"], cwd=repo, env=env).stdout
+    assert "fpr_at_mdr_0.05" in detail
     assert {"score_rf", "score_hgb", "score_tiny"} <= set(candidates.columns)
     assert (repo / "reports" / "evaluate" / "table4_hgb.csv").exists()
+    # Every declared figure has its data, the CNN's learning curves included (no survey plot yet).
+    plots = json.loads(run(["dvc", "plots", "show", "--json"], cwd=repo, env=env).stdout)
+    assert "errors" not in plots
+    assert list(plots["data"]) == [next(iter(entry)) for entry in yaml.safe_load((repo / "dvc.yaml").read_text())["plots"]]
+    learning = pd.read_csv(repo / "reports" / "evaluate" / "learning_curves.csv")
+    assert set(learning["member"]) == {"tiny"} and {"loss", "val_loss"} <= set(learning["metric"])
 
     # MLflow: the experiment opens on its runs (MLflow 3's kind tag); runs are named by stage
     # and member, without repetition; a feature model's run logs its params entry and categories.
@@ -51,6 +66,12 @@ def test_full_loop_then_label_versions(tiny_repo: Path, pipeline_env: dict, tmp_
     assert rf_run.data.params["feature_models.rf.kind"] == "forest"
     assert rf_run.data.tags["member"] == "rf" and rf_run.data.tags["realbogus.dvc_stage"] == "feature_model@rf"
     assert {f"test_cat{index}" for index in range(1, 7)} <= set(rf_run.data.metrics)
+    # The evaluate run has the headline numbers under dvc's names, and its parent run a copy.
+    [evaluate_run] = client.search_runs([experiment.experiment_id], filter_string="attributes.run_name = 'evaluate'")
+    assert evaluate_run.data.metrics["rf.fpr_after"] == headline["rf"]["fpr_after"]
+    assert client.get_run(evaluate_run.data.tags["mlflow.parentRunId"]).data.metrics["evaluate.labels.up"] == \
+        headline["labels"]["up"]
+    check_what_the_stages_logged(client, experiment.experiment_id, repo=repo, stage_runs=stage_runs)
 
     # The survey pipeline on top of the trained model: score, vet votes, fine-tune, compare.
     run(["dvc", "repro"], cwd=repo / "survey", env=env)
@@ -58,7 +79,15 @@ def test_full_loop_then_label_versions(tiny_repo: Path, pipeline_env: dict, tmp_
     assert {"original", "finetune", "scratch"} <= {key.split(".")[0] for key in survey}
     comparison = pd.read_csv(repo / "survey" / "reports" / "evaluate" / "comparison.csv")
     assert comparison["scorer"].tolist() == ["original", "finetune", "scratch"]
-    assert (repo / "survey" / "reports" / "evaluate" / "cleanliness.png").stat().st_size > 0
+    survey_figures = {path.name for path in (repo / "survey" / "reports" / "figures").glob("*.png")}
+    assert {"cleanliness.png", "roc_fpr_mdr.png", "threshold_curves_finetune.png",
+            "learning_curves_scratch.png"} <= survey_figures
+    plots = json.loads(run(["dvc", "plots", "show", "--json"], cwd=repo, env=env).stdout)
+    assert "errors" not in plots
+    assert {f"survey/reports/figures/{name}" for name in survey_figures} <= set(plots["data"])
+    survey_headline = json.loads((repo / "survey" / "reports" / "headline" / "headline.json").read_text())
+    assert set(survey_headline) == {"original", "finetune", "scratch"}
+    assert "survey/reports/headline/headline.json" in run(["dvc", "metrics", "show"], cwd=repo, env=env).stdout
 
     # Mining never reads the truth: without the truth table its output is byte-identical.
     truth = repo / "data" / "simulated" / "truth.parquet"
@@ -96,12 +125,21 @@ def test_full_loop_then_label_versions(tiny_repo: Path, pipeline_env: dict, tmp_
     run(["dvc", "repro", "merge"], cwd=repo, env=env)
     labels_v1 = (repo / "data" / "labels" / "labels.csv").read_bytes()
     assert labels_v1 != labels_v0
+    # Her vote replaced the expert's rather than tying with it: the candidate has her label and
+    # is still decided (a tie would leave it undecided, with the given label).
+    new_label = pd.read_csv(repo / "data" / "labels" / "labels.csv").set_index("id").loc[candidate["id"], "label"]
+    assert new_label == (1 if person_says == "artifact" else 0)
+    merge_v1 = json.loads((repo / "reports" / "merge" / "metrics.json").read_text())
+    assert (merge_v1["decided"], merge_v1["undecided"]) == (merge["decided"], merge["undecided"])
     run(["git", "add", "-A"], cwd=repo)
     run(["git", "commit", "-qm", "labels v1"], cwd=repo)
     run(["git", "tag", "v1"], cwd=repo)
 
     log = run(["realbogus", "labels", "log", "--repo", str(repo)], cwd=repo, env=env).stdout
     assert log.count("labels v") == 2
+    # The first version's changes are counted against the release, as the merge counted them.
+    first = next(line.split() for line in log.splitlines() if line.endswith("labels v0"))
+    assert first[3:6] == [str(merge["changed_0_to_1"]), str(merge["changed_1_to_0"]), "release"]
     diff = run(["realbogus", "labels", "diff", "v0", "v1", "--repo", str(repo)], cwd=repo, env=env)
     changed = pd.read_csv(pd.io.common.StringIO(diff.stdout))
     assert changed["id"].tolist() == [candidate["id"]]
@@ -123,3 +161,67 @@ def test_full_loop_then_label_versions(tiny_repo: Path, pipeline_env: dict, tmp_
     run(["dvc", "remote", "add", "--local", "store", str(remote)], cwd=clone, env=env)
     run(["dvc", "pull", "-r", "store", "data/labels/labels.csv"], cwd=clone, env=env)
     assert (clone / "data" / "labels" / "labels.csv").read_bytes() == labels_v0
+
+
+def check_what_the_stages_logged(client, experiment_id: str, *, repo: Path, stage_runs: list) -> None:
+    """The real stages' MLflow runs hold what a person compares in the UI: CNN learning
+    curves, one run per cross-fitting fold, the models, the ROC and category tables, and
+    the evaluate stage's Table 4 numbers."""
+    import math
+
+    import yaml
+
+    params = yaml.safe_load((repo / "params.yaml").read_text())
+    members, folds = params["ensemble"]["members"], params["crossfit"]["folds"]
+    epochs = params["train"]["max_epochs"]
+    by_name: dict[str, list] = {}
+    for stage_run in stage_runs:
+        by_name.setdefault(stage_run.info.run_name, []).append(stage_run)
+
+    def artifacts(stage_run, path: str) -> set[str]:
+        return {Path(info.path).name for info in client.list_artifacts(stage_run.info.run_id, path)}
+
+    # One run per member and fold, and no other cross-fitting run.
+    expected = {f"crossfit-{member}-fold{fold}" for member in members for fold in range(folds)}
+    assert {name for name in by_name if name.startswith("crossfit-")} == expected
+    for name in expected:
+        [fold_run] = by_name[name]
+        member, fold = name.removeprefix("crossfit-").rsplit("-fold", 1)
+        assert (fold_run.data.tags["member"], fold_run.data.tags["fold"]) == (member, fold)
+        assert fold_run.info.status == "FINISHED" and "auc" in fold_run.data.metrics
+
+    # The CNN's learning curves, one point per epoch, where it trains.
+    for name in ("train-tiny", "crossfit-tiny-fold0", "crossfit-tiny-fold1", "retrain-tiny"):
+        [cnn_run] = by_name[name]
+        for curve in ("loss", "val_loss"):
+            history = client.get_metric_history(cnn_run.info.run_id, curve)
+            assert sorted(point.step for point in history) == list(range(epochs)), (name, curve)
+            assert all(math.isfinite(point.value) for point in history)
+
+    # Each trained member's model, ROC and category table, for its validation and test splits.
+    for stage in ("feature_model", "train", "retrain"):
+        for member in (members if stage == "retrain" else
+                       [m for m in members if (m in params["models"]) == (stage == "train")]):
+            [member_run] = by_name[f"{stage}-{member}"]
+            model_file = "model.keras" if member in params["models"] else "model.joblib"
+            assert artifacts(member_run, "model") == {model_file}, (stage, member)
+            for split in ("val", "test"):
+                logged = artifacts(member_run, f"evaluation/{split}")
+                assert {"roc.csv", "categories.csv", "metrics.json", "roc_fpr_mdr.png"} <= logged, (stage, member, split)
+
+    # The evaluate stage: its metrics are reports/evaluate/metrics.json and the headline numbers
+    # (reports/headline.json, under the names dvc shows), Table 4 and the ROCs beside them.
+    [evaluate_run] = by_name["evaluate"]
+    written = json.loads((repo / "reports" / "evaluate" / "metrics.json").read_text())
+    headline = json.loads((repo / "reports" / "headline.json").read_text())
+    logged = evaluate_run.data.metrics
+    assert set(logged) == {key.replace("/", "_") for key in written} | {
+        f"{group}.{key}" for group, values in headline.items() for key, value in values.items() if value is not None}
+    for key, value in written.items():
+        assert logged[key.replace("/", "_")] == value or (math.isnan(value) and math.isnan(logged[key]))
+    assert {f"{member}.{judge}.{column}.fpr_at_mdr_0.05" for member in members for judge in ("given", "truth")
+            for column in range(3)} <= set(logged)
+    evaluate_files = artifacts(evaluate_run, "evaluate")
+    assert {f"table4_{member}.csv" for member in members} <= evaluate_files
+    assert {f"roc_before_after_{member}.png" for member in members} <= evaluate_files
+    assert "summary.md" in evaluate_files

@@ -9,7 +9,7 @@ from PIL import Image
 
 from realbogus.release.layout import FEATURE_TABLE_COLUMNS, FEATURE_TABLE_NAME
 from realbogus.release.reader import read_feature_table
-from realbogus.release.writer import ReleaseWriter, archive_folder, encode_fits, encode_gif, write_feature_table
+from realbogus.release.writer import FeatureTableWriter, ReleaseWriter, archive_folder, encode_fits, encode_gif, write_feature_table
 
 from .conftest import make_feature_table
 
@@ -128,6 +128,33 @@ def test_feature_table_rejects_wrong_columns(tmp_path):
     with pytest.raises(ValueError, match=r"missing \['SNR'\]"):
         write_feature_table(tmp_path / "t.csv", table.drop(columns="SNR"), comment_lines=[])
     assert not (tmp_path / "t.csv").exists()
+
+
+def test_feature_table_written_in_blocks_has_the_bytes_of_the_whole_table(tmp_path):
+    rng = np.random.default_rng(3)
+    table = make_feature_table(np.arange(1, 12), rng.integers(0, 2, 11).astype(np.int8), rng)
+    table.loc[4, "MAG_REF"] = np.nan
+    write_feature_table(tmp_path / "whole.csv", table, comment_lines=["c"])
+    with FeatureTableWriter(tmp_path / "blocks.csv", comment_lines=["c"]) as table_writer:
+        for block in (table.iloc[:3], table.iloc[3:4], table.iloc[4:4], table.iloc[4:]):
+            table_writer.write(block)
+        assert not (tmp_path / "blocks.csv").exists()  # appears only when complete
+    assert table_writer.n_rows == 11
+    assert (tmp_path / "blocks.csv").read_bytes() == (tmp_path / "whole.csv").read_bytes()
+
+
+def test_feature_table_blocks_must_come_in_ascending_id_order_and_a_failure_leaves_no_file(tmp_path):
+    rng = np.random.default_rng(4)
+    table = make_feature_table(np.array([5, 6, 7, 8]), np.array([0, 1, 0, 1], dtype=np.int8), rng)
+    with pytest.raises(ValueError, match=r"ID 6, not above the largest ID already written \(7\)"):
+        with FeatureTableWriter(tmp_path / "t.csv", comment_lines=[]) as table_writer:
+            table_writer.write(table.iloc[:3])
+            table_writer.write(table.iloc[1:])
+    assert not (tmp_path / "t.csv").exists() and not list(tmp_path.iterdir())
+    with pytest.raises(ValueError, match="duplicate IDs"):
+        with FeatureTableWriter(tmp_path / "t.csv", comment_lines=[]) as table_writer:
+            table_writer.write(pd.concat([table.iloc[:2], table.iloc[:1]]))
+    assert not list(tmp_path.iterdir())
 
 
 def test_tars_are_standard_and_long_paths_split_into_the_ustar_prefix(tmp_path):

@@ -65,14 +65,18 @@ def make_stamps(*, n_stamps: int, rng: np.random.Generator) -> np.ndarray:
     return stamps
 
 
-def write_review_inputs(directory: Path, *, n_candidates: int = 8, n_stamps: int = 20, seed: int = 3) -> ReviewInputs:
+def write_review_inputs(directory: Path, *, n_candidates: int = 8, n_stamps: int = 20, seed: int = 3,
+                        textured: bool = True) -> ReviewInputs:
     """A candidate list of ``n_candidates`` over ``n_stamps`` random stamps.
 
     Ids are not in rank order and rows are a shuffled subset, so a test that mixes up
-    id, row and rank fails.
+    id, row and rank fails.  textured=False: plain noise stamps, quick to make by the thousand.
     """
     rng = np.random.default_rng(seed)
-    stamp_array = make_stamps(n_stamps=n_stamps, rng=rng)
+    if textured:
+        stamp_array = make_stamps(n_stamps=n_stamps, rng=rng)
+    else:
+        stamp_array = rng.integers(0, 256, size=(n_stamps, 51, 51, 3), dtype=np.uint8)
     ids = rng.choice(np.arange(100_000, 999_999), size=n_candidates, replace=False)
     labels = rng.integers(0, 2, size=n_candidates)
     table = pd.DataFrame({
@@ -200,3 +204,21 @@ def chromium_executable() -> str:
 def file_bytes(path: Path) -> bytes:
     return path.read_bytes() if path.exists() else b""
 
+
+
+def write_decisions(inputs: ReviewInputs, *, reviewer: str, ids: list[int], decision: str = "artifact") -> None:
+    """Append one decision per id to the inputs' decisions file, as the store writes them
+    (a review left half done by an earlier session)."""
+    from realbogus.review.candidates import file_md5
+    from realbogus.review.store import DECISION_COLUMNS
+
+    version = file_md5(inputs.candidates)
+    given = dict(zip(inputs.table["id"].tolist(), inputs.table["given_label"].tolist()))
+    inputs.decisions.parent.mkdir(parents=True, exist_ok=True)
+    new_file = not inputs.decisions.exists()
+    with open(inputs.decisions, "a", encoding="utf-8") as handle:
+        if new_file:
+            handle.write(",".join(DECISION_COLUMNS) + "\n")
+        for candidate_id in ids:
+            handle.write(f"{candidate_id},{decision},{reviewer},2026-12-01T10:00:00.000+00:00,{version},"
+                         f"{given[candidate_id]}\n")

@@ -12,7 +12,7 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
-from .conftest import CHROMIUM_ARGS, write_review_inputs
+from .conftest import CHROMIUM_ARGS, write_decisions, write_review_inputs
 
 pytestmark = pytest.mark.slow
 
@@ -111,6 +111,52 @@ def test_review_page_keys_undo_restart_resume(tmp_path: Path, start_server, chro
             expect(cards.nth(2)).to_have_class("card selected")
             last = pd.read_csv(inputs.decisions).iloc[-1]
             assert (last["id"], last["decision"], last["reviewer"]) == (ids[13], "artifact", "ann")
+            assert page_errors == []
+        finally:
+            browser.close()
+
+
+def test_review_page_at_the_papers_scale_pages_and_resumes(tmp_path: Path, start_server,
+                                                           chromium_executable: str) -> None:
+    """8,093 candidates (the paper's review), 5,000 decided earlier: the page opens where the
+    reviewer stopped, pages forward and to the end, and a decision on the last candidate
+    wraps round to the first open one, on a page the browser had not loaded."""
+    from playwright.sync_api import expect, sync_playwright
+
+    inputs = write_review_inputs(tmp_path / "data", n_candidates=8093, n_stamps=8100, textured=False)
+    ids = inputs.table.sort_values("rank")["id"].tolist()
+    write_decisions(inputs, reviewer="ann", ids=ids[:5000])
+    server = start_server(inputs, reviewer="ann")
+    with sync_playwright() as playwright:
+        browser = playwright.chromium.launch(executable_path=chromium_executable, args=CHROMIUM_ARGS)
+        try:
+            page = browser.new_page(viewport={"width": 1680, "height": 1050})
+            page_errors: list[str] = []
+            page.on("pageerror", lambda error: page_errors.append(str(error)))
+            page.goto(server.url)
+            expect(page.locator("body")).to_have_attribute("data-ready", "true")
+            cards = page.locator(".card")
+            expect(page.locator("#progress-text")).to_have_text("5000 of 8093 decided")
+            expect(page.locator("#page-text")).to_have_text("4993–5004 of 8093 · page 417/675")
+            selected = page.locator(".card.selected")
+            expect(selected.locator(".cid")).to_have_text(f"ID {ids[5000]}")
+            expect(cards.nth(7)).to_have_attribute("data-decision", "artifact")
+
+            page.keyboard.press("PageDown")
+            expect(page.locator("#page-text")).to_have_text("5005–5016 of 8093 · page 418/675")
+            expect(selected.locator(".cid")).to_have_text(f"ID {ids[5012]}")
+            page.keyboard.press("End")
+            expect(page.locator("#page-text")).to_have_text("8089–8093 of 8093 · page 675/675")
+            expect(cards).to_have_count(5)
+            page.keyboard.press("a")  # the last one: wraps round to the first open one, 5,000
+            expect(page.locator("#progress-text")).to_have_text("5001 of 8093 decided")
+            expect(page.locator("#page-text")).to_have_text("4993–5004 of 8093 · page 417/675")
+            expect(selected.locator(".cid")).to_have_text(f"ID {ids[5000]}")
+            page.keyboard.press("Home")
+            expect(page.locator("#page-text")).to_have_text("1–12 of 8093 · page 1/675")
+            expect(cards.nth(0)).to_have_attribute("data-decision", "artifact")
+            last = pd.read_csv(inputs.decisions).iloc[-1]
+            assert (last["id"], last["decision"]) == (ids[8092], "artifact")
             assert page_errors == []
         finally:
             browser.close()

@@ -39,7 +39,7 @@ def test_bad_inputs_exit_2_naming_the_file(review_inputs: ReviewInputs, tmp_path
     assert "is this a decisions file?" in capsys.readouterr().err
 
 
-@pytest.mark.parametrize("stop_signal", [signal.SIGINT, signal.SIGTERM])
+@pytest.mark.parametrize("stop_signal", [signal.SIGINT, signal.SIGTERM], ids=["SIGINT", "SIGTERM"])
 def test_command_serves_and_stops_on_sigint_or_sigterm(review_inputs: ReviewInputs, stop_signal: int) -> None:
     command = [sys.executable, "-c", "from realbogus.cli import main; raise SystemExit(main())", "review",
                "--candidates", str(review_inputs.candidates), "--stamps", str(review_inputs.stamps),

@@ -6,6 +6,7 @@ from __future__ import annotations
 import io
 import json
 import socket
+from pathlib import Path
 from concurrent.futures import ThreadPoolExecutor
 
 import numpy as np
@@ -13,10 +14,11 @@ import pandas as pd
 import pytest
 from PIL import Image
 
+import realbogus.review
 from realbogus.review.server import MAX_BODY_BYTES, make_server
 from realbogus.votes import combine_votes
 
-from .conftest import ReviewInputs, file_bytes
+from .conftest import ReviewInputs, file_bytes, write_decisions, write_review_inputs
 
 
 def test_state_lists_candidates_in_rank_order_with_scores(review_inputs: ReviewInputs, start_server) -> None:
@@ -39,9 +41,23 @@ def test_state_lists_candidates_in_rank_order_with_scores(review_inputs: ReviewI
 
 def test_page_and_assets_are_served(review_inputs: ReviewInputs, start_server) -> None:
     server = start_server(review_inputs)
-    for path, kind in (("/", "text/html"), ("/static/review.css", "text/css"), ("/static/review.js", "text/javascript")):
+    static = Path(realbogus.review.__file__).parent / "static"
+    for path, name, kind in (("/", "index.html", "text/html"), ("/static/review.css", "review.css", "text/css"),
+                             ("/static/review.js", "review.js", "text/javascript")):
         status, body, content_type = server.request("GET", path)
-        assert status == 200 and content_type.startswith(kind) and len(body) > 500
+        assert status == 200 and content_type.startswith(kind)
+        assert body == (static / name).read_bytes(), path  # the page itself, whole
+    # The page loads the served style and script, and has the places the script fills with
+    # the state: the progress line ("0 of N decided"), the card grid and one card's layout.
+    page = server.request("GET", "/")[1].decode()
+    for part in ('href="/static/review.css"', 'src="/static/review.js"', 'id="progress-text"', 'id="grid"',
+                 'id="card-template"', 'class="cid"', 'data-decision="artifact"', 'data-decision="non-artifact"'):
+        assert part in page, part
+    # What it shows comes from the state: one card per candidate and the count.  (That the
+    # page draws exactly these, in real Chromium, is test_review_browser's.)
+    state = server.request("GET", "/api/state")[1]
+    assert len(state["candidates"]) == state["progress"]["total"] == len(review_inputs.table)
+    assert {"id", "given_label", "scores", "categories"} <= set(state["candidates"][0])
 
 
 def test_stamp_is_the_candidates_own_channel(review_inputs: ReviewInputs, start_server) -> None:
@@ -182,3 +198,51 @@ def test_decisions_path_must_not_be_an_input(review_inputs: ReviewInputs) -> Non
     with pytest.raises(ValueError, match="must not be an input file"):
         make_server(candidates_path=review_inputs.candidates, stamps_path=review_inputs.stamps,
                     decisions_path=review_inputs.candidates, reviewer="ann", port=0, quiet=True)
+
+
+PAPER_REVIEWED = 8_093  # the candidates Ayyar et al. reviewed
+
+
+def test_paging_through_the_papers_8093_candidates(tmp_path, start_server) -> None:
+    inputs = write_review_inputs(tmp_path / "data", n_candidates=PAPER_REVIEWED, n_stamps=PAPER_REVIEWED + 7,
+                                 textured=False)
+    ranked = inputs.table.sort_values("rank")["id"].tolist()
+    # An earlier session decided the first 5,000 (and someone else 3,000 of them).
+    write_decisions(inputs, reviewer="ann", ids=ranked[:5000])
+    write_decisions(inputs, reviewer="bob", ids=ranked[:3000], decision="non-artifact")
+    server = start_server(inputs, reviewer="ann")
+
+    status, state, _ = server.request("GET", "/api/state")
+    assert status == 200 and state["total"] == PAPER_REVIEWED and state["page_size"] == 12
+    assert state["progress"] == {"decided": 5000, "skipped": 0, "total": PAPER_REVIEWED}
+    # Resumes at candidate 5,000, on the page that holds it; only that page is sent.
+    assert state["resume_index"] == 5000 and state["start"] == 4992
+    assert [c["index"] for c in state["candidates"]] == list(range(4992, 5004))
+    assert [c["decision"] for c in state["candidates"]] == ["artifact"] * 8 + [None] * 4
+    assert len(json.dumps(state)) < 10_000
+
+    # Every page, in order, gives back the whole list in rank order, each once.
+    seen = []
+    for start in range(0, PAPER_REVIEWED, 120):
+        status, page, _ = server.request("GET", f"/api/candidates?start={start}&count=120")
+        assert status == 200 and page["start"] == start
+        seen += [c["id"] for c in page["candidates"]]
+    assert seen == ranked
+    last = server.request("GET", "/api/candidates?start=8088&count=12")[1]["candidates"]
+    assert [c["index"] for c in last] == [8088, 8089, 8090, 8091, 8092]
+
+    # The next open candidate, from anywhere, wrapping round past the decided ones.
+    assert server.request("GET", "/api/next-open?after=8092")[1]["index"] == 5000
+    assert server.request("GET", "/api/next-open?after=5000")[1]["index"] == 5001
+    status, result = server.post_json("/api/decision", {"id": ranked[5001], "decision": "skip"})
+    assert status == 200 and result["index"] == 5001
+    assert server.request("GET", "/api/next-open?after=5000")[1]["index"] == 5002
+    status, undone = server.post_json("/api/undo", {})
+    assert (undone["id"], undone["index"], undone["decision"]) == (ranked[5001], 5001, None)
+
+    for query, message in (("start=8093", "start must be a candidate index 0..8092"),
+                           ("start=0&count=121", "count must be 1..120"), ("start=x", "must be an integer"),
+                           ("count=5", "'start' is required")):
+        status, payload, _ = server.request("GET", f"/api/candidates?{query}")
+        assert status == 400 and message in payload["error"], query
+    assert server.request("GET", "/api/next-open?after=8093")[0] == 400

@@ -120,3 +120,39 @@ def test_unpacked_release_and_truth_outside(tmp_path: Path) -> None:
     with pytest.raises(ValueError, match="outside the release folder"):
         simulate_release(out_dir=tmp_path / "rel", truth_path=tmp_path / "rel" / "truth.parquet", n=3, seed=1,
                          workers=1, progress=False)
+
+
+def test_truth_is_written_in_row_groups_as_the_chunks_come(tmp_path: Path, monkeypatch) -> None:
+    import pyarrow.parquet as pq
+
+    monkeypatch.setattr(release_module, "CHUNK_SIZE", 4)
+    monkeypatch.setattr(release_module, "TRUTH_ROWS_PER_GROUP", 6)
+    summary = simulate_release(out_dir=tmp_path / "rel", truth_path=tmp_path / "truth.parquet", n=N, seed=21,
+                               workers=2, config=CONFIG, progress=False, n_tars=3)
+    # Chunks of 4 flushed once 6 rows wait: groups of 8 rows, so 3 for 24 samples.
+    assert pq.ParquetFile(summary.truth_path).metadata.num_row_groups == 3
+    truth = pd.read_parquet(summary.truth_path)
+    assert truth["id"].tolist() == list(range(1, N + 1)) and list(truth.columns) == list(TRUTH_COLUMNS)
+    given, true = truth["given_label"].to_numpy(), truth["true_label"].to_numpy()
+    assert summary.n_given_artifact == given.sum()
+    assert (summary.n_given0_true1, summary.n_given1_true0) == (((given == 0) & (true == 1)).sum(),
+                                                                 ((given == 1) & (true == 0)).sum())
+    table = pd.read_csv(tmp_path / "rel" / FEATURE_TABLE_NAME, comment="#")
+    assert table["ID"].tolist() == truth["id"].tolist()
+    assert table["OBJECT_TYPE"].tolist() == truth["given_label"].tolist()
+
+
+def test_a_failure_midway_leaves_neither_release_nor_truth(tmp_path: Path, monkeypatch) -> None:
+    monkeypatch.setattr(release_module, "CHUNK_SIZE", 4)
+    real_chunk = release_module.simulate_chunk
+
+    def failing_chunk(job, start, stop):
+        if start >= 8:
+            raise RuntimeError("disk on fire")
+        return real_chunk(job, start, stop)
+
+    monkeypatch.setattr(release_module, "simulate_chunk", failing_chunk)
+    with pytest.raises(RuntimeError, match="disk on fire"):
+        simulate_release(out_dir=tmp_path / "rel", truth_path=tmp_path / "truth.parquet", n=N, seed=21,
+                         workers=1, config=CONFIG, progress=False, n_tars=3)
+    assert sorted(path.name for path in tmp_path.iterdir()) == []

@@ -4,17 +4,17 @@ from __future__ import annotations
 
 import argparse
 import sys
-from pathlib import Path
 
 from realbogus.cli._arguments import add_force
-from realbogus.label_versions import LABELS_PATH, diff_labels, label_versions, read_labels_at
+from realbogus.label_versions import LABELS_PATH, count_changes, diff_labels, label_versions, labels_at
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     sub = parser.add_subparsers(dest="action", required=True)
-    log = sub.add_parser("log", help="label versions, newest first: date, commit, changes")
+    log = sub.add_parser("log", help="label versions, newest first: date, commit, changes against the one before")
     log.add_argument("--repo", default=".")
-    diff = sub.add_parser("diff", help="labels that differ between two git revisions")
+    diff = sub.add_parser("diff", help="labels that differ between two git revisions (before the first label "
+                                       "version: the release's own labels)")
     diff.add_argument("old", help="git revision (commit, tag, branch) of the older version")
     diff.add_argument("new", help="git revision of the newer version")
     diff.add_argument("--repo", default=".")
@@ -25,24 +25,14 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    if not Path(args.repo).is_dir():
-        raise FileNotFoundError(f"repository folder {args.repo} does not exist (expected a git checkout of the project)")
     if args.action == "log":
-        versions = label_versions(repo=args.repo, path=args.path)
-        if not versions:
-            print(f"no label versions of {args.path} in this history (commit dvc.lock after `dvc repro`)")
-            return 0
-        print(f"{'date':25}  {'commit':10}  {'labels md5':32}  {'0->1':>6}  {'1->0':>6}  subject")
-        for version in versions:
-            print(f"{version.date:25}  {version.commit[:10]}  {version.labels_md5:32}  "
-                  f"{_count(version.changed_0_to_1):>6}  {_count(version.changed_1_to_0):>6}  {version.subject}")
-        return 0
-    changes = diff_labels(read_labels_at(args.old, repo=args.repo, path=args.path),
-                          read_labels_at(args.new, repo=args.repo, path=args.path))
-    up = int(((changes["old_label"] == 0) & (changes["new_label"] == 1)).sum())
-    down = int(((changes["old_label"] == 1) & (changes["new_label"] == 0)).sum())
-    print(f"{args.path}: {len(changes)} labels differ between {args.old} and {args.new} "
-          f"({up} 0->1, {down} 1->0)", file=sys.stderr)
+        return _log(args)
+    old = labels_at(args.old, repo=args.repo, path=args.path)
+    new = labels_at(args.new, repo=args.repo, path=args.path)
+    changes = diff_labels(old.table, new.table)
+    print(f"{args.path}: {len(changes)} labels differ ({count_changes(changes).describe()}) between "
+          f"{args.old} ({old.commit[:10]}, {old.description}) and {args.new} ({new.commit[:10]}, {new.description})",
+          file=sys.stderr)
     if args.out is None:
         changes.to_csv(sys.stdout, index=False)
         return 0
@@ -53,5 +43,23 @@ def run(args: argparse.Namespace) -> int:
     return 0
 
 
-def _count(value: int | None) -> str:
-    return "-" if value is None else str(value)
+def _log(args: argparse.Namespace) -> int:
+    versions = label_versions(repo=args.repo, path=args.path)
+    if not versions:
+        print(f"no label versions of {args.path} in this history (commit dvc.lock after `dvc repro`)")
+        return 0
+    print(f"{'date':25}  {'commit':10}  {'labels md5':10}  {'0->1':>6}  {'1->0':>6}  {'against':10}  subject")
+    for version in versions:
+        against = "release" if version.against == "release" else version.against[:10]
+        if version.changes is None:
+            up = down = "?"
+        else:
+            up, down = str(version.changes.changed_0_to_1), str(version.changes.changed_1_to_0)
+        print(f"{version.date:25}  {version.commit[:10]}  {version.labels_md5[:10]}  {up:>6}  {down:>6}  "
+              f"{against:10}  {version.subject}")
+    for version in versions:
+        if version.unreadable:
+            print(f"? {version.commit[:10]}: {version.unreadable}", file=sys.stderr)
+    print("changes: each version against the one before it; the first against the release's own labels",
+          file=sys.stderr)
+    return 0

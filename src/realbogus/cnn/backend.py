@@ -28,6 +28,8 @@ import platform
 import sys
 from collections.abc import Iterator
 
+from realbogus.device_lease import lease_from_environment
+
 LOG_LEVEL_VARIABLE = "TF_CPP_MIN_LOG_LEVEL"
 ONEDNN_ISA_VARIABLE = "ONEDNN_MAX_CPU_ISA"
 REPRODUCIBLE_ONEDNN_ISA = "AVX2"
@@ -59,7 +61,11 @@ def start_backend_quietly() -> None:
     level; on x86-64, cap oneDNN at AVX2 kernels unless the user chose otherwise.
 
     Must run before anything imports keras or tensorflow; ``realbogus.cnn`` calls it on import.
+    With ``REALBOGUS_DEVICES`` set it first leases this process one of those GPUs
+    (:mod:`realbogus.device_lease`: one experiment per GPU when several run at once).
     """
+    if "keras" not in sys.modules:
+        lease_from_environment()  # CUDA_VISIBLE_DEVICES must be set before the backend starts
     if platform.machine().lower() in ("x86_64", "amd64") and "tensorflow" not in sys.modules:
         # Read by oneDNN at its first kernel, so it only needs to precede TensorFlow's start.
         os.environ.setdefault(ONEDNN_ISA_VARIABLE, REPRODUCIBLE_ONEDNN_ISA)

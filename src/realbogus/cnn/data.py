@@ -3,7 +3,8 @@
 The ingested stamps are one (N, 51, 51, 3) uint8 array on disk.  Opened with
 ``np.load(path, mmap_mode="r")`` it is a ``np.memmap``; :class:`StampBatches` reads only
 the rows of the current batch (indices sorted within a batch so the disk reads run
-forward), so data larger than RAM trains.  It is a ``keras.utils.PyDataset``, so it works
+forward), so data larger than RAM trains.  It reads them with ``pread`` on the array's
+file rather than through the mapping (:class:`realbogus.stamp_reader.StampFile`).  It is a ``keras.utils.PyDataset``, so it works
 unchanged under the tensorflow, jax and torch backends and under a distribution strategy.
 """
 
@@ -15,6 +16,7 @@ import keras
 import numpy as np
 
 from realbogus.release.layout import check_stamp_array
+from realbogus.stamp_reader import StampFile
 
 
 def validate_rows(rows: np.ndarray | list[int] | range, *, n_samples: int, what: str) -> np.ndarray:
@@ -59,11 +61,22 @@ class StampBatches(keras.utils.PyDataset):
         rerun sees the same order whichever worker thread fetched a batch).
     augment: random 90-degree rotations and flips (training only; seeded the same way).
     workers: threads prefetching batches (1 = read in the training thread's generator).
+    process_index, process_count: when several processes train one model together
+        (:mod:`realbogus.cluster`), this process's number and their count: batch ``i`` is then
+        this process's share of the ``i``-th global batch of ``batch_size`` rows (the same
+        global batches as one process would see, so the training is the same).  Every process
+        must take the same steps with equal shares, so shuffled (training) batches come whole
+        only: the incomplete last global batch of an epoch is left out (the next epoch draws
+        another order), and ``batch_size`` must divide by ``process_count * pad_to``.
+        Unshuffled (validation) batches keep every row: shares are padded to equal size by
+        repeating a row with sample weight 0, and every batch yields sample weights.
+    pad_to: the local devices of this process; its share is a multiple of it (each gets one part).
 
-    Batch ``i`` yields ``x`` (B, 51, 51, 3) uint8 and ``y`` (B,) float32.  With shuffling
-    the samples inside a batch are in ascending row order: the batch is the same set (the
-    loss and BatchNorm statistics are order-free), but the reads are sequential.  Without
-    shuffling rows keep the given order, so predictions line up with ``rows``.
+    Batch ``i`` yields ``x`` (B, 51, 51, 3) uint8 and ``y`` (B,) float32 (and sample weights
+    (B,) float32 for validation across processes).  With shuffling the samples inside a batch
+    are in ascending row order: the batch is the same set (the loss and BatchNorm statistics
+    are order-free), but the reads are sequential.  Without shuffling rows keep the given
+    order, so predictions line up with ``rows``.
     """
 
     def __init__(
@@ -78,12 +91,16 @@ class StampBatches(keras.utils.PyDataset):
         augment: bool = False,
         workers: int = 1,
         max_queue_size: int = 10,
+        process_index: int = 0,
+        process_count: int = 1,
+        pad_to: int = 1,
     ) -> None:
         super().__init__(workers=workers, use_multiprocessing=False, max_queue_size=max_queue_size)
         check_stamp_array(stamps, where="stamps")
         if batch_size < 1:
             raise ValueError(f"batch_size must be >= 1, got {batch_size}")
         self.stamps = stamps
+        self._file = StampFile.for_array(stamps)
         self.rows = validate_rows(rows, n_samples=len(stamps), what="rows")
         if len(self.rows) == 0:
             raise ValueError("rows is empty: a dataset needs at least one sample")
@@ -96,6 +113,19 @@ class StampBatches(keras.utils.PyDataset):
         else:
             self.targets = None
         self.batch_size = int(batch_size)
+        if not 0 <= process_index < process_count or pad_to < 1:
+            raise ValueError(f"process_index must be in 0..{process_count - 1} and pad_to >= 1, "
+                             f"got {process_index}, {pad_to}")
+        self.process_index, self.process_count, self.pad_to = int(process_index), int(process_count), int(pad_to)
+        if self.process_count > 1:
+            if labels is None:
+                raise ValueError("prediction batches are read by one process: process_count must be 1")
+            if shuffle and self.batch_size % (self.process_count * self.pad_to):
+                raise ValueError(f"batch_size {self.batch_size} must divide by {self.process_count} processes x "
+                                 f"{self.pad_to} device(s) each, so that every device gets an equal share")
+            if shuffle and len(self.rows) < self.batch_size:
+                raise ValueError(f"{len(self.rows)} rows do not make one whole batch of {self.batch_size}: "
+                                 "training across processes takes whole global batches only")
         self.shuffle = shuffle
         self.seed = int(seed)
         self.augment = augment
@@ -109,6 +139,8 @@ class StampBatches(keras.utils.PyDataset):
         return self.rows[rng.permutation(len(self.rows))]
 
     def __len__(self) -> int:
+        if self.process_count > 1 and self.shuffle:
+            return len(self.rows) // self.batch_size
         return math.ceil(len(self.rows) / self.batch_size)
 
     def __getitem__(self, index: int) -> tuple[np.ndarray, ...]:
@@ -117,13 +149,33 @@ class StampBatches(keras.utils.PyDataset):
         batch_rows = self._order[index * self.batch_size : (index + 1) * self.batch_size]
         if self.shuffle:
             batch_rows = np.sort(batch_rows)
-        # Fancy indexing a memmap reads just these rows from the file.
-        x = np.asarray(self.stamps[batch_rows])
+        weights = None
+        if self.process_count > 1:
+            batch_rows, weights = self._share(batch_rows)
+        if self._file is not None:
+            x = self._file.read(batch_rows, shape=self.stamps.shape[1:], dtype=self.stamps.dtype)
+        else:
+            x = np.asarray(self.stamps[batch_rows])
         if self.augment:
             x = augment_batch(x, rng=np.random.default_rng([self.seed, self.epoch, index, 1]))
         if self.targets is None:
             return (x,)
-        return x, self.targets[batch_rows]
+        if weights is None or self.shuffle:
+            return x, self.targets[batch_rows]
+        return x, self.targets[batch_rows], weights
+
+    def _share(self, batch_rows: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """This process's part of a global batch and its sample weights (0 for padding)."""
+        share = -(-len(batch_rows) // self.process_count)
+        share = -(-share // self.pad_to) * self.pad_to
+        mine = batch_rows[self.process_index * share : (self.process_index + 1) * share]
+        weights = np.ones(share, dtype=np.float32)
+        if len(mine) < share:
+            # Repeat a real row of the batch: the padding is read like any row, and weighs nothing.
+            filler = mine[-1] if len(mine) else batch_rows[-1]
+            weights[len(mine):] = 0.0
+            mine = np.concatenate([mine, np.full(share - len(mine), filler, dtype=mine.dtype)])
+        return mine, weights
 
     def on_epoch_end(self) -> None:
         # Keras stops the prefetching threads before calling this, so no worker reads the

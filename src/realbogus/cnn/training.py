@@ -12,7 +12,11 @@ stages choose the split and the array can stay a memmap on disk.
 
 Distribution uses the backend's own engine: ``tf.distribute.MirroredStrategy`` on
 tensorflow (the only place this package touches ``tf``; the models stay plain Keras) and
-``keras.distribution.DataParallel`` on jax.
+``keras.distribution.DataParallel`` on jax.  Across machines (:mod:`realbogus.cluster`:
+one process per machine, started with Keras' ``KERAS_DISTRIBUTION_*`` variables set) it
+is JAX's multi-process engine through ``keras.distribution``: Keras 3's ``fit`` does not
+run under TensorFlow's ``MultiWorkerMirroredStrategy`` (keras-team/keras#20585: it fails
+reducing the first batch, as measured here with TensorFlow 2.21 and Keras 3.15).
 """
 
 from __future__ import annotations
@@ -27,6 +31,7 @@ from pathlib import Path
 import keras
 import numpy as np
 
+from realbogus.cluster import ClusterSpec, cluster_from_environment
 from realbogus.cnn.backend import cpu_numerics, fix_cpu_threads
 from realbogus.cnn.data import StampBatches, validate_rows
 from realbogus.cnn.models import CNNConfig, build_model
@@ -134,7 +139,9 @@ class TrainResult:
     best_epoch: 0-based epoch with the lowest val_loss (the last epoch without validation).
     epochs_run: epochs actually trained (fewer than max_epochs after an early stop).
     fit_seconds: wall time of the whole fit, validation included.
-    replicas: devices the training ran on in sync (1 unless multi_device).
+    replicas: devices the training ran on in sync (1 unless multi_device or across processes).
+    processes: processes that trained it together (1 unless across machines); ``model`` is
+        then this process's own copy of the trained weights, for predicting and saving.
     """
 
     model: keras.Model
@@ -143,6 +150,7 @@ class TrainResult:
     epochs_run: int
     fit_seconds: float
     replicas: int
+    processes: int = 1
 
 
 class EpochLines(keras.callbacks.Callback):
@@ -223,14 +231,48 @@ def _dtype_policy(policy: str | None) -> Iterator[None]:
         keras.config.set_dtype_policy(previous)
 
 
+_JOINED: ClusterSpec | None = None  # the cluster this process joined (once per process)
+
+
+def join_cluster(spec: ClusterSpec) -> None:
+    """Join the processes training together (``keras.distribution.initialize``), once per process.
+
+    Only the jax backend can: Keras 3's ``fit`` does not run under TensorFlow's
+    ``MultiWorkerMirroredStrategy`` (see the module docstring).  Must come before the
+    process's first jax computation.
+    """
+    global _JOINED
+    backend = keras.backend.backend()
+    if backend != "jax":
+        raise ValueError(
+            f"training across {spec.num_processes} processes (KERAS_DISTRIBUTION_NUM_PROCESSES) runs on the jax "
+            f"backend, not {backend!r}: set KERAS_BACKEND=jax (Keras 3's fit does not run under TensorFlow's "
+            "MultiWorkerMirroredStrategy, keras-team/keras#20585)")
+    if _JOINED is None:
+        keras.distribution.initialize(job_addresses=spec.coordinator, num_processes=spec.num_processes,
+                                      process_id=spec.process_id)
+        _JOINED = spec
+    elif _JOINED != spec:
+        raise ValueError(f"this process already joined {_JOINED}; it cannot join {spec} as well")
+
+
 @contextlib.contextmanager
-def distribution_scope(*, multi_device: bool) -> Iterator[int]:
+def distribution_scope(*, multi_device: bool, cluster: ClusterSpec | None = None) -> Iterator[int]:
     """Context in which to build, compile and fit a data-parallel model; yields the replica count.
 
     tensorflow: ``tf.distribute.MirroredStrategy`` over the GPUs, or over the logical CPU
     devices when there is no GPU (how the tests run it with two logical CPUs).
     jax: ``keras.distribution.DataParallel`` over ``keras.distribution.list_devices()``.
+    cluster: several processes (:func:`join_cluster` first): jax's ``DataParallel`` over
+    every device of every process, each process feeding its own share of each batch.
     """
+    if cluster is not None:
+        devices = keras.distribution.list_devices()
+        # The batches are this process's share already (StampBatches), not to be split again.
+        distribution = keras.distribution.DataParallel(devices=devices, auto_shard_dataset=False)
+        with distribution.scope():
+            yield len(devices)
+        return
     if not multi_device:
         yield 1
         return
@@ -256,16 +298,21 @@ def distribution_scope(*, multi_device: bool) -> Iterator[int]:
         )
 
 
-def compile_model(*, model: keras.Model, train_config: TrainConfig) -> keras.Model:
+def compile_model(*, model: keras.Model, train_config: TrainConfig, weighted_mean: bool = False) -> keras.Model:
     """Compile with Adam, binary cross-entropy and accuracy, as the paper trained.
 
     ``train_config.xla`` "auto" is Keras' own per-backend choice (see :class:`TrainConfig`);
-    ``model.jit_compile`` tells afterwards what it chose.
+    ``model.jit_compile`` tells afterwards what it chose.  weighted_mean: a batch's loss is
+    its mean over sample weights and accuracy is weighted too (padding rows of weight 0 do not
+    count), for the validation batches padded across processes; without sample weights both
+    are the same as unweighted.
     """
     model.compile(
         optimizer=keras.optimizers.Adam(learning_rate=train_config.learning_rate),
-        loss=keras.losses.BinaryCrossentropy(),
-        metrics=[keras.metrics.BinaryAccuracy(name="accuracy")],
+        loss=keras.losses.BinaryCrossentropy(reduction="mean_with_sample_weight" if weighted_mean
+                                             else "sum_over_batch_size"),
+        # Keras applies sample weights to weighted_metrics only.
+        **{"weighted_metrics" if weighted_mean else "metrics": [keras.metrics.BinaryAccuracy(name="accuracy")]},
         jit_compile=train_config.xla,
     )
     if train_config.xla is True and not model.jit_compile:
@@ -297,9 +344,14 @@ def training_batches(
     val_rows: np.ndarray,
     train_config: TrainConfig,
     seed: int,
+    cluster: ClusterSpec | None = None,
+    local_devices: int = 1,
 ) -> tuple[StampBatches, StampBatches | None]:
     """The training batches (shuffled per epoch, seeded) and validation batches (None when
-    ``val_rows`` is empty) that :func:`train_cnn` fits on."""
+    ``val_rows`` is empty) that :func:`train_cnn` fits on; with ``cluster``, this process's
+    share of each (see :class:`StampBatches`)."""
+    sharing = {} if cluster is None else {"process_index": cluster.process_id,
+                                          "process_count": cluster.num_processes, "pad_to": local_devices}
     train_batches = StampBatches(
         stamps=stamps,
         labels=labels,
@@ -309,6 +361,7 @@ def training_batches(
         seed=seed,
         augment=train_config.augment,
         workers=train_config.loader_workers,
+        **sharing,
     )
     if len(val_rows) == 0:
         return train_batches, None
@@ -319,6 +372,7 @@ def training_batches(
         batch_size=max(train_config.batch_size, 256),  # no gradients: bigger batches are cheaper
         shuffle=False,
         workers=train_config.loader_workers,
+        **sharing,
     )
     return train_batches, val_batches
 
@@ -391,6 +445,11 @@ def train_cnn(
         loss, accuracy, val_loss, val_accuracy and learning_rate, e.g. to log to MLflow.
     progress: called with one line of text before training (backend, how the steps are
         compiled, samples) and after each epoch (:class:`EpochLines`), e.g. ``print``.
+
+    Across machines (``KERAS_DISTRIBUTION_*`` set, :mod:`realbogus.cluster`): every process
+    calls this with the same arguments; each reads its share of each global batch of
+    ``batch_size`` and they train one model (see :class:`StampBatches` for the incomplete
+    last batch), and each gets back its own copy of it (``TrainResult.model``).
     """
     check_stamp_array(stamps, where="stamps")
     labels = np.asarray(labels)
@@ -412,21 +471,29 @@ def train_cnn(
     if (model_config is None) == (initial_model is None):
         raise ValueError("give exactly one of model_config (train from scratch) and initial_model (fine-tune)")
 
+    cluster = cluster_from_environment()
+    local_devices = 1
+    if cluster is not None:
+        join_cluster(cluster)  # before the first jax computation, seeding included
+        import jax
+
+        local_devices = len(jax.local_devices())
     fix_cpu_threads(train_config.threads)
     seed_everything(seed=seed)
     has_validation = len(val_rows) > 0
     train_batches, val_batches = training_batches(stamps=stamps, labels=labels, train_rows=train_rows,
-                                                  val_rows=val_rows, train_config=train_config, seed=seed)
+                                                  val_rows=val_rows, train_config=train_config, seed=seed,
+                                                  cluster=cluster, local_devices=local_devices)
     callbacks = training_callbacks(train_config=train_config, has_validation=has_validation,
                                    on_epoch_end=on_epoch_end, progress=progress, train_samples=len(train_rows))
 
     with op_determinism(enabled=train_config.deterministic), distribution_scope(
-        multi_device=train_config.multi_device
+        multi_device=train_config.multi_device, cluster=cluster
     ) as replicas:
         with _dtype_policy(train_config.mixed_precision):
             model = (build_model(config=model_config) if initial_model is None
                      else keras.saving.load_model(Path(initial_model), compile=False))
-        compile_model(model=model, train_config=train_config)
+        compile_model(model=model, train_config=train_config, weighted_mean=cluster is not None)
         if progress is not None:
             progress(f"training on {len(train_rows):,} samples (validation {len(val_rows):,}), "
                      f"batch {train_config.batch_size}, up to {train_config.max_epochs} epochs; "
@@ -443,6 +510,8 @@ def train_cnn(
         )
         fit_seconds = time.perf_counter() - started
 
+    if cluster is not None:
+        model = _process_local_copy(model, train_config=train_config)
     history = {key: [float(v) for v in values] for key, values in fit_history.history.items()}
     epochs_run = len(history.get("loss", []))
     best_epoch = int(np.argmin(history["val_loss"])) if has_validation else epochs_run - 1
@@ -453,7 +522,18 @@ def train_cnn(
         epochs_run=epochs_run,
         fit_seconds=fit_seconds,
         replicas=replicas,
+        processes=1 if cluster is None else cluster.num_processes,
     )
+
+
+def _process_local_copy(model: keras.Model, *, train_config: TrainConfig) -> keras.Model:
+    """The trained model on this process's own device, outside the distribution, to predict
+    and save as any model: the distributed one's arrays span every process.  The optimizer's
+    state is not copied (a fresh Adam), so the copy is for scoring and fine-tuning anew."""
+    weights = model.get_weights()  # every process holds the whole, replicated weights
+    local = keras.models.clone_model(model)
+    local.set_weights(weights)
+    return compile_model(model=local, train_config=train_config)
 
 
 def predict_artifact_scores(

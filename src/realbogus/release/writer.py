@@ -368,38 +368,103 @@ class ReleaseWriter:
 # --------------------------------------------------------------------------- feature table
 
 
-def write_feature_table(path: str | os.PathLike[str], table: pd.DataFrame, *,
-                        comment_lines: list[str]) -> None:
-    """Write ``autoscan_features.3.csv``: ``#`` comment lines, then the 40 columns in order.
+class FeatureTableWriter:
+    """Write ``autoscan_features.3.csv`` a block of rows at a time, so memory stays bounded
+    whatever the number of rows.
 
-    ``table`` must hold exactly ``layout.FEATURE_TABLE_COLUMNS`` (any order; written in the
-    release order) with unique integer IDs.  Missing values are written as empty fields,
-    which is what pandas (the likely producer of the release table) writes; the reader
-    accepts both empty and ``nan``.  Floats are written with full round-trip precision.
-    The file is written atomically.
+    A context manager: the ``#`` comment lines and the header are written on entry, each
+    :meth:`write` appends a block, and the file appears (atomically) only when the ``with``
+    block ends without an exception.  Each block must hold exactly
+    ``layout.FEATURE_TABLE_COLUMNS`` (any order; written in the release order) with unique
+    integer IDs, all above every ID of the blocks before: checking that needs no record
+    of the IDs written, which a full-size release (900k rows) would otherwise cost.
+    Missing values are written as empty fields, which is what pandas (the likely producer
+    of the release table) writes; the reader accepts both empty and ``nan``.  Floats are
+    written with full round-trip precision, so a table written in blocks has the same
+    bytes as the same table written whole.
+
+    Example::
+
+        with FeatureTableWriter(path, comment_lines=["# simulated"]) as table_writer:
+            for block in blocks:  # DataFrames in ascending ID order
+                table_writer.write(block)
     """
-    missing = [column for column in FEATURE_TABLE_COLUMNS if column not in table.columns]
-    extra = [column for column in table.columns if column not in FEATURE_TABLE_COLUMNS]
-    if missing or extra:
-        raise ValueError(
-            f"feature table for {path} must have exactly the {len(FEATURE_TABLE_COLUMNS)} release "
-            f"columns; missing {missing}, unexpected {extra}"
-        )
-    if table["ID"].duplicated().any():
-        duplicates = table.loc[table["ID"].duplicated(), "ID"].head(5).tolist()
-        raise ValueError(f"feature table for {path} has duplicate IDs, e.g. {duplicates}")
-    with atomic_path(path) as temporary:
-        with open(temporary, "w", encoding="ascii", newline="\n") as handle:
-            for line in comment_lines:
-                if "\n" in line:
-                    raise ValueError(f"comment line must be one line, got {line!r}")
+
+    def __init__(self, path: str | os.PathLike[str], *, comment_lines: list[str]) -> None:
+        for line in comment_lines:
+            if "\n" in line:
+                raise ValueError(f"comment line must be one line, got {line!r}")
+        self.path = Path(path)
+        self.comment_lines = list(comment_lines)
+        self.n_rows = 0
+        self._last_id: int | None = None
+        self._stack: contextlib.ExitStack | None = None
+        self._handle: io.TextIOWrapper | None = None
+
+    def __enter__(self) -> FeatureTableWriter:
+        stack = contextlib.ExitStack()
+        try:
+            temporary = stack.enter_context(atomic_path(self.path))
+            handle = stack.enter_context(open(temporary, "w", encoding="ascii", newline="\n"))
+            for line in self.comment_lines:
                 handle.write(line if line.startswith("#") else f"# {line}")
                 handle.write("\n")
-            table.loc[:, list(FEATURE_TABLE_COLUMNS)].to_csv(handle, index=False, na_rep="",
-                                                             lineterminator="\n")
+            handle.write(",".join(FEATURE_TABLE_COLUMNS) + "\n")
+        except BaseException:
+            stack.close()
+            raise
+        self._stack, self._handle = stack, handle
+        return self
+
+    def __exit__(self, exc_type: type[BaseException] | None, exc: BaseException | None,
+                 traceback: TracebackType | None) -> bool:
+        assert self._stack is not None, "FeatureTableWriter used outside its with block"
+        stack, self._stack, self._handle = self._stack, None, None
+        # Closes the file, then renames it into place (or removes it after an exception).
+        return bool(stack.__exit__(exc_type, exc, traceback))
+
+    def write(self, table: pd.DataFrame) -> None:
+        """Append the rows of ``table`` (see the class for what a block must hold)."""
+        if self._handle is None:
+            raise RuntimeError("FeatureTableWriter.write called outside its with block")
+        missing = [column for column in FEATURE_TABLE_COLUMNS if column not in table.columns]
+        extra = [column for column in table.columns if column not in FEATURE_TABLE_COLUMNS]
+        if missing or extra:
+            raise ValueError(
+                f"feature table for {self.path} must have exactly the {len(FEATURE_TABLE_COLUMNS)} release "
+                f"columns; missing {missing}, unexpected {extra}"
+            )
+        if table.empty:
+            return
+        ids = table["ID"]
+        if ids.duplicated().any():
+            duplicates = table.loc[ids.duplicated(), "ID"].head(5).tolist()
+            raise ValueError(f"feature table for {self.path} has duplicate IDs, e.g. {duplicates}")
+        if self._last_id is not None and int(ids.min()) <= self._last_id:
+            raise ValueError(
+                f"feature table for {self.path}: a block holds ID {int(ids.min())}, not above the "
+                f"largest ID already written ({self._last_id}); write blocks in ascending ID order"
+            )
+        table.loc[:, list(FEATURE_TABLE_COLUMNS)].to_csv(self._handle, index=False, header=False, na_rep="",
+                                                         lineterminator="\n")
+        self._last_id = int(ids.max())
+        self.n_rows += len(table)
+
+
+def write_feature_table(path: str | os.PathLike[str], table: pd.DataFrame, *,
+                        comment_lines: list[str]) -> None:
+    """Write ``autoscan_features.3.csv`` whole: ``#`` comment lines, then the 40 columns in order.
+
+    ``table`` must hold exactly ``layout.FEATURE_TABLE_COLUMNS`` (any order; written in the
+    release order) with unique integer IDs, in any order.  Otherwise as
+    :class:`FeatureTableWriter`, which writes a table block by block.
+    """
+    with FeatureTableWriter(path, comment_lines=comment_lines) as table_writer:
+        table_writer.write(table)
 
 
 __all__ = [
+    "FeatureTableWriter",
     "ReleaseWriter",
     "archive_folder",
     "encode_fits",

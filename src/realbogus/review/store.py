@@ -23,13 +23,15 @@ exact); :func:`read_decisions` and the store undo that.
 
 from __future__ import annotations
 
+import collections
 import contextlib
 import csv
 import fcntl
 import io
 import os
 import threading
-from collections.abc import Iterator
+import types
+from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
 from datetime import datetime, timezone
 from pathlib import Path
@@ -43,6 +45,7 @@ MAX_REVIEWER_LENGTH = 64
 # Cell starts a spreadsheet reads as a formula (OWASP "CSV injection"), and the escape itself.
 _FORMULA_STARTS = ("=", "+", "-", "@", "'")
 _TAIL_BYTES = 64  # bytes before the read offset that must still be there for an incremental read
+_MAX_CACHED_REVIEWERS = 32
 
 
 class DecisionFileError(ValueError):
@@ -142,6 +145,9 @@ class DecisionStore:
         self._identity: tuple[int, int] | None = None  # (device, inode) of the file they came from
         self._tail = b""  # the last bytes before _offset, to notice a file rewritten in place
         self._seen: tuple[int, int, int, int] | None = None  # (device, inode, size, mtime) at the last look
+        self._generation = 0  # counts the times the records were read again from the start
+        # reviewer -> ((generation, number of records), their standing decisions); see decisions_of
+        self._standing: collections.OrderedDict[str, tuple[tuple[int, int], dict[int, str]]] = collections.OrderedDict()
         if self.path.is_dir():
             raise DecisionFileError(f"decisions file {self.path} is a folder; expected a CSV file "
                                     f"(created if missing), e.g. {self.path / 'decisions.csv'}")
@@ -185,6 +191,7 @@ class DecisionStore:
             # Replaced, shrunk, rewritten in place (changed, yet not grown), or its last
             # bytes differ: not the file we read, so read it all again.
             self._records, self._offset, self._tail, self._identity = [], 0, b"", identity
+            self._generation += 1
         size = status.st_size
         new_bytes = os.pread(fd, size - self._offset, self._offset)
         if not new_bytes.endswith(b"\n"):
@@ -229,6 +236,24 @@ class DecisionStore:
         with self._locked() as fd:
             self._refresh(fd)
             return list(self._records)
+
+    def decisions_of(self, reviewer: str) -> Mapping[int, str]:
+        """:func:`current_decisions` of ``reviewer`` over every record (re-reads new lines first).
+
+        Kept until the file changes, so the page's reads (a page of candidates, progress,
+        the next open candidate) cost a lookup, not a pass over every record; read-only.
+        """
+        with self._locked() as fd:
+            self._refresh(fd)
+            key = (self._generation, len(self._records))
+            cached = self._standing.get(reviewer)
+            if cached is None or cached[0] != key:
+                cached = (key, current_decisions(self._records, reviewer=reviewer))
+                self._standing[reviewer] = cached
+                if len(self._standing) > _MAX_CACHED_REVIEWERS:
+                    self._standing.popitem(last=False)  # names read with --show-others are unbounded
+            self._standing.move_to_end(reviewer)
+            return types.MappingProxyType(cached[1])
 
     # -- writing -------------------------------------------------------------------
 

@@ -8,8 +8,11 @@ process writes them to the tars in sample order.
 
 from __future__ import annotations
 
+import collections
+import contextlib
 import math
 import multiprocessing
+import multiprocessing.pool
 import time
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -22,13 +25,16 @@ import pandas as pd
 from realbogus.atomic import atomic_path, check_output
 from realbogus.release.display import display_stamp
 from realbogus.release.layout import CHANNELS, FEATURE_TABLE_NAME, LABEL_COLUMN, PIXEL_SCALE_ARCSEC, stamp_filename
-from realbogus.release.writer import ReleaseWriter, archive_folder, encode_fits, encode_gif, write_feature_table
+from realbogus.release.writer import FeatureTableWriter, ReleaseWriter, archive_folder, encode_fits, encode_gif
 from realbogus.simulate.config import DEFAULT_FLIP_RATIO, DEFAULT_LABEL_NOISE, SimulationConfig
 from realbogus.simulate.scene import RenderedSample, SamplePlan, simulate_sample
 
 # Detection IDs are 1-based sample indices plus this offset (the release's IDs are integers > 0).
 ID_OFFSET = 1
 CHUNK_SIZE = 64
+IN_FLIGHT_PER_WORKER = 2
+# Truth rows per parquet row group: the truth is written as it comes, so memory stays bounded.
+TRUTH_ROWS_PER_GROUP = 32768
 
 # The truth table's columns, in order (missing values are NaN / "").
 TRUTH_COLUMNS: tuple[str, ...] = (
@@ -206,8 +212,17 @@ def _results(job: _Job, *, n: int, workers: int) -> Iterator[list[tuple[int, str
             yield simulate_chunk(job, start, stop)
         return
     with multiprocessing.get_context().Pool(processes=workers, initializer=_init_worker, initargs=(job,)) as pool:
-        # imap keeps sample order, so the tars come out the same for any worker count.
-        yield from pool.imap(_run_chunk, chunks, chunksize=1)
+        # Results are taken in sample order, so the tars come out the same for any worker
+        # count.  At most IN_FLIGHT_PER_WORKER chunks per worker are queued or finished but
+        # unread (imap queues every chunk and keeps every finished one until it is read), so
+        # the main process's memory does not grow with N when it falls behind the workers.
+        pending: collections.deque[multiprocessing.pool.AsyncResult] = collections.deque()
+        for bounds in chunks:
+            pending.append(pool.apply_async(_run_chunk, (bounds,)))
+            if len(pending) >= IN_FLIGHT_PER_WORKER * workers:
+                yield pending.popleft().get()
+        while pending:
+            yield pending.popleft().get()
 
 
 # --------------------------------------------------------------------------- the release
@@ -246,30 +261,29 @@ def simulate_release(*, out_dir: Path, truth_path: Path, n: int, seed: int, labe
     config = config or SimulationConfig()
     job = _Job(seed=int(seed), label_noise=float(label_noise), flip_ratio=float(flip_ratio), config=config)
     started = time.perf_counter()
-    # One small DataFrame per chunk: dicts per sample cost ~6 KB each (684 MiB at 100k);
-    # columns cost a few hundred bytes, so a full-size (900k) release fits in memory.
-    feature_frames: list[pd.DataFrame] = []
-    truth_frames: list[pd.DataFrame] = []
-    with atomic_path(out_dir, is_dir=True, command="simulate", force=force) as temporary_dir:
+    comment_lines = [
+        "# DES-like simulated autoScan release written by realbogus (not real DES data)",
+        f"# n={n} seed={seed} label_noise={label_noise} flip_ratio={flip_ratio}",
+        "# OBJECT_TYPE: 1 = artifact, 0 = non-artifact (injected fake); these are the GIVEN labels",
+        "# BAND is the filter letter; NaN (empty) where a feature is undefined",
+    ]
+    # The feature table and the truth are written as the chunks arrive (held whole until the
+    # end they took ~1.9 KB per sample, 1.7 GB at the full 898,963), and appear only with
+    # the release.
+    counts = _LabelCounts()
+    with atomic_path(out_dir, is_dir=True, command="simulate", force=force) as temporary_dir, \
+            _TruthWriter(truth_path, force=force) as truth_writer:
         with ReleaseWriter(temporary_dir, n_tars=n_tars, packed=packed) as writer, \
+                FeatureTableWriter(temporary_dir / FEATURE_TABLE_NAME, comment_lines=comment_lines) as table_writer, \
                 tqdm(total=n, desc="simulate", unit="sample", disable=not progress) as bar:
             for chunk in _results(job, n=n, workers=workers):
                 for identifier, folder, files, _, _ in chunk:
                     writer.add_sample(detection_id=identifier, folder=folder, files=files)
-                feature_frames.append(pd.DataFrame([feature_row for *_, feature_row, _ in chunk]))
-                truth_frames.append(_truth_frame([row for *_, row in chunk]))
+                table_writer.write(pd.DataFrame([feature_row for *_, feature_row, _ in chunk]))
+                truth = _truth_frame([row for *_, row in chunk])
+                truth_writer.write(truth)
+                counts.add(truth)
                 bar.update(len(chunk))
-        comment_lines = [
-            "# DES-like simulated autoScan release written by realbogus (not real DES data)",
-            f"# n={n} seed={seed} label_noise={label_noise} flip_ratio={flip_ratio}",
-            "# OBJECT_TYPE: 1 = artifact, 0 = non-artifact (injected fake); these are the GIVEN labels",
-            "# BAND is the filter letter; NaN (empty) where a feature is undefined",
-        ]
-        write_feature_table(temporary_dir / FEATURE_TABLE_NAME, pd.concat(feature_frames, ignore_index=True),
-                            comment_lines=comment_lines)
-        truth = pd.concat(truth_frames, ignore_index=True)
-        with atomic_path(truth_path, command="simulate", force=force) as temporary_truth:
-            truth.to_parquet(temporary_truth, index=False)
     preview_ids: tuple[int, ...] = ()
     if preview_path is not None:
         from realbogus.simulate.preview import write_preview
@@ -277,9 +291,88 @@ def simulate_release(*, out_dir: Path, truth_path: Path, n: int, seed: int, labe
         preview_ids = tuple(write_preview(path=Path(preview_path), seed=seed, n=n, label_noise=label_noise,
                                           flip_ratio=flip_ratio, config=config, id_offset=ID_OFFSET,
                                           force=force))
-    given = truth["given_label"].to_numpy()
-    true = truth["true_label"].to_numpy()
     return SimulationSummary(
-        out_dir=out_dir, truth_path=truth_path, n=n, seed=int(seed), n_given_artifact=int(given.sum()),
-        n_given0_true1=int(np.sum((given == 0) & (true == 1))), n_given1_true0=int(np.sum((given == 1) & (true == 0))),
+        out_dir=out_dir, truth_path=truth_path, n=n, seed=int(seed), n_given_artifact=counts.given_artifact,
+        n_given0_true1=counts.given0_true1, n_given1_true0=counts.given1_true0,
         seconds=time.perf_counter() - started, preview_ids=preview_ids)
+
+
+@dataclass
+class _LabelCounts:
+    """The summary's label counts, added up chunk by chunk."""
+
+    given_artifact: int = 0
+    given0_true1: int = 0
+    given1_true0: int = 0
+
+    def add(self, truth: pd.DataFrame) -> None:
+        given = truth["given_label"].to_numpy()
+        true = truth["true_label"].to_numpy()
+        self.given_artifact += int(given.sum())
+        self.given0_true1 += int(np.sum((given == 0) & (true == 1)))
+        self.given1_true0 += int(np.sum((given == 1) & (true == 0)))
+
+
+class _TruthWriter:
+    """The truth parquet, written a row group at a time as the chunks arrive; it appears
+    (atomically) only when the ``with`` block ends without an exception.
+
+    The column types are those of the first row group (``_truth_frame``'s); later ones are
+    converted to them, so the file has one schema.
+    """
+
+    def __init__(self, path: Path, *, force: bool) -> None:
+        self.path, self.force = Path(path), force
+        self._stack: contextlib.ExitStack | None = None
+        self._temporary: Path | None = None
+        self._writer: Any = None
+        self._schema: Any = None
+        self._buffered: list[pd.DataFrame] = []
+        self._n_buffered = 0
+
+    def __enter__(self) -> _TruthWriter:
+        stack = contextlib.ExitStack()
+        try:
+            self._temporary = stack.enter_context(atomic_path(self.path, command="simulate", force=self.force))
+        except BaseException:
+            stack.close()
+            raise
+        self._stack = stack
+        return self
+
+    def write(self, frame: pd.DataFrame) -> None:
+        self._buffered.append(frame)
+        self._n_buffered += len(frame)
+        if self._n_buffered >= TRUTH_ROWS_PER_GROUP:
+            self._flush()
+
+    def _flush(self) -> None:
+        import pyarrow as pa
+        import pyarrow.parquet as pq
+
+        if not self._buffered:
+            return
+        frame = pd.concat(self._buffered, ignore_index=True)
+        self._buffered, self._n_buffered = [], 0
+        if self._writer is None:
+            table = pa.Table.from_pandas(frame, preserve_index=False)
+            self._schema = table.schema
+            self._writer = pq.ParquetWriter(self._temporary, self._schema)
+        else:
+            table = pa.Table.from_pandas(frame, schema=self._schema, preserve_index=False)
+        self._writer.write_table(table)
+
+    def __exit__(self, exc_type: type[BaseException] | None, exc: BaseException | None, traceback: Any) -> bool:
+        assert self._stack is not None, "_TruthWriter used outside its with block"
+        stack, self._stack = self._stack, None
+        try:
+            if exc_type is None:
+                self._flush()
+        except BaseException as error:
+            if self._writer is not None:
+                self._writer.close()
+            stack.__exit__(type(error), error, error.__traceback__)  # removes the temporary file
+            raise
+        if self._writer is not None:
+            self._writer.close()
+        return bool(stack.__exit__(exc_type, exc, traceback))

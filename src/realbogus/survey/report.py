@@ -7,11 +7,14 @@ data, against the truth.  It writes, under ``out_dir``:
 
 * ``<scorer>/`` -- ``realbogus.evaluation.evaluate_scores`` of the test split with the
   chosen threshold marked: metrics.json, roc.csv, threshold_curves.csv, cleanliness.csv,
-  score_hist.csv and the paper's survey figures (ROC; FPR and MDR vs threshold;
-  stream cleanliness vs MDR; score histograms by vetted label);
-* ``roc_fpr_mdr.png``, ``roc_tpr_fpr.png``, ``cleanliness.png`` -- all scorers together;
+  score_hist.csv, categories.csv;
 * ``comparison.csv`` -- one row per scorer; ``metrics.json`` -- the same, flat
-  (``<scorer>.<metric>``) for ``dvc metrics``; ``summary.md`` -- the table in words.
+  (``<scorer>.<metric>``) for ``dvc metrics``; ``summary.md`` -- the table in words;
+
+and under ``figures_dir`` the paper's survey figures (the survey's DVC plots):
+``roc_fpr_mdr.png``, ``roc_tpr_fpr.png``, ``cleanliness.png`` (all scorers together), and per
+scorer ``threshold_curves_<scorer>.png`` (FPR and MDR vs threshold, chosen threshold
+marked) and ``score_hist_<scorer>.png`` (score histograms by vetted label).
 """
 
 from __future__ import annotations
@@ -28,7 +31,7 @@ import pandas as pd
 from realbogus import plots
 from realbogus.atomic import atomic_path
 from realbogus.evaluation import evaluate_scores
-from realbogus.metrics import auc_from_curve, rates_at, roc_curve, stream_cleanliness
+from realbogus.metrics import auc_from_curve, rates_at, roc_curve, stream_cleanliness, threshold_curves
 from realbogus.survey.threshold import ThresholdRule, choose_threshold
 
 COMPARISON_FILE = "comparison.csv"
@@ -78,8 +81,8 @@ def compare_scorers(
     rule: ThresholdRule,
     alert_threshold: float,
     out_dir: str | os.PathLike[str],
+    figures_dir: str | os.PathLike[str] | None = None,
     truth: pd.DataFrame | None = None,
-    figures: bool = True,
 ) -> dict[str, dict[str, float | None]]:
     """Evaluate every scorer on the vetted split and write the comparison (module docstring).
 
@@ -87,6 +90,7 @@ def compare_scorers(
     scores: scorer name -> table with id, artifact_score (e.g. ``realbogus score`` output);
         every vetted id must be scored.
     truth: optional id, true_label (simulated surveys).
+    figures_dir: where the figures go (None: no figures).
     Returns {scorer: metrics}.
     """
     for column in ("id", "label", "split"):
@@ -114,20 +118,28 @@ def compare_scorers(
             test_labels=test_labels, test_score=test_score, rule=rule, alert_threshold=alert_threshold,
             real_fraction=real_fraction,
             test_truth=None if truth is None else test["true_label"].to_numpy(np.int8))
+        chosen = float(results[name]["threshold"])
         evaluate_scores(labels=test_labels, artifact_score=test_score, out_dir=output / name,
-                        name=f"survey {name} test", real_fraction=real_fraction,
-                        threshold=float(results[name]["threshold"]), figures=figures,
+                        name=f"survey {name} test", real_fraction=real_fraction, threshold=chosen, figures=False,
                         fpr_targets=(rule.target,) if rule.by == "fpr" else ())
+        if figures_dir is not None:
+            plots.plot_threshold_curves(curves=threshold_curves(labels=test_labels, artifact_score=test_score),
+                                        chosen_threshold=chosen, path=Path(figures_dir) / f"threshold_curves_{name}.png",
+                                        title=f"survey {name} test: FPR and MDR vs threshold")
+            plots.plot_score_histograms(labels=test_labels, artifact_score=test_score, threshold=chosen,
+                                        path=Path(figures_dir) / f"score_hist_{name}.png",
+                                        title=f"survey {name} test: artifact score by vetted label")
         test_curves[name] = roc_curve(labels=test_labels, artifact_score=test_score)
         aucs[name] = float(results[name]["auc"] or 0.0)
         cleanliness_curves[name] = stream_cleanliness(labels=test_labels, artifact_score=test_score,
                                                       real_fraction=real_fraction)
-    if figures:
-        plots.plot_roc_fpr_mdr(curves=test_curves, path=output / "roc_fpr_mdr.png", max_rate=0.5,
+    if figures_dir is not None:
+        figures = Path(figures_dir)
+        plots.plot_roc_fpr_mdr(curves=test_curves, path=figures / "roc_fpr_mdr.png", max_rate=0.5,
                                title="survey test split: FPR vs MDR")
-        plots.plot_roc_tpr_fpr(curves=test_curves, aucs=aucs, path=output / "roc_tpr_fpr.png",
+        plots.plot_roc_tpr_fpr(curves=test_curves, aucs=aucs, path=figures / "roc_tpr_fpr.png",
                                title="survey test split: ROC")
-        plots.plot_stream_cleanliness(curves=cleanliness_curves, path=output / "cleanliness.png",
+        plots.plot_stream_cleanliness(curves=cleanliness_curves, path=figures / "cleanliness.png",
                                       title=f"survey stream cleanliness (real fraction {real_fraction:.2f})")
     comparison = pd.DataFrame([{"scorer": name, **metrics} for name, metrics in results.items()])
     with atomic_path(output / COMPARISON_FILE) as temporary:
@@ -140,6 +152,17 @@ def compare_scorers(
         temporary.write_text(summary_markdown(results, rule=rule, alert_threshold=alert_threshold,
                                               real_fraction=real_fraction, n_test=int((vetted["split"] == "test").sum())))
     return results
+
+
+HEADLINE_KEYS = ("auc", "threshold", "mdr", "fpr", "cleanliness")
+
+
+def survey_headline(results: Mapping[str, Mapping[str, Any]]) -> dict[str, dict[str, float | None]]:
+    """The survey's few numbers to compare runs by (``reports/headline/headline.json``): per
+    scorer the test AUC, the threshold chosen on the validation split and the test MDR, FPR
+    and stream cleanliness there, rounded to 4 decimals."""
+    return {name: {key: None if metrics.get(key) is None else round(float(metrics[key]), 4) for key in HEADLINE_KEYS}
+            for name, metrics in results.items()}
 
 
 def summary_markdown(results: Mapping[str, Mapping[str, Any]], *, rule: ThresholdRule, alert_threshold: float,

@@ -1,9 +1,13 @@
 // The review page: keyboard-first decisions on candidates in rank order.
 // The server is the only source of truth: every decision is shown as saved only after
 // the server answered (it has fsync'ed the record by then).
+// Candidates come a page at a time (/api/candidates), the next page fetched ahead, and
+// at most MAX_CACHED_PAGES are kept: the page stays as quick and as small with the
+// paper's 8,093 candidates as with 300.
 "use strict";
 
-const PAGE_SIZE = 12;
+const MAX_CACHED_PAGES = 24;
+const CHANNELS = ["temp", "srch", "diff"];
 const LABEL_NAMES = { 0: "non-artifact", 1: "artifact" };
 const DECISION_NAMES = { "artifact": "artifact", "non-artifact": "non-artifact", "unsure": "unsure", "skip": "skipped" };
 const KEY_DECISIONS = { a: "artifact", r: "non-artifact", u: "unsure", s: "skip" };
@@ -20,8 +24,15 @@ const CATEGORY_MEANING = {
 // Every API call carries it; without it the server answers 403.
 const TOKEN = new URL(window.location.href).searchParams.get("token") || "";
 
-const view = { state: null, selected: 0, page: -1, reviewer: "" };
+const view = {
+  state: null, selected: 0, page: -1, reviewer: "", total: 0, pageSize: 12,
+  pages: new Map(),    // page number -> its candidates (each with its decision), at most MAX_CACHED_PAGES
+  loading: new Map(),  // page number -> the request fetching it
+  pending: new Set(),  // ids whose decision is on its way to the server
+  generation: 0,       // bumped when another reviewer's list is loaded: late answers are dropped
+};
 let queue = Promise.resolve();  // decisions go to the server one at a time, in key order
+let selectSerial = 0;           // the latest selection wins when pages arrive out of order
 
 const $ = (id) => document.getElementById(id);
 
@@ -44,19 +55,78 @@ async function api(path, body) {
   return payload;
 }
 
+function reviewerQuery() {
+  return `reviewer=${encodeURIComponent(view.reviewer)}`;
+}
+
+function candidateAt(index) {
+  const candidates = view.pages.get(Math.floor(index / view.pageSize));
+  return candidates ? candidates[index % view.pageSize] : undefined;
+}
+
+function keepPage(page, candidates) {
+  view.pages.set(page, candidates);
+  while (view.pages.size > MAX_CACHED_PAGES) {
+    // Drop the page farthest from the one on screen.
+    let farthest = page;
+    for (const cached of view.pages.keys()) {
+      if (Math.abs(cached - view.page) > Math.abs(farthest - view.page)) farthest = cached;
+    }
+    view.pages.delete(farthest);
+  }
+}
+
+function fetchPage(page) {
+  if (view.pages.has(page)) return Promise.resolve(view.pages.get(page));
+  if (view.loading.has(page)) return view.loading.get(page);
+  const generation = view.generation;
+  const request = api(`/api/candidates?${reviewerQuery()}&start=${page * view.pageSize}&count=${view.pageSize}`)
+    .then((result) => {
+      if (generation === view.generation) keepPage(page, result.candidates);
+      return result.candidates;
+    })
+    .finally(() => { if (generation === view.generation) view.loading.delete(page); });
+  view.loading.set(page, request);
+  return request;
+}
+
+function stampUrl(candidate, channel) {
+  return `/api/stamp/${candidate.id}/${channel}.png?token=${encodeURIComponent(TOKEN)}`;
+}
+
+// The next page's candidates and stamps (the browser caches the images), so paging on
+// shows it at once; the previous page's candidates too.  A miss is retried on demand.
+function prefetchAround(page) {
+  const pages = Math.ceil(view.total / view.pageSize);
+  if (page + 1 < pages) {
+    fetchPage(page + 1).then((candidates) => {
+      for (const candidate of candidates) {
+        for (const channel of CHANNELS) new Image().src = stampUrl(candidate, channel);
+      }
+    }).catch(() => {});
+  }
+  if (page > 0) fetchPage(page - 1).catch(() => {});
+}
+
 async function load(reviewer) {
   const query = reviewer ? `?reviewer=${encodeURIComponent(reviewer)}` : "";
   const state = await api(`/api/state${query}`);
+  view.generation += 1;
   view.state = state;
   view.reviewer = state.reviewer;
+  view.total = state.total;
+  view.pageSize = state.page_size;
+  view.pages.clear();
+  view.loading.clear();
   view.page = -1;
+  keepPage(Math.floor(state.start / view.pageSize), state.candidates);
   $("reviewer").value = state.reviewer;
   $("version").textContent = `${state.candidates_file} · ${state.candidates_version.slice(0, 8)}`;
   const url = new URL(window.location.href);
   url.searchParams.set("reviewer", state.reviewer);
   history.replaceState(null, "", url);
   updateProgress(state.progress);
-  select(state.resume_index);
+  await select(state.resume_index);
   if (state.read_only) {
     showStatus(`read-only: ${state.reviewer}'s decisions; yours are saved as ${state.token_reviewer}`, true);
   }
@@ -85,10 +155,7 @@ function buildCard(candidate, index) {
   given.textContent = `given: ${LABEL_NAMES[candidate.given_label]}`;
   given.classList.add(`l${candidate.given_label}`);
   if (candidate.rank_score !== null) given.title = `rank score ${candidate.rank_score}`;
-  const channels = ["temp", "srch", "diff"];
-  card.querySelectorAll(".stamps img").forEach((img, n) => {
-    img.src = `/api/stamp/${candidate.id}/${channels[n]}.png?token=${encodeURIComponent(TOKEN)}`;
-  });
+  card.querySelectorAll(".stamps img").forEach((img, n) => { img.src = stampUrl(candidate, CHANNELS[n]); });
   const body = card.querySelector("tbody");
   view.state.members.forEach((member, m) => {
     const score = candidate.scores[m];
@@ -125,12 +192,12 @@ function paintDecision(card, decision) {
 function renderPage(page) {
   const grid = $("grid");
   grid.replaceChildren();
-  const candidates = view.state.candidates;
-  const start = page * PAGE_SIZE;
-  const end = Math.min(candidates.length, start + PAGE_SIZE);
-  for (let i = start; i < end; i++) grid.appendChild(buildCard(candidates[i], i));
-  const pages = Math.max(1, Math.ceil(candidates.length / PAGE_SIZE));
-  $("page-text").textContent = `${start + 1}–${end} of ${candidates.length} · page ${page + 1}/${pages}`;
+  const candidates = view.pages.get(page);
+  const start = page * view.pageSize;
+  const end = start + candidates.length;
+  candidates.forEach((candidate, n) => grid.appendChild(buildCard(candidate, start + n)));
+  const pages = Math.max(1, Math.ceil(view.total / view.pageSize));
+  $("page-text").textContent = `${start + 1}–${end} of ${view.total} · page ${page + 1}/${pages}`;
   $("prev-page").disabled = page === 0;
   $("next-page").disabled = page >= pages - 1;
   view.page = page;
@@ -140,12 +207,23 @@ function cardAt(index) {
   return $("grid").querySelector(`.card[data-index="${index}"]`);
 }
 
-function select(index) {
-  const count = view.state.candidates.length;
+async function select(index) {
+  const count = view.total;
   if (!count) return;
   index = Math.max(0, Math.min(count - 1, index));
-  const page = Math.floor(index / PAGE_SIZE);
-  if (page !== view.page) renderPage(page);
+  const serial = ++selectSerial;
+  const page = Math.floor(index / view.pageSize);
+  if (page !== view.page || !view.pages.has(page)) {
+    try {
+      await fetchPage(page);
+    } catch (error) {
+      showStatus(`could not load page ${page + 1}: ${error.message}`, true);
+      return;
+    }
+    if (serial !== selectSerial) return;  // another selection came after this one
+    renderPage(page);
+    prefetchAround(page);
+  }
   const previous = cardAt(view.selected);
   if (previous) previous.classList.remove("selected");
   view.selected = index;
@@ -163,19 +241,39 @@ function columns() {
   return Math.max(1, n);
 }
 
-function nextOpen(from) {
-  const candidates = view.state.candidates;
-  for (let k = 1; k <= candidates.length; k++) {
-    const i = (from + k) % candidates.length;
-    if (!candidates[i].decision) return i;
+function isOpen(candidate) {
+  return !candidate.decision && !view.pending.has(candidate.id);
+}
+
+// The first candidate after `from` (wrapping round) without a decision, -1 if none: from
+// the pages loaded here as far as they reach, else from the server, which knows every
+// saved decision (one on its way is skipped too).
+async function nextOpen(from) {
+  const total = view.total;
+  let after = from;
+  for (let k = 1; k <= total; k++) {
+    const i = (from + k) % total;
+    if (i === from) return -1;
+    const candidate = candidateAt(i);
+    if (candidate === undefined) break;
+    if (isOpen(candidate)) return i;
+    after = i;
+  }
+  for (let tries = 0; tries < 8; tries++) {
+    const { index } = await api(`/api/next-open?${reviewerQuery()}&after=${after}`);
+    if (index === null || index === from) return -1;
+    const candidate = candidateAt(index);
+    if (candidate === undefined || isOpen(candidate)) return index;
+    after = index;
   }
   return -1;
 }
 
 function applyResult(result) {
-  const index = view.state.candidates.findIndex((c) => c.id === result.id);
-  if (index >= 0) {
-    view.state.candidates[index].decision = result.decision;
+  const index = result.index ?? -1;
+  const candidate = index >= 0 ? candidateAt(index) : undefined;
+  if (candidate) {
+    candidate.decision = result.decision;
     const card = cardAt(index);
     if (card) paintDecision(card, result.decision);
   }
@@ -189,11 +287,10 @@ function decide(decision) {
     return queue;
   }
   const index = view.selected;
-  const candidate = view.state.candidates[index];
+  const candidate = candidateAt(index);
+  if (!candidate) return queue;
   const reviewer = view.reviewer;
-  // Move on at once so a fast reviewer is never kept waiting; the save follows in order.
-  const next = nextOpen(index);
-  if (next >= 0 && next !== index) select(next);
+  view.pending.add(candidate.id);
   queue = queue.then(async () => {
     try {
       const result = await api("/api/decision", { reviewer, id: candidate.id, decision });
@@ -202,9 +299,23 @@ function decide(decision) {
     } catch (error) {
       showStatus(`not saved: ID ${candidate.id}: ${error.message}`, true);
       select(index);
+    } finally {
+      view.pending.delete(candidate.id);
     }
   });
+  // Move on at once so a fast reviewer is never kept waiting; the save follows in order.
+  moveOn(index);
   return queue;
+}
+
+async function moveOn(index) {
+  try {
+    const next = await nextOpen(index);
+    // Unless the reviewer moved elsewhere meanwhile.
+    if (next >= 0 && next !== index && view.selected === index) await select(next);
+  } catch (error) {
+    showStatus(`could not find the next open candidate: ${error.message}`, true);
+  }
 }
 
 function undo() {
@@ -229,20 +340,20 @@ document.addEventListener("keydown", (event) => {
   const key = event.key.length === 1 ? event.key.toLowerCase() : event.key;
   const moves = {
     ArrowRight: 1, ArrowLeft: -1, ArrowDown: columns(), ArrowUp: -columns(),
-    PageDown: PAGE_SIZE, PageUp: -PAGE_SIZE,
+    PageDown: view.pageSize, PageUp: -view.pageSize,
   };
   if (KEY_DECISIONS[key]) decide(KEY_DECISIONS[key]);
   else if (key === "z" || key === "Backspace") undo();
   else if (key in moves) select(view.selected + moves[key]);
   else if (key === "Home") select(0);
-  else if (key === "End") select(view.state.candidates.length - 1);
-  else if (key === "n") { const i = nextOpen(view.selected); if (i >= 0) select(i); }
+  else if (key === "End") select(view.total - 1);
+  else if (key === "n") moveOn(view.selected);
   else return;
   event.preventDefault();
 });
 
-$("prev-page").addEventListener("click", () => select((view.page - 1) * PAGE_SIZE));
-$("next-page").addEventListener("click", () => select((view.page + 1) * PAGE_SIZE));
+$("prev-page").addEventListener("click", () => select((view.page - 1) * view.pageSize));
+$("next-page").addEventListener("click", () => select((view.page + 1) * view.pageSize));
 $("reviewer").addEventListener("keydown", (event) => {
   if (event.key === "Enter") {
     const name = event.target.value.trim();
