@@ -16,9 +16,9 @@ import numpy as np
 from realbogus.simulate.config import SimulationConfig
 from realbogus.simulate.psf import GRID
 
-# Median half-light radius (pixels) of a 21.5 mag galaxy: 0.85", a star-forming disk of
-# r_e ~ 4-5 kpc at z ~ 0.3-0.5, where the hosts of most DES-SN fakes near the limit lie.
-GALAXY_HALF_LIGHT_RADIUS_PX = 3.2
+# Median half-light radius (pixels) of a 21.5 mag galaxy: 0.58", the size of the faint field
+# galaxies (r ~ 21-23) that hold most SN hosts (a disk of r_e ~ 4 kpc at z ~ 0.5-0.8).
+GALAXY_HALF_LIGHT_RADIUS_PX = 2.2
 # How far (pixels) the detection may sit from the object we put at the stamp centre;
 # the canvas margin around the stamp ((GRID - 51) / 2 = 10 px) bounds it.
 DETECTION_SEARCH_RADIUS = 4
@@ -110,7 +110,7 @@ def add_galaxy(canvas: Canvas, rng: np.random.Generator, *, y: float, x: float, 
                half_light_radius: float | None = None, index: float | None = None) -> dict[str, float]:
     """Add a Sersic galaxy; unspecified shape parameters are drawn (brighter = larger, mostly disks)."""
     if half_light_radius is None:
-        # Median half-light radius 0.85" at 21.5 mag, 1.3" at 20, 0.56" at 23 (log-normal
+        # Median half-light radius 0.58" at 21.5 mag, 0.88" at 20, 0.38" at 23 (log-normal
         # scatter 0.45); up to 4" for the nearest, brightest hosts.
         half_light_radius = float(np.clip(
             rng.lognormal(math.log(GALAXY_HALF_LIGHT_RADIUS_PX), 0.45) * 10 ** (-0.12 * (magnitude - 21.5)), 0.6, 15.0))
