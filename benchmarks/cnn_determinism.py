@@ -13,6 +13,8 @@ variant, each in a fresh process (thread counts and oneDNN are fixed at backend 
   set (``ONEDNN_MAX_CPU_ISA``; all = the CPU's own, e.g. AVX-512): what another machine's
   instruction set does, on this one.  Without ``isa`` the project's default applies
   (``realbogus.cnn.backend``: AVX2);
+- ``cores=N``: the process may run on only the first N CPUs (``sched_setaffinity``): a
+  machine with fewer cores, while ``threads`` stays what params.yaml fixes;
 - ``deterministic=0``: TensorFlow's op determinism off;
 - ``seed=S``: another training seed, the yardstick for "how far apart is far".
 
@@ -50,7 +52,8 @@ DEFAULT_VARIANTS = [
 
 
 def parse_variant(text: str) -> dict[str, int | str]:
-    variant: dict[str, int | str] = {"threads": 2, "onednn": 1, "deterministic": 1, "seed": 7, "isa": "default"}
+    variant: dict[str, int | str] = {"threads": 2, "onednn": 1, "deterministic": 1, "seed": 7, "isa": "default",
+                                     "cores": 0}
     for part in filter(None, text.split(",")):
         key, _, value = part.partition("=")
         if key not in variant:
@@ -61,6 +64,8 @@ def parse_variant(text: str) -> dict[str, int | str]:
 
 def worker(settings: dict) -> dict:
     """One training in this process (the backend is started here, after the environment is set)."""
+    if settings.get("cores"):
+        os.sched_setaffinity(0, sorted(os.sched_getaffinity(0))[: int(settings["cores"])])
     import numpy as np
     import pandas as pd
 

@@ -17,8 +17,16 @@ from realbogus.command_errors import run_stage
 from realbogus.params import load_params, section
 from realbogus.provenance import content_hash
 from realbogus.figure_tables import AFTER, BEFORE, write_figure_tables
-from realbogus.report import COLUMNS, before_after_table, pipeline_headline, plot_before_after, write_summary
-from realbogus.stage_tables import read_history, read_table, write_json
+from realbogus.report import (
+    COLUMNS,
+    before_after_table,
+    pipeline_headline,
+    plot_before_after,
+    seed_spread_table,
+    spread_summary,
+    write_summary,
+)
+from realbogus.stage_tables import read_history, read_seed_scores, read_table, write_json
 
 
 def main(argv: list[str] | None = None) -> None:
@@ -35,7 +43,7 @@ def main(argv: list[str] | None = None) -> None:
     out.mkdir(parents=True, exist_ok=True)
     new_labels = read_table(args.labels, columns=("id", "label"), what="new labels")
     truth = pd.read_parquet(args.truth)
-    tables, figures, metrics = {}, [], {}
+    tables, seed_tables, figures, metrics = {}, {}, [], {}
     before, after, histories = {}, {}, {}
     for member in members:
         old_dir, new_dir = Path("data/models") / member, Path("data/retrain") / member
@@ -48,6 +56,17 @@ def main(argv: list[str] | None = None) -> None:
         tables[member] = table
         with atomic_path(out / f"table4_{member}.csv") as temporary:
             table.to_csv(temporary, index=False, lineterminator="\n", float_format="%.6g")
+        old_seeds, new_seeds = read_seed_scores(old_dir), read_seed_scores(new_dir)
+        if old_seeds and new_seeds:  # trained over several seeds (train.seeds): figures as mean and spread
+            per_seed = seed_tables[member] = seed_spread_table(old_scores=old, new_scores=new, old_seed_scores=old_seeds,
+                                                               new_seed_scores=new_seeds, new_labels=new_labels,
+                                                               truth=truth)
+            with atomic_path(out / f"table4_{member}_seeds.csv") as temporary:
+                per_seed.to_csv(temporary, index=False, lineterminator="\n", float_format="%.6g")
+            for _, row in spread_summary(per_seed).iterrows():
+                prefix = f"{member}.{'truth' if row['judged_by'] == 'truth' else 'given'}.{COLUMNS.index(row['column'])}"
+                metrics.update({f"{prefix}.fpr_at_mdr_0.05_{stat}": float(row[f"fpr_at_mdr_0.05_{stat}"])
+                                for stat in ("mean", "std")})
         figure = out / f"roc_before_after_{member}.png"
         plot_before_after(old_scores=old, new_scores=new, new_labels=new_labels, member=member, path=figure)
         figures.append(str(figure.relative_to(reports)))
@@ -64,7 +83,8 @@ def main(argv: list[str] | None = None) -> None:
     realism_path = reports / "realism" / "metrics.json"
     realism = json.loads(realism_path.read_text()) if realism_path.exists() else None
     write_summary(path=reports / "summary.md", tables=tables, merge=merge, mining=mining, figures=figures,
-                  realism=realism)
+                  realism=realism, seed_tables=seed_tables,
+                  reproducible_members=[member for member in members if member in (params.get("feature_models") or {})])
     with tracking.stage_run(stage="evaluate", params={"ensemble": section(params, "ensemble")},
                             data_version=content_hash("data/ingested/catalog.parquet"),
                             labels_version=content_hash(args.labels),

@@ -63,6 +63,9 @@ def test_members_resolve_once_to_kind_inputs_config_and_logged_params():
     assert rf.params == {"feature_models": {"rf": PARAMS["feature_models"]["rf"]}}
     assert (cnn.kind, cnn.reads, cnn.config.model.filters, cnn.config.train.max_epochs) == (CNN, STAMPS, (8,), 1)
     assert cnn.params == {"train": PARAMS["train"], "model": PARAMS["models"]["model1"]}
+    # A CNN's figures are reported over train.seeds trainings; a feature model's over one.
+    assert (rf.seeds, hgb.seeds, cnn.seeds) == (1, 1, 1)
+    assert resolve_member("model1", {**PARAMS, "train": {"max_epochs": 1, "seeds": 3}}).seeds == 3
 
 
 @pytest.mark.parametrize(("params", "name", "message"), [

@@ -76,3 +76,84 @@ def test_without_truth_only_the_given_label_rows():
         table = _table(truth)
         assert table["judged_by"].tolist() == ["given labels"] * 3
         assert table["column"].tolist() == list(COLUMNS)
+
+
+def _seed(scores: pd.DataFrame, shift: float) -> pd.Series:
+    """A seed's scores: the table's own, moved by ``shift`` for the ids of one half."""
+    moved = scores.set_index("id")["artifact_score"].copy()
+    moved.loc[moved.index % 2 == 0] = (moved.loc[moved.index % 2 == 0] + shift).clip(0, 1)
+    return moved
+
+
+def test_each_seed_pair_gives_the_table_its_own_scores_give():
+    from realbogus.report import seed_spread_table, spread_summary
+
+    old, new = _scores(OLD), _scores(NEW)
+    new_labels, truth = _labels(NEW_LABELS, "label"), _labels(TRUTH, "true_label")
+    old_seeds = {7: _seed(old, 0.0), 1007: _seed(old, 0.6), 2007: _seed(old, -0.4)}
+    new_seeds = {7: _seed(new, 0.0), 1007: _seed(new, -0.5), 2007: _seed(new, 0.3)}
+    per_seed = seed_spread_table(old_scores=old, new_scores=new, old_seed_scores=old_seeds,
+                                 new_seed_scores=new_seeds, new_labels=new_labels, truth=truth)
+    assert sorted(per_seed["seed_index"].unique()) == [0, 1, 2]
+    # Seed k of the first training is paired with seed k of the retraining.
+    for k, (old_seed, new_seed) in enumerate(zip(old_seeds.values(), new_seeds.values())):
+        expected = before_after_table(
+            old_scores=old.assign(artifact_score=old_seed.loc[old["id"]].to_numpy()),
+            new_scores=new.assign(artifact_score=new_seed.loc[new["id"]].to_numpy()),
+            new_labels=new_labels, truth=truth)
+        got = per_seed[per_seed["seed_index"] == k].drop(columns="seed_index").reset_index(drop=True)
+        pd.testing.assert_frame_equal(got, expected)
+    # Seed 7 scores are the table's own: its rows are the single-run Table 4.
+    pd.testing.assert_frame_equal(per_seed[per_seed["seed_index"] == 0].drop(columns="seed_index")
+                                  .reset_index(drop=True), _table(truth))
+    summary = spread_summary(per_seed).set_index(["judged_by", "column"])
+    cell = per_seed[(per_seed["judged_by"] == "truth") & (per_seed["column"] == COLUMNS[2])]["accuracy"]
+    assert summary.loc[("truth", COLUMNS[2]), "accuracy_mean"] == pytest.approx(cell.mean())
+    assert summary.loc[("truth", COLUMNS[2]), "accuracy_std"] == pytest.approx(cell.std(ddof=1))
+    assert cell.std() > 0  # the seeds really differ there
+
+
+def test_a_seed_spread_needs_two_seeds_on_both_sides():
+    from realbogus.report import seed_spread_table
+
+    old, new = _scores(OLD), _scores(NEW)
+    with pytest.raises(ValueError, match="at least 2 seeds"):
+        seed_spread_table(old_scores=old, new_scores=new, old_seed_scores={7: _seed(old, 0)},
+                          new_seed_scores={7: _seed(new, 0), 1007: _seed(new, 0.1)}, new_labels=_labels(NEW_LABELS, "label"))
+
+
+@pytest.mark.parametrize(("before", "after", "reproducible", "says"), [
+    ([0.020], [0.015], False, "no conclusion is drawn"),  # one CNN training: never a conclusion
+    ([0.020], [0.015], True, "relabelling lowers"),  # a feature model reproduces exactly
+    ([0.020], [0.025], True, "relabelling raises"),
+    ([0.020, 0.021, 0.019], [0.015, 0.0155, 0.0145], False, "relabelling lowers"),  # -0.5 +- 0.05 points
+    ([0.020, 0.021, 0.019], [0.026, 0.027, 0.025], False, "relabelling raises"),
+    ([0.020, 0.021, 0.019], [0.015, 0.024, 0.018], False, "within the seed spread"),  # -0.1 +- 0.4 points
+    ([0.020, 0.020, 0.020], [0.015, 0.016, 0.0205], False, "within the seed spread"),  # signs disagree
+])
+def test_a_conclusion_is_drawn_only_beyond_the_seed_spread(before, after, reproducible, says):
+    from realbogus.report import relabel_conclusion
+
+    text = relabel_conclusion(fpr_before=before, fpr_after=after, same_on_every_machine=reproducible)
+    assert says in text, text
+    if len(before) > 1:
+        assert f"over {len(before)} seeds" in text
+
+
+def test_the_summary_states_the_spread_and_gates_the_conclusion(tmp_path):
+    from realbogus.report import seed_spread_table, write_summary
+
+    old, new = _scores(OLD), _scores(NEW)
+    new_labels = _labels(NEW_LABELS, "label")
+    table = _table(None)
+    per_seed = seed_spread_table(old_scores=old, new_scores=new, old_seed_scores={7: _seed(old, 0), 1007: _seed(old, 0.6)},
+                                 new_seed_scores={7: _seed(new, 0), 1007: _seed(new, -0.5)}, new_labels=new_labels)
+    path = tmp_path / "summary.md"
+    write_summary(path=path, tables={"rf": table, "model1": table, "model2": table}, merge={}, mining=None, figures=[],
+                  seed_tables={"model2": per_seed}, reproducible_members=["rf"])
+    text = path.read_text()
+    sections = {name: text.split(f"## {name}\n")[1].split("\n## ")[0] for name in ("rf", "model1", "model2")}
+    assert "reproduce exactly on every machine" in sections["rf"]
+    assert "one training" in sections["model1"] and "no conclusion" in sections["model1"]
+    assert "Mean and spread over 2 seeds" in sections["model2"] and "over 2 seeds" in sections["model2"].split("Conclusion")[1]
+    assert "fpr_at_mdr_0.05_std" in sections["model2"]

@@ -201,3 +201,84 @@ def test_a_clusters_other_process_fits_every_fold_and_writes_nothing(recording_k
                                  reports_dir=tmp_path / "reports", stage="train", data_source="test", run_params={})
     assert len(recording_kind) == 3 and results == {}  # both folds and the training fitted
     assert list(tmp_path.iterdir()) == []
+
+
+class SeededClassifier:
+    """Scores drawn from its seed: two seeds give two different, reproducible score sets."""
+
+    def __init__(self, seed: int) -> None:
+        self.seed = seed
+
+    def fit(self, matrix: np.ndarray, labels: np.ndarray) -> SeededClassifier:
+        self.classes_ = np.unique(labels)
+        return self
+
+    def predict_proba(self, matrix: np.ndarray) -> np.ndarray:
+        artifact = SeededClassifier.scores(self.seed, len(matrix))
+        return np.column_stack([1.0 - artifact, artifact])
+
+    @staticmethod
+    def scores(seed: int, n: int) -> np.ndarray:
+        return np.random.default_rng(seed).random(n)
+
+
+def test_a_member_over_several_seeds_keeps_the_first_as_the_model_and_writes_every_seeds_scores(tmp_path, monkeypatch):
+    import dataclasses
+
+    from realbogus.seeds import training_seeds
+    from realbogus.stage_tables import read_seed_scores
+    from realbogus.training_runs import seed_spread_metrics, train_and_evaluate
+
+    @dataclasses.dataclass(frozen=True)
+    class SeededConfig:
+        pass
+
+    built_with: list[int] = []
+
+    def build(config: SeededConfig, *, seed: int) -> SeededClassifier:
+        built_with.append(seed)
+        return SeededClassifier(seed)
+
+    monkeypatch.setattr(realbogus.feature_models, "_REGISTERED", {})
+    register_feature_model(FeatureModel(kind="seeded", config_type=SeededConfig, build=build))
+    monkeypatch.setenv("REALBOGUS_TRACKING", "0")
+    inputs = _inputs()
+    spec = dataclasses.replace(resolve_member("s", {"feature_models": {"s": {"kind": "seeded"}}}), seeds=3)
+    split = np.where(np.arange(len(inputs.ids)) % 5 == 0, "test", "train")
+    train_and_evaluate(spec=spec, inputs=inputs, split=split, seed=7, model_dir=tmp_path / "model",
+                       reports_dir=tmp_path / "reports", stage="train", data_source="test", run_params={})
+
+    seeds = training_seeds(base_seed=7, n_seeds=3)
+    assert built_with == seeds  # the first training is the single-run one, then one per further seed
+    per_seed = read_seed_scores(tmp_path / "model")
+    assert list(per_seed) == seeds
+    written = pd.read_parquet(tmp_path / "model" / "scores.parquet")
+    np.testing.assert_array_equal(per_seed[7].loc[written["id"]].to_numpy(), written["artifact_score"].to_numpy())
+    for seed in seeds:  # every seed's own scores, in id order (the matrix rows follow the ids)
+        np.testing.assert_allclose(per_seed[seed].loc[inputs.ids].to_numpy(),
+                                   SeededClassifier.scores(seed, len(inputs.ids)).astype(np.float32))
+    assert len({tuple(scores.round(6)) for scores in per_seed.values()}) == 3
+
+    spread = seed_spread_metrics(labels=inputs.labels, seed_scores={seed: per_seed[seed].loc[inputs.ids].to_numpy()
+                                                                     for seed in seeds}, split=split)
+    from realbogus.metrics import auc
+
+    test = split == "test"
+    aucs = [auc(labels=inputs.labels[test], artifact_score=per_seed[seed].loc[inputs.ids].to_numpy()[test])
+            for seed in seeds]
+    assert spread["test_auc_mean"] == pytest.approx(np.mean(aucs))
+    assert spread["test_auc_std"] == pytest.approx(np.std(aucs, ddof=1))
+    assert spread["test_auc_min"] == pytest.approx(min(aucs)) and "val_auc_mean" not in spread
+
+
+def test_one_seed_writes_no_seed_scores(recording_kind, tmp_path):
+    from realbogus.training_runs import train_and_evaluate
+
+    inputs = _inputs()
+    spec = resolve_member("rec", {"feature_models": {"rec": {"kind": "recording"}}})
+    assert spec.seeds == 1
+    split = np.where(np.arange(len(inputs.ids)) % 5 == 0, "test", "train")
+    train_and_evaluate(spec=spec, inputs=inputs, split=split, seed=1, model_dir=tmp_path / "model",
+                       reports_dir=tmp_path / "reports", stage="train", data_source="test", run_params={})
+    assert len(recording_kind) == 1
+    assert not (tmp_path / "model" / "seed_scores.parquet").exists()

@@ -38,7 +38,9 @@ class MemberSpec:
     ``boosting``, ..., or ``cnn``); reads: :data:`FEATURES` or :data:`STAMPS`; config: the
     kind's typed config (:class:`CNNMember` for a CNN); params: the params.yaml entries it
     was built from, logged with each of its runs; fit: the kind's fitter (see
-    :func:`fit_and_score`).
+    :func:`fit_and_score`); seeds: how many trainings its figures are reported over
+    (a CNN's ``train.seeds``: its figures move with the machine, docs/cnn.md; a feature
+    model reproduces exactly on every machine, so 1).
     """
 
     name: str
@@ -47,6 +49,7 @@ class MemberSpec:
     config: Any
     params: Mapping[str, Any]
     fit: Callable[..., FittedMember] = field(repr=False, compare=False)
+    seeds: int = 1
 
 
 @dataclass(frozen=True)
@@ -106,7 +109,8 @@ def resolve_member(name: str, params: Mapping[str, Any]) -> MemberSpec:
         config = CNNMember(model=config_from_mapping(CNNConfig, cnn_members[name], where=f"params.yaml models.{name}"),
                            train=config_from_mapping(TrainConfig, params.get("train"), where="params.yaml train"))
         return MemberSpec(name=name, kind=CNN, reads=STAMPS, config=config,
-                          params={"train": params.get("train"), "model": cnn_members[name]}, fit=_fit_cnn)
+                          params={"train": params.get("train"), "model": cnn_members[name]}, fit=_fit_cnn,
+                          seeds=int(config.train.seeds))
     raise ValueError(f"unknown ensemble member {name!r}: expected one of params.yaml feature_models "
                      f"{sorted(feature_members)} or models {sorted(cnn_members)}")
 

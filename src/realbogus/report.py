@@ -9,6 +9,12 @@ For each ensemble member, three columns (Ayyar et al. 2022, Table 4):
 
 With simulated data the same three are also judged against the truth, which says whether
 a relabel really helped rather than just moved the goalposts.
+
+A CNN's figures move with the machine (docs/cnn.md, "Reproducibility"), by about as much
+as between training seeds.  With ``train.seeds`` > 1 every cell of its Table 4 is also given
+as the mean and spread over the seeds (:func:`seed_spread_table`), and the summary states
+"relabelling lowers (raises) the FPR" only when the change holds beyond that spread
+(:func:`relabel_conclusion`); with one seed it states none for a CNN.
 """
 
 from __future__ import annotations
@@ -26,6 +32,12 @@ from realbogus.plots import plot_roc_fpr_mdr
 
 COLUMNS = ("train-old/test-old", "train-old/test-new", "train-new/test-new")
 MDR_TARGET = 0.05
+# Table 4 figures given as mean and spread over seeds.
+SPREAD_FIGURES = ("auc", "fpr_at_mdr_0.05", "accuracy", "cat1", "cat6")
+# A change is a conclusion when its mean over the seeds exceeds this many standard deviations
+# of the per-seed change: then a single run on another machine (another draw of the same
+# spread) would most likely show a change of the same sign.
+CONCLUSION_SIGMAS = 2.0
 # reports/headline.json: the few numbers `dvc exp show` and `dvc metrics diff` compare.
 # Mining: the first review round's precision, recall and AUPRC, and the recall of all rounds.
 MINING_HEADLINE = {"precision": "ours_precision_at_budget", "recall": "ours_recall_at_budget", "auprc": "ours_auprc",
@@ -63,6 +75,59 @@ def before_after_table(*, old_scores: pd.DataFrame, new_scores: pd.DataFrame, ne
         for column, labels, scores in zip(COLUMNS, label_sets, score_sets):
             rows.append({"judged_by": judge, "column": column, **_row(labels.astype(np.int64), scores)})
     return pd.DataFrame(rows)
+
+
+def seed_spread_table(*, old_scores: pd.DataFrame, new_scores: pd.DataFrame,
+                      old_seed_scores: Mapping[int, pd.Series], new_seed_scores: Mapping[int, pd.Series],
+                      new_labels: pd.DataFrame, truth: pd.DataFrame | None = None) -> pd.DataFrame:
+    """One member's Table 4 once per training seed: rows (seed, judged_by, column), metric columns.
+
+    The k-th seed of the first training is paired with the k-th seed of the retraining (each
+    seed's scores replace ``artifact_score`` in ``old_scores`` / ``new_scores``, whose split
+    and labels are the same for every seed).  Seed score sets: {seed: score indexed by id}.
+    """
+    pairs = list(zip(old_seed_scores.items(), new_seed_scores.items()))
+    if len(pairs) < 2:
+        raise ValueError(f"a seed spread needs at least 2 seeds in both trainings; got {len(old_seed_scores)} "
+                         f"before and {len(new_seed_scores)} after the relabel")
+    tables = []
+    for k, ((_, old_seed), (_, new_seed)) in enumerate(pairs):
+        old = old_scores.assign(artifact_score=old_seed.loc[old_scores["id"]].to_numpy())
+        new = new_scores.assign(artifact_score=new_seed.loc[new_scores["id"]].to_numpy())
+        tables.append(before_after_table(old_scores=old, new_scores=new, new_labels=new_labels,
+                                         truth=truth).assign(seed_index=k))
+    return pd.concat(tables, ignore_index=True)
+
+
+def spread_summary(per_seed: pd.DataFrame) -> pd.DataFrame:
+    """Per (judged_by, column): ``<figure>_mean`` and ``<figure>_std`` (ddof 1) over the seeds."""
+    grouped = per_seed.groupby(["judged_by", "column"], sort=False)[list(SPREAD_FIGURES)]
+    means, stds = grouped.mean().add_suffix("_mean"), grouped.std(ddof=1).add_suffix("_std")
+    return pd.concat([means, stds], axis=1).reset_index()
+
+
+def relabel_conclusion(*, fpr_before: Sequence[float], fpr_after: Sequence[float], same_on_every_machine: bool) -> str:
+    """What the summary may say about the change of FPR at MDR 0.05 (train-old/test-old ->
+    train-new/test-new), given its value per seed (one value each for a single training).
+
+    same_on_every_machine: the member's figures reproduce exactly on any x86-64 machine (a
+    feature model), so one training is a reproducible figure; a CNN's are not.
+    """
+    before, after = np.asarray(fpr_before, dtype=float), np.asarray(fpr_after, dtype=float)
+    change = after - before
+    if change.size == 1:
+        if not same_on_every_machine:
+            return ("one training: a CNN's figures move between machines by about as much as between seeds "
+                    "(docs/cnn.md), so no conclusion is drawn; set train.seeds >= 3 to measure the spread.")
+        verb = "lowers" if change[0] < 0 else "raises" if change[0] > 0 else "leaves"
+        return (f"relabelling {verb} the FPR at MDR 0.05 ({100 * before[0]:.2f}% -> {100 * after[0]:.2f}%); "
+                "this member's figures reproduce exactly on every machine (one seed: its seed spread is not measured).")
+    mean, std = float(change.mean()), float(change.std(ddof=1))
+    measured = f"{100 * mean:+.2f} +- {100 * std:.2f} points over {change.size} seeds"
+    if abs(mean) > CONCLUSION_SIGMAS * std and (np.all(change < 0) or np.all(change > 0)):
+        verb = "lowers" if mean < 0 else "raises"
+        return f"relabelling {verb} the FPR at MDR 0.05 ({measured}): beyond the seed spread."
+    return f"the FPR change at MDR 0.05 ({measured}) is within the seed spread: no conclusion is drawn."
 
 
 def plot_before_after(*, old_scores: pd.DataFrame, new_scores: pd.DataFrame, new_labels: pd.DataFrame,
@@ -162,8 +227,15 @@ def _fixed(value: float | None) -> str:
 
 def write_summary(*, path: Path, tables: Mapping[str, pd.DataFrame], merge: Mapping[str, Any],
                   mining: Mapping[str, Any] | None, figures: Sequence[str],
-                  realism: Mapping[str, Any] | None = None) -> None:
-    """reports/summary.md: the relabel story in tables and figures (and how real the release is)."""
+                  realism: Mapping[str, Any] | None = None,
+                  seed_tables: Mapping[str, pd.DataFrame] | None = None,
+                  reproducible_members: Sequence[str] = ()) -> None:
+    """reports/summary.md: the relabel story in tables and figures (and how real the release is).
+
+    seed_tables: per member trained over several seeds, its :func:`seed_spread_table`;
+    reproducible_members: members whose figures are the same on every machine (feature models).
+    """
+    seed_tables = seed_tables or {}
     lines = ["# realbogus: relabel loop summary", ""]
     if realism:
         lines += realism_lines(realism)
@@ -192,6 +264,18 @@ def write_summary(*, path: Path, tables: Mapping[str, pd.DataFrame], merge: Mapp
         before, now = given.loc[COLUMNS[0], "fpr_at_mdr_0.05"], given.loc[COLUMNS[2], "fpr_at_mdr_0.05"]
         change = (now - before) / before * 100 if before else float("nan")
         lines += [f"FPR at MDR 0.05: {before:.4f} before, {now:.4f} after ({change:+.0f}%; the paper: -27%)", ""]
+        fpr_per_seed = {column: [before if column == COLUMNS[0] else now] for column in (COLUMNS[0], COLUMNS[2])}
+        if member in seed_tables:
+            per_seed = seed_tables[member]
+            n_seeds = per_seed["seed_index"].nunique()
+            lines += [f"Mean and spread over {n_seeds} seeds (the first seed is the table above):", "",
+                      _markdown(spread_summary(per_seed)), ""]
+            given_per_seed = per_seed[per_seed["judged_by"] == "given labels"].sort_values("seed_index")
+            fpr_per_seed = {column: given_per_seed.loc[given_per_seed["column"] == column, "fpr_at_mdr_0.05"].tolist()
+                            for column in (COLUMNS[0], COLUMNS[2])}
+        conclusion = relabel_conclusion(fpr_before=fpr_per_seed[COLUMNS[0]], fpr_after=fpr_per_seed[COLUMNS[2]],
+                                        same_on_every_machine=member in reproducible_members)
+        lines += [f"Conclusion (given labels): {conclusion}", ""]
         judged_truth = table[table["judged_by"] == "truth"]
         truth_after = judged_truth.set_index("column").loc[COLUMNS[2]] if not judged_truth.empty else None
         after.append({"member": member, "auc": given.loc[COLUMNS[2], "auc"],

@@ -78,6 +78,37 @@ def write_scores(*, ids: np.ndarray, split: np.ndarray, labels: np.ndarray, arti
         table.to_parquet(temporary, index=False)
 
 
+SEED_SCORES_FILE = "seed_scores.parquet"
+"""A model folder's scores of every training seed (members reported over several seeds)."""
+
+
+def write_seed_scores(*, ids: np.ndarray, seed_scores: Mapping[int, np.ndarray], path: str | os.PathLike[str]) -> None:
+    """Every seed's artifact score for every sample, long format: id, seed, artifact_score."""
+    table = pd.concat([pd.DataFrame({"id": ids.astype(np.int64), "seed": np.full(len(ids), seed, dtype=np.int64),
+                                     "artifact_score": np.asarray(scores, dtype=np.float32)})
+                       for seed, scores in seed_scores.items()], ignore_index=True)
+    with atomic_path(path) as temporary:
+        table.to_parquet(temporary, index=False)
+
+
+def read_seed_scores(model_dir: str | os.PathLike[str]) -> dict[int, pd.Series] | None:
+    """{seed: artifact score indexed by id} from a model folder, in seed order; None when the
+    member was trained with one seed (no ``seed_scores.parquet``)."""
+    path = Path(model_dir) / SEED_SCORES_FILE
+    if not path.exists():
+        return None
+    table = pd.read_parquet(path)  # not read_table: every id appears once per seed
+    missing = [column for column in ("id", "seed", "artifact_score") if column not in table.columns]
+    if missing:
+        raise ValueError(f"{path}: scores per seed lack column(s) {missing}; has {list(table.columns)}")
+    seeds = {int(seed): group.set_index("id")["artifact_score"] for seed, group in table.groupby("seed", sort=True)}
+    counts = {len(scores) for scores in seeds.values()}
+    if len(counts) != 1 or any(scores.index.has_duplicates for scores in seeds.values()):
+        raise ValueError(f"{path}: every seed must score the same samples once; "
+                         f"got {({seed: len(scores) for seed, scores in seeds.items()})} rows per seed")
+    return seeds
+
+
 HISTORY_FILE = "history.csv"
 
 

@@ -24,9 +24,20 @@ from realbogus.atomic import atomic_path
 from realbogus.cluster import is_chief
 from realbogus.evaluation import evaluate_scores
 from realbogus.members import FEATURES, STAMPS, MemberSpec, fit_and_score
+from realbogus.metrics import headline_metrics
 from realbogus.provenance import content_hash
+from realbogus.seeds import spread_over_seeds, training_seeds
 from realbogus.split import assign_splits
-from realbogus.stage_tables import HISTORY_FILE, align, check_stamps_in_id_order, read_table, write_history, write_scores
+from realbogus.stage_tables import (
+    HISTORY_FILE,
+    SEED_SCORES_FILE,
+    align,
+    check_stamps_in_id_order,
+    read_table,
+    write_history,
+    write_scores,
+    write_seed_scores,
+)
 from realbogus.training_dynamics import margin_area
 
 EVALUATED_SPLITS = ("val", "test")
@@ -81,8 +92,14 @@ def train_and_evaluate(*, spec: MemberSpec, inputs: StageInputs, split: np.ndarr
     """Fit member ``spec`` on the train split, score every sample, evaluate val and test.
 
     Writes ``model_dir/model.*``, ``model_dir/scores.parquet`` (id, split, label,
-    artifact_score), for a CNN ``model_dir/history.csv`` (per-epoch learning curves), and the evaluation files under ``reports_dir/<split>/``; run_params:
-    the stage's own params (split, ...) logged beside the member's.  Returns {split: metrics}.
+    artifact_score), for a CNN ``model_dir/history.csv`` (per-epoch learning curves), and the
+    evaluation files under ``reports_dir/<split>/``; run_params: the stage's own params
+    (split, ...) logged beside the member's.  Returns {split: metrics}.
+
+    A member reported over several seeds (``spec.seeds`` > 1: a CNN's ``train.seeds``) is
+    trained once more per further seed on the same split; the model and scores written are
+    the first seed's (the single-run result), and ``model_dir/seed_scores.parquet`` holds
+    every seed's scores, from which the evaluate stage states each figure as mean and spread.
     """
     model_dir, reports_dir = Path(model_dir), Path(reports_dir)
     with tracking.stage_run(stage=stage, params={**run_params, **spec.params}, data_version=inputs.data_version,
@@ -93,6 +110,14 @@ def train_and_evaluate(*, spec: MemberSpec, inputs: StageInputs, split: np.ndarr
             train_rows=np.flatnonzero(split == "train"), val_rows=np.flatnonzero(split == "val"),
             score_rows=np.arange(len(inputs.ids)), features=inputs.features, stamps=inputs.stamps,
             on_epoch_end=_epoch_logger(run))
+        seeds = training_seeds(base_seed=seed, n_seeds=spec.seeds)
+        seed_scores = {seeds[0]: fitted.artifact_score}
+        for extra_seed in seeds[1:]:
+            print(f"{stage} {spec.name}: seed {extra_seed} ({len(seed_scores) + 1} of {len(seeds)})", flush=True)
+            seed_scores[extra_seed] = fit_and_score(
+                spec=spec, labels=inputs.labels, seed=extra_seed, train_rows=np.flatnonzero(split == "train"),
+                val_rows=np.flatnonzero(split == "val"), score_rows=np.arange(len(inputs.ids)),
+                features=inputs.features, stamps=inputs.stamps).artifact_score
         if not is_chief():
             return {}  # a cluster's other process: it trained with the chief, which writes
         with atomic_path(model_dir, is_dir=True, command="train") as temporary:
@@ -101,14 +126,34 @@ def train_and_evaluate(*, spec: MemberSpec, inputs: StageInputs, split: np.ndarr
                          path=temporary / "scores.parquet")
             if fitted.history:  # a CNN's learning curves, for the evaluate stage's figures
                 write_history(fitted.history, temporary / HISTORY_FILE)
+            if len(seeds) > 1:
+                write_seed_scores(ids=inputs.ids, seed_scores=seed_scores, path=temporary / SEED_SCORES_FILE)
         results = evaluate_splits(labels=inputs.labels, artifact_score=fitted.artifact_score, split=split,
                                   out_dir=reports_dir, name=f"{stage} {spec.name}")
         log_split_metrics(run, results, reports_dir)
+        if len(seeds) > 1:
+            run.log_metrics(seed_spread_metrics(labels=inputs.labels, seed_scores=seed_scores, split=split))
         if fitted.n_params is not None:
             run.log_metrics({"trainable_params": fitted.n_params, "best_epoch": fitted.best_epoch})
         for model_file in model_dir.glob("model.*"):
             run.log_artifacts(model_file, artifact_path="model")
     return results
+
+
+def seed_spread_metrics(*, labels: np.ndarray, seed_scores: Mapping[int, np.ndarray], split: np.ndarray,
+                        figures: Sequence[str] = ("auc", "fpr_at_mdr_0.05", "accuracy")) -> dict[str, float]:
+    """``<split>_<figure>_{mean,std,min,max}`` over the seeds, for the val and test splits."""
+    metrics = {}
+    for split_name in EVALUATED_SPLITS:
+        chosen = split == split_name
+        if not chosen.any():
+            continue
+        per_seed = [headline_metrics(labels=labels[chosen], artifact_score=scores[chosen])
+                    for scores in seed_scores.values()]
+        for name, spread in spread_over_seeds(per_seed).items():
+            if name in figures:
+                metrics.update(spread.as_metrics(f"{split_name}_{name}"))
+    return metrics
 
 
 def evaluate_splits(*, labels: np.ndarray, artifact_score: np.ndarray, split: np.ndarray, out_dir: Path,

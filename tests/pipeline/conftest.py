@@ -21,7 +21,8 @@ TINY_PARAMS = {
     "ensemble": {"cnns": ["tiny"], "members": ["rf", "hgb", "tiny"]},
     "models": {"tiny": {"filters": [8], "kernel": 3, "pool": 2, "strides": [1], "double_conv": False,
                         "inner_dropout": None}},
-    "train": {"max_epochs": 2, "batch_size": 64},  # two epochs: a learning curve of two points
+    # Two epochs: a learning curve of two points; two seeds: the CNN's figures as mean and spread.
+    "train": {"max_epochs": 2, "batch_size": 64, "seeds": 2},
     "mine": {"rounds": {"round1": {"after": "release", "budget": 40}, "round2": {"after": "round1", "budget": 10}},
              "gallery_size": 4},
     "feature_models": {"rf": {"n_estimators": 20, "n_jobs": 1}, "hgb": {"max_iter": 20}},

@@ -62,6 +62,17 @@ def test_full_loop_then_label_versions(tiny_repo: Path, pipeline_env: dict, tmp_
     assert "fpr_at_mdr_0.05" in detail
     assert {"score_rf", "score_hgb", "score_tiny"} <= set(candidates.columns)
     assert (repo / "reports" / "evaluate" / "table4_hgb.csv").exists()
+    # The CNN trained over train.seeds = 2 seeds: each training keeps every seed's scores, and
+    # the summary gives its Table 4 as mean and spread and draws a conclusion only beyond it.
+    for model_dir in ("models", "retrain"):
+        per_seed = pd.read_parquet(repo / "data" / model_dir / "tiny" / "seed_scores.parquet")
+        assert per_seed.groupby("seed").size().to_dict() == {7: 400, 1007: 400}
+        assert not (repo / "data" / model_dir / "rf" / "seed_scores.parquet").exists()
+    seed_table = pd.read_csv(repo / "reports" / "evaluate" / "table4_tiny_seeds.csv")
+    assert sorted(seed_table["seed_index"].unique()) == [0, 1]
+    tiny_section = summary.split("## tiny\n")[1].split("\n## ")[0]
+    assert "Mean and spread over 2 seeds" in tiny_section and "over 2 seeds" in tiny_section.split("Conclusion")[1]
+    assert "reproduce exactly on every machine" in summary.split("## rf\n")[1].split("\n## ")[0]
     # Every declared figure has its data, the CNN's learning curves included (no survey plot yet).
     plots = json.loads(run(["dvc", "plots", "show", "--json"], cwd=repo, env=env).stdout)
     assert "errors" not in plots
@@ -282,3 +293,6 @@ def check_what_the_stages_logged(client, experiment_id: str, *, repo: Path, stag
     assert {f"table4_{member}.csv" for member in members} <= evaluate_files
     assert {f"roc_before_after_{member}.png" for member in members} <= evaluate_files
     assert "summary.md" in evaluate_files
+    assert {"tiny.given.2.fpr_at_mdr_0.05_std", "tiny.truth.0.fpr_at_mdr_0.05_mean"} <= set(logged)
+    [train_run] = by_name["train-tiny"]
+    assert {"test_auc_mean", "test_auc_std", "val_fpr_at_mdr_0.05_max"} <= set(train_run.data.metrics)

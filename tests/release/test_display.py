@@ -9,16 +9,16 @@ def _noise(seed: int, level: float = 200.0) -> np.ndarray:
     return np.random.default_rng(seed).normal(level, 15.0, size=(51, 51))
 
 
-def test_noise_stamp_runs_from_its_first_percentile_to_its_central_maximum():
+def test_noise_stamp_runs_from_its_low_percentile_to_its_central_maximum():
     stamp = _noise(0)
     stretched = display_stretch(stamp, channel="srch")
     assert stretched.dtype == np.uint8 and stretched.shape == (51, 51)
-    assert 0.005 <= (stretched == 0).mean() <= 0.02  # the 1st percentile maps to 0
+    assert 0.004 <= (stretched == 0).mean() <= 0.01  # the 0.5th percentile maps to 0 (real: 0.5 %)
     # Noise outside the central box may exceed its maximum: only a few pixels clip.
     assert stretched[15:36, 15:36].max() == 255 and (stretched == 255).mean() < 0.005
     # The sky sits 2-3 noise sigmas above 0, as in the real stamps.
     sky, sigma = np.median(stretched), 1.4826 * np.median(np.abs(stretched - np.median(stretched)))
-    assert 2.0 <= sky / sigma <= 2.7
+    assert 2.3 <= sky / sigma <= 3.0
 
 
 def test_bright_central_source_darkens_the_sky_and_only_its_peak_is_white():

@@ -4,9 +4,11 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
+from scipy.special import erfc
 
 from realbogus.release.layout import MASKED_PIXEL_VALUE, STAMP_SIZE
 from realbogus.simulate import ARTIFACT_TYPES, SimulationConfig, draw_truth_table, simulate_sample
+from realbogus.simulate.scene import detection_efficiency, draw_plan, render_signal, sample_rng
 from realbogus.simulate.psf import GRID, irfft2, moffat_alpha, resampling_noise_transfer, rfft2
 
 SEED = 7
@@ -186,20 +188,102 @@ def test_difference_noise_follows_how_the_search_image_was_resampled() -> None:
     assert abs(np.median(single[:, 0])) < 0.06
 
 
-def test_snr_and_magnitude_follow_the_limit() -> None:
-    truth = draw_truth_table(n=2000, seed=9)
+def test_detected_fakes_are_the_injected_ones_thinned_by_the_detection_efficiency() -> None:
+    truth = draw_truth_table(n=3000, seed=9)
     fakes = truth[truth["scene_kind"] == "fake"]
     config = SimulationConfig()
-    assert fakes["mag_from_limit"].max() <= config.fake_mag_from_limit_max + 1e-9
-    assert fakes["mag_from_limit"].min() >= config.fake_mag_from_limit_min - 1e-9
-    # Fakes follow an exponential truncated to [min, max], densest at the faint end:
-    # its median lies scale * ln(2 / (1 + exp(-span / scale))) below the faint end.
-    span = config.fake_mag_from_limit_max - config.fake_mag_from_limit_min
-    scale = config.fake_mag_from_limit_scale
-    expected_median = config.fake_mag_from_limit_max - scale * np.log(2.0 / (1.0 + np.exp(-span / scale)))
-    assert abs(fakes["mag_from_limit"].median() - expected_median) < 0.2
-    assert fakes["mag_from_limit"].median() > (config.fake_mag_from_limit_max + config.fake_mag_from_limit_min) / 2
+    offsets = fakes["mag_from_limit"].to_numpy()
+    assert offsets.max() <= config.fake_mag_from_limit_max + 1e-9
+    assert offsets.min() >= config.fake_mag_from_limit_min - 1e-9
+    # Injected counts rise toward the faint end (an exponential truncated to [min, max]); the
+    # release keeps the detected ones: efficiency 1/2 erfc((5 - s) / sqrt 2) at nominal S/N
+    # s = 5 * 10^(-0.4 offset).  Its median, by quadrature, is where the release's lies.
+    grid = np.linspace(config.fake_mag_from_limit_min, config.fake_mag_from_limit_max, 20_001)
+    injected = np.exp((grid - config.fake_mag_from_limit_max) / config.fake_mag_from_limit_scale)
+    efficiency = 0.5 * erfc((config.detection_snr_min - 5.0 * 10.0 ** (-0.4 * grid)) / np.sqrt(2.0))
+    cumulative = np.cumsum(injected * efficiency)
+    expected_median = grid[np.searchsorted(cumulative, cumulative[-1] / 2)]
+    assert abs(np.median(offsets) - expected_median) < 0.1
+    # Fakes a little fainter than the limit are detected when the noise helps, rarely far past it.
+    assert 0.05 < np.mean(offsets > 0.0) < 0.35 and np.mean(offsets > 0.6) < 0.02
     assert truth.loc[truth["scene_kind"] == "artifact", "magnitude"].isna().all()
+
+
+def test_detection_efficiency_is_a_smooth_step_through_the_threshold() -> None:
+    config = SimulationConfig()
+    assert detection_efficiency(config.detection_snr_min, config=config) == pytest.approx(0.5)
+    snrs = np.linspace(0.0, 12.0, 49)
+    values = np.array([detection_efficiency(snr, config=config) for snr in snrs])
+    assert np.all(np.diff(values) > 0) and values[0] < 1e-5 and values[-1] > 1 - 1e-5
+
+
+def test_hosts_are_as_bright_as_their_transients_redshift_makes_them(dry_truth) -> None:
+    hosts, fakes = [], []
+    for index in dry_truth.index[dry_truth["scene_kind"] == "fake"][:60]:
+        plan, rendered = _render(int(index))
+        hosts.append(rendered.truth["host_magnitude"])
+        fakes.append(plan.magnitude)
+    hosts, fakes = np.array(hosts), np.array(fakes)
+    # Host and fake share a redshift: a fainter fake sits on a fainter host, usually brighter than it.
+    assert np.corrcoef(hosts, fakes)[0, 1] > 0.4
+    assert 1.0 < np.median(fakes - hosts) < 3.0
+
+
+@pytest.mark.parametrize("artifact_type", ["dipole", "bad_subtraction", "galaxy_core"])
+def test_residual_prescreen_over_estimates_the_noise_free_residual(dry_truth, artifact_type: str) -> None:
+    # A residual's cause is drawn again before rendering while its predicted S/N cannot reach
+    # the threshold: the prediction must be an upper estimate (little lost), and not a wild one.
+    config = SimulationConfig()
+    ratios = []
+    for offset in range(25):
+        index = _first(dry_truth, artifact_type, offset)
+        rng = sample_rng(seed=SEED, index=index)
+        plan = draw_plan(rng, index=index, label_noise=0.015, flip_ratio=3.0, config=config)
+        signal = render_signal(plan, rng, config=config)
+        assert signal.has_residual_cause
+        ratios.append(signal.detection_snr() / signal.canvas.details["predicted_snr"])
+    ratios = np.array(ratios)
+    assert np.mean(ratios < 1.6) >= 0.9 and np.median(ratios) > 0.3
+
+
+def test_residual_artifacts_crowd_the_detection_threshold(dry_truth) -> None:
+    config = SimulationConfig()
+    faintest, brightest = config.artifact_source_mag_range
+    snrs = []
+    for artifact_type in ("dipole", "bad_subtraction", "galaxy_core"):
+        for offset in range(12):
+            plan, rendered = _render(_first(dry_truth, artifact_type, offset))
+            snrs.append(rendered.truth["detection_snr"])
+            above_limit = plan.conditions.limiting_mag - rendered.truth["source_magnitude"]
+            assert faintest - 1e-9 <= above_limit <= brightest + 1e-9
+    # Small errors on sources a few magnitudes above the limit: the detected residuals are
+    # the errors' tail, mostly just above S/N 5.
+    assert min(snrs) >= config.detection_snr_min and np.median(snrs) < 10.0
+
+
+def test_a_template_psf_modelled_too_narrow_leaves_a_positive_core() -> None:
+    from realbogus.simulate.artifacts import kernel_width_error
+
+    # The prescreen's polarity rule, against the subtraction itself (noise-free).
+    assert kernel_width_error(template_error=-0.05, search_error=0.0) > 0 > kernel_width_error(template_error=0.05,
+                                                                                              search_error=0.0)
+    # Large errors (sigma 30 %), so that both polarities pass the prescreen.
+    config = SimulationConfig(star_density=0.0, galaxy_density=0.0, registration_error_px=0.0, psf_model_error=0.0,
+                              flux_scale_error=0.0, artifact_type_weights=(("bad_subtraction", 1.0),),
+                              artifact_fraction=0.99, source_psf_error_sigma=0.3)
+    cores: dict[bool, list[float]] = {True: [], False: []}
+    for index in range(80):
+        rng = sample_rng(seed=3, index=index)
+        plan = draw_plan(rng, index=index, label_noise=0.0, flip_ratio=3.0, config=config)
+        if plan.scene_kind != "artifact":
+            continue
+        signal = render_signal(plan, rng, config=config)
+        canvas = signal.canvas
+        if canvas.flux_changes or canvas.template_psf_model_error == 0.0:
+            continue  # only the template-PSF errors alone
+        center = signal.difference_signal[round(canvas.detection_y), round(canvas.detection_x)]
+        cores.setdefault(canvas.template_psf_model_error < 0.0, []).append(center)
+    assert min(cores[True]) > 0.0 and max(cores[False]) < 0.0
 
 
 def test_stamps_always_have_the_release_shape() -> None:
@@ -244,7 +328,7 @@ def test_fakes_follow_their_hosts_light_not_their_nuclei(dry_truth) -> None:
         assert plan.host_galaxy
         offsets.append(rendered.truth["host_offset_px"])
     offsets = np.array(offsets)
-    # Half the light-weighted positions lie beyond the half-light radius (0.6-9 px here).
+    # Half the light-weighted positions lie beyond the half-light radius (0.6-15 px here).
     assert np.median(offsets) > 1.0 and np.mean(offsets < 0.1) < 0.1
 
 
@@ -257,3 +341,23 @@ def test_noise_peak_is_a_psf_like_fluctuation_that_passes_the_threshold(dry_trut
         center = search[STAMP_SIZE // 2 - 2:STAMP_SIZE // 2 + 3, STAMP_SIZE // 2 - 2:STAMP_SIZE // 2 + 3].mean()
         ring = search[STAMP_SIZE // 2 - 12:STAMP_SIZE // 2 + 13, STAMP_SIZE // 2 - 12:STAMP_SIZE // 2 + 13]
         assert center > np.median(ring)  # a bump in the search image, not in the template
+
+
+def test_a_fake_lands_only_where_its_rendered_host_has_light() -> None:
+    from realbogus.simulate.canvas import Canvas
+    from realbogus.simulate.psf import CENTER, SERSIC_EXTENT
+    from realbogus.simulate.scene import add_transient
+
+    config = SimulationConfig()
+    rng = sample_rng(seed=4, index=0)
+    conditions = draw_plan(rng, index=0, label_noise=0.0, flip_ratio=3.0, config=config).conditions
+    relative = []
+    for _ in range(400):
+        canvas = Canvas(conditions=conditions, config=config, detection_y=CENTER, detection_x=CENTER)
+        add_transient(canvas, rng, magnitude=22.0, host=True)
+        relative.append(canvas.details["host_offset_px"] / canvas.galaxies[-1]["half_light_radius"])
+    relative = np.array(relative)
+    # Placed by the host's light: half beyond r_e, a tail out to, never past, the rendered extent
+    # (untruncated, a de Vaucouleurs host would put 17 % of its fakes beyond 5 r_e).
+    assert 0.3 < np.mean(relative > 1.0) < 0.7 and relative.max() <= SERSIC_EXTENT + 1e-9
+    assert np.mean(relative > 3.0) > 0.01

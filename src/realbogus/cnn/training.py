@@ -73,9 +73,9 @@ class TrainConfig:
         (:func:`realbogus.cnn.backend.fix_cpu_threads`; set before the process's first op).
     verbose: Keras' own fit verbosity (0 silent, 1 progress bar, 2 one line per epoch);
         :func:`train_cnn`'s ``progress`` prints the project's one line per epoch instead.
-    seeds: how many independent trainings (seeds from :func:`realbogus.cnn.seeds.training_seeds`)
+    seeds: how many independent trainings (seeds from :func:`realbogus.seeds.training_seeds`)
         a CNN figure is reported over, as mean and spread; 1 trains once.  :func:`train_cnn`
-        trains one seed; the caller loops (see :mod:`realbogus.cnn.seeds`).
+        trains one seed; the caller loops (see :mod:`realbogus.seeds`).
     """
 
     learning_rate: float = 2e-5

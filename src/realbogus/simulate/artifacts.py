@@ -1,6 +1,6 @@
 """Recipes for the artifact types: what each puts on the sky and on the detector.
 
-Each recipe has two steps, called by ``scene.render_plan``:
+Each recipe has two steps, called by ``scene.render_signal`` and ``scene.render_noisy``:
 
 * ``setup(canvas, rng, on_fake)``: before rendering -- central sources, misregistration,
   PSF-model or flux-scale errors, noise excess;
@@ -40,92 +40,162 @@ def _center(canvas) -> tuple[float, float]:  # noqa: ANN001
     return canvas.detection_y, canvas.detection_x
 
 
-def _random_sign(rng: np.random.Generator) -> float:
-    return 1.0 if rng.random() < 0.5 else -1.0
-
-
-def _static_source_magnitude(canvas, rng: np.random.Generator, *, brightest: float, faintest: float) -> float:  # noqa: ANN001
-    """Magnitude of the star or galaxy an artifact is made of, ``faintest``..``brightest`` above the limit.
+def _static_source_magnitude(canvas, rng: np.random.Generator) -> float:  # noqa: ANN001
+    """Magnitude of a star or galaxy a residual could be made of (``config.artifact_source_mag_range`` above the limit).
 
     Sources get rarer toward bright magnitudes (number counts: density ~ 10^(-0.3 dm) above
-    the limit, ``config.artifact_source_mag_scale`` = 1 / (0.3 ln 10) = 1.45 mag), so most
-    subtraction artifacts are made of sources a few magnitudes above the limit, as in the
-    real release, where the difference stamps' noise still spans most of the grey range.
+    the limit, ``config.artifact_source_mag_scale`` = 1 / (0.3 ln 10) = 1.45 mag).
     """
+    faintest, brightest = canvas.config.artifact_source_mag_range
     span = brightest - faintest
     scale = canvas.config.artifact_source_mag_scale
-    above_faintest = -scale * math.log(1.0 - rng.random() * (1.0 - math.exp(-span / scale)))
+    above_faintest = -scale * math.log(1.0 - rng.random() * (1.0 - math.exp(-span / scale))) if span > 0 else 0.0
     return canvas.conditions.limiting_mag - faintest - above_faintest
+
+
+@dataclass(frozen=True)
+class ResidualCause:
+    """A source and the errors of its subtraction: what a residual artifact is made of."""
+
+    magnitude: float
+    shift_y: float = 0.0        # the source's own position change, search minus template (px)
+    shift_x: float = 0.0
+    psf_error: float = 0.0      # fractional FWHM error of one image's modelled PSF at the source
+    psf_error_on_template: bool = True
+    flux_change: float = 0.0    # fractional flux change of the source in the search image (a variable star)
+    galaxy: bool = False        # an extended source: its residual is smaller than a star's
+
+    def predicted_snr(self, canvas) -> float:  # noqa: ANN001
+        """Noise-free S/N of the residual's positive part, an upper estimate, with the canvas's image-wide errors.
+
+        A point source of S/N s leaves about s * (0.17 |shift| + r |kernel error| + max(flux change
+        - scale error, 0)): 0.17 per pixel of shift (noise-free renders of stars: 0.156-0.177),
+        r = 1 per unit FWHM error of the matching kernel when its residual has a positive
+        core, 0.15 when the positive part is the ring around a negative core.  A galaxy leaves
+        at most 0.6 of a star's (noise-free renders of galaxy cores: median 0.53, p90 0.84 of
+        the star estimate).  A flux drop leaves a negative residual, which a detection of
+        positive sources does not pick up.
+        """
+        source_snr = 5.0 * 10.0 ** (0.4 * (canvas.conditions.limiting_mag - self.magnitude))
+        if self.galaxy:
+            source_snr *= GALAXY_RESPONSE
+        shift = math.hypot(canvas.shift_y + self.shift_y, canvas.shift_x + self.shift_x)
+        search_error = canvas.search_psf_model_error + (0.0 if self.psf_error_on_template else self.psf_error)
+        template_error = canvas.template_psf_model_error + (self.psf_error if self.psf_error_on_template else 0.0)
+        kernel_error = kernel_width_error(template_error=template_error, search_error=search_error)
+        core_response = 1.0 if kernel_error > 0.0 else RING_RESPONSE
+        net_flux_change = self.flux_change - canvas.flux_scale_error
+        return source_snr * (SHIFT_RESPONSE_PER_PX * shift + core_response * abs(kernel_error) + max(net_flux_change, 0.0))
+
+
+def kernel_width_error(*, template_error: float, search_error: float) -> float:
+    """Fractional width error of the matching kernel from the two PSF models' FWHM errors.
+
+    Positive when the kernel is too broad -- the template PSF modelled too narrow or the
+    search PSF too wide: the convolved template is then wider than the search image's
+    source, which sticks out in the middle (a positive core and a negative ring).
+    """
+    return search_error - template_error
+
+
+# Residual S/N of a point source of S/N 1 per pixel of shift (noise-free renders: 0.156-0.177).
+SHIFT_RESPONSE_PER_PX = 0.17
+# Residual S/N per unit FWHM error when the residual's positive part is a ring, relative to a core.
+RING_RESPONSE = 0.15
+GALAXY_RESPONSE = 0.6
+# A cause whose predicted residual S/N is below this is drawn again before rendering: with
+# the measured S/N scattering by 1 around it, it would pass S/N 5 less than 0.2 % of the time.
+PRESCREEN_SNR = 2.0
+MAX_CAUSE_DRAWS = 200
+
+
+def _draw_cause(canvas, rng: np.random.Generator, *, shift: bool, psf: bool, flux_change: bool,  # noqa: ANN001
+                galaxy: bool = False) -> ResidualCause:
+    """A source from the number counts with its own subtraction errors, drawn until detectable.
+
+    The errors are the Gaussian scatter of what differs at one source between the two
+    images (its position change, the local PSF-model error, its flux change).  The
+    pipeline detects a residual only where source and errors together pass the threshold,
+    so the release's residual artifacts are the tail: mostly bright-ish sources with
+    errors a few sigma out, crowding the threshold.  Causes whose residual could not reach
+    it are drawn again here, cheaply, before any rendering (``scene`` then keeps only
+    renderings that pass).
+    """
+    config = canvas.config
+    for _ in range(MAX_CAUSE_DRAWS):
+        cause = ResidualCause(
+            magnitude=_static_source_magnitude(canvas, rng),
+            shift_y=float(rng.normal(0.0, config.source_shift_px_sigma)) if shift else 0.0,
+            shift_x=float(rng.normal(0.0, config.source_shift_px_sigma)) if shift else 0.0,
+            psf_error=float(rng.normal(0.0, config.source_psf_error_sigma)) if psf else 0.0,
+            psf_error_on_template=bool(rng.random() < 0.5),
+            flux_change=float(rng.normal(0.0, config.star_flux_change_sigma)) if flux_change else 0.0,
+            galaxy=galaxy,
+        )
+        if cause.predicted_snr(canvas) >= PRESCREEN_SNR:
+            break
+    return cause
+
+
+def _apply_errors(canvas, cause: ResidualCause, *, y: float, x: float) -> None:  # noqa: ANN001
+    """Put a cause's errors on top of the image-wide ones already on the canvas (source at y, x)."""
+    canvas.details["predicted_snr"] = cause.predicted_snr(canvas)
+    canvas.shift_y += cause.shift_y
+    canvas.shift_x += cause.shift_x
+    if cause.psf_error_on_template:
+        canvas.template_psf_model_error += cause.psf_error
+    else:
+        canvas.search_psf_model_error += cause.psf_error
+    if cause.flux_change:
+        canvas.flux_changes.append((y, x, cause.flux_change * canvas.conditions.flux(cause.magnitude)))
+    canvas.details["source_magnitude"] = cause.magnitude
 
 
 # --------------------------------------------------------------------------- sky-side artifacts
 
 
 def _dipole_setup(canvas, rng, *, on_fake: bool) -> None:  # noqa: ANN001
-    """A static source at the detection, misregistered by a fraction of a pixel or more."""
+    """A static source at the detection whose position differs between template and search."""
     y, x = _center(canvas)
-    conditions = canvas.conditions
-    magnitude = _static_source_magnitude(canvas, rng, faintest=1.5, brightest=5.5)
-    if rng.random() < 0.7:
-        canvas.stars.append((y, x, conditions.flux(magnitude)))
+    star = rng.random() < 0.7
+    cause = _draw_cause(canvas, rng, shift=True, psf=False, flux_change=False, galaxy=not star)
+    if star:
+        canvas.stars.append((y, x, canvas.conditions.flux(cause.magnitude)))
         canvas.details["artifact_detail"] = "star"
     else:
-        add_galaxy(canvas, rng, y=y, x=x, magnitude=magnitude, half_light_radius=float(rng.uniform(0.6, 2.0)),
+        add_galaxy(canvas, rng, y=y, x=x, magnitude=cause.magnitude, half_light_radius=float(rng.uniform(0.6, 2.0)),
                    index=float(rng.uniform(1.0, 4.0)))
         canvas.details["artifact_detail"] = "galaxy"
-    shift = rng.uniform(*canvas.config.dipole_shift_px_range)
-    angle = rng.uniform(0.0, 2 * math.pi)
-    canvas.shift_y, canvas.shift_x = shift * math.sin(angle), shift * math.cos(angle)
+    _apply_errors(canvas, cause, y=y, x=x)
     # The detection sits on the positive lobe, which the search image's shift points to.
-    canvas.detection_y, canvas.detection_x = y + 0.5 * canvas.shift_y, x + 0.5 * canvas.shift_x
-
-
-def _mis_subtraction_errors(canvas, rng, *, strength: float) -> None:  # noqa: ANN001
-    """A PSF-model (kernel-shape) error, with a flux-scale error in half of them.
-
-    A flux-scale error alone would leave the same residual at every source of the CCD; the
-    scale is fit from all its stars, so an artifact's residual comes from a local kernel
-    mismatch (zero-sum rings and cores), sometimes with some scale error on top.
-    """
-    config = canvas.config
-    which = 0 if rng.random() < 0.5 else 2  # 0: PSF only, 2: both
-    if which in (0, 2):
-        error = strength * _random_sign(rng) * rng.uniform(*config.bad_subtraction_psf_error_range)
-        if rng.random() < 0.5:
-            canvas.template_psf_model_error = error
-        else:
-            canvas.search_psf_model_error = error
-    if which in (1, 2):
-        canvas.flux_scale_error = strength * _random_sign(rng) * rng.uniform(*config.bad_subtraction_scale_error_range)
+    canvas.detection_y, canvas.detection_x = y + 0.5 * cause.shift_y, x + 0.5 * cause.shift_x
 
 
 def _bad_subtraction_setup(canvas, rng, *, on_fake: bool) -> None:  # noqa: ANN001
-    """A bright star whose subtraction leaves a ring or a core residual."""
+    """A star whose subtraction leaves a ring or a core: a local PSF-model error, a flux change in half."""
     y, x = _center(canvas)
-    magnitude = _static_source_magnitude(canvas, rng, faintest=2.0, brightest=6.0)
-    canvas.stars.append((y, x, canvas.conditions.flux(magnitude)))
-    _mis_subtraction_errors(canvas, rng, strength=1.0)
-    canvas.shift_y += rng.normal(0.0, 0.1)
-    canvas.shift_x += rng.normal(0.0, 0.1)
+    cause = _draw_cause(canvas, rng, shift=False, psf=True, flux_change=rng.random() < 0.5)
+    canvas.stars.append((y, x, canvas.conditions.flux(cause.magnitude)))
+    _apply_errors(canvas, cause, y=y, x=x)
 
 
 def _galaxy_core_setup(canvas, rng, *, on_fake: bool) -> None:  # noqa: ANN001
-    """A bright, concentrated galaxy whose nucleus is imperfectly subtracted."""
+    """A concentrated galaxy whose nucleus is imperfectly subtracted (PSF-model error and shift).
+
+    No flux change: a galaxy does not vary, and a scale error is fit from all the CCD's stars.
+    """
     y, x = _center(canvas)
-    magnitude = _static_source_magnitude(canvas, rng, faintest=2.0, brightest=6.0)
-    add_galaxy(canvas, rng, y=y, x=x, magnitude=magnitude, half_light_radius=float(rng.uniform(0.8, 3.0)),
+    cause = _draw_cause(canvas, rng, shift=True, psf=True, flux_change=False, galaxy=True)
+    add_galaxy(canvas, rng, y=y, x=x, magnitude=cause.magnitude, half_light_radius=float(rng.uniform(0.8, 3.0)),
                index=float(rng.uniform(1.5, 4.0)))
-    _mis_subtraction_errors(canvas, rng, strength=1.0)
-    shift = rng.uniform(0.15, 0.6)
-    angle = rng.uniform(0.0, 2 * math.pi)
-    canvas.shift_y, canvas.shift_x = shift * math.sin(angle), shift * math.cos(angle)
+    _apply_errors(canvas, cause, y=y, x=x)
 
 
 def _noise_peak_setup(canvas, rng, *, on_fake: bool) -> None:  # noqa: ANN001
     """Noise locally larger than the noise model: the detector finds a peak in it."""
     y, x = _center(canvas)
     # The patch is at least PSF-sized: the detection filter averages over a smaller one.
-    canvas.noise_excess = (y, x, float(rng.uniform(3.0, 6.0)), float(rng.uniform(*canvas.config.noise_peak_excess_range)))
+    canvas.noise_excess = (y, x, float(rng.uniform(10.0, 25.0)), float(rng.uniform(*canvas.config.noise_peak_excess_range)))
 
 
 def _noise_peak_detector(canvas, rng, *, on_fake: bool) -> None:  # noqa: ANN001
@@ -267,13 +337,13 @@ def _masked_setup(canvas, rng, *, on_fake: bool) -> None:  # noqa: ANN001
     if subtype == "mask":
         # A masked region usually hides a mis-subtracted source: leave a residual at its border.
         y, x = _center(canvas)
-        magnitude = _static_source_magnitude(canvas, rng, faintest=1.5, brightest=5.5)
         if not on_fake:
+            cause = _draw_cause(canvas, rng, shift=False, psf=True, flux_change=rng.random() < 0.5)
             offset = rng.uniform(1.0, 3.0)
             angle = rng.uniform(0, 2 * math.pi)
-            canvas.stars.append((y + offset * math.sin(angle), x + offset * math.cos(angle),
-                                 canvas.conditions.flux(magnitude)))
-            _mis_subtraction_errors(canvas, rng, strength=1.0)
+            star_y, star_x = y + offset * math.sin(angle), x + offset * math.cos(angle)
+            canvas.stars.append((star_y, star_x, canvas.conditions.flux(cause.magnitude)))
+            _apply_errors(canvas, cause, y=star_y, x=star_x)
 
 
 def _masked_detector(canvas, rng, *, on_fake: bool) -> None:  # noqa: ANN001

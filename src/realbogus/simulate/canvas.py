@@ -1,7 +1,7 @@
 """The state one detection is rendered from, shared by the scene and the artifact recipes.
 
 ``Conditions`` are the detection's observing conditions; a ``Canvas`` collects what is on
-the sky and the detector while ``scene.render_plan`` and the recipes of ``artifacts`` build
+the sky and the detector while ``scene.render_signal`` / ``render_noisy`` and the recipes of ``artifacts`` build
 it up.  Both modules import this one and never each other's internals, so the import
 arrows point one way: scene -> artifacts -> canvas.
 """
@@ -16,6 +16,9 @@ import numpy as np
 from realbogus.simulate.config import SimulationConfig
 from realbogus.simulate.psf import GRID
 
+# Median half-light radius (pixels) of a 21.5 mag galaxy: 0.58", the size of the faint field
+# galaxies (r ~ 21-23) that hold most SN hosts (a disk of r_e ~ 4 kpc at z ~ 0.5-0.8).
+GALAXY_HALF_LIGHT_RADIUS_PX = 2.2
 # How far (pixels) the detection may sit from the object we put at the stamp centre;
 # the canvas margin around the stamp ((GRID - 51) / 2 = 10 px) bounds it.
 DETECTION_SEARCH_RADIUS = 4
@@ -75,6 +78,8 @@ class Canvas:
     stars: list[tuple[float, float, float]] = field(default_factory=list)      # y, x, flux
     galaxies: list[dict[str, float]] = field(default_factory=list)
     transients: list[tuple[float, float, float]] = field(default_factory=list)  # search only
+    # Flux changes of static sources (variable stars), search only: y, x, change in flux.
+    flux_changes: list[tuple[float, float, float]] = field(default_factory=list)
     shift_y: float = 0.0
     shift_x: float = 0.0
     template_psf_model_error: float = 0.0   # fractional FWHM error of the modelled PSF_T
@@ -103,12 +108,16 @@ class Canvas:
 
 def add_galaxy(canvas: Canvas, rng: np.random.Generator, *, y: float, x: float, magnitude: float,
                half_light_radius: float | None = None, index: float | None = None) -> dict[str, float]:
-    """Add a Sersic galaxy; unspecified shape parameters are drawn (brighter = larger)."""
+    """Add a Sersic galaxy; unspecified shape parameters are drawn (brighter = larger, mostly disks)."""
     if half_light_radius is None:
-        half_light_radius = float(np.clip(rng.lognormal(math.log(2.2), 0.45) * 10 ** (-0.12 * (magnitude - 21.5)),
-                                          0.6, 9.0))
+        # Median half-light radius 0.58" at 21.5 mag, 0.88" at 20, 0.38" at 23 (log-normal
+        # scatter 0.45); up to 4" for the nearest, brightest hosts.
+        half_light_radius = float(np.clip(
+            rng.lognormal(math.log(GALAXY_HALF_LIGHT_RADIUS_PX), 0.45) * 10 ** (-0.12 * (magnitude - 21.5)), 0.6, 15.0))
     if index is None:
-        index = float(rng.uniform(0.6, 4.0))
+        # Log-uniform over 0.6-4: median 1.5, a quarter above 2.5; faint field galaxies and SN
+        # hosts are mostly disks (n ~ 1) with a minority of spheroids (n ~ 4).
+        index = float(math.exp(rng.uniform(math.log(0.6), math.log(4.0))))
     galaxy = {"y": y, "x": x, "flux": canvas.conditions.flux(magnitude), "magnitude": magnitude,
               "half_light_radius": half_light_radius, "index": index,
               "axis_ratio": float(rng.uniform(0.3, 1.0)), "angle": float(rng.uniform(0.0, math.pi))}

@@ -86,19 +86,30 @@ class SimulationConfig:
         psf_model_error: fractional sigma of the PSF-model FWHM error.
         flux_scale_error: fractional sigma of the flux-scale (SCALE) error.
     Fakes (non-artifacts)
-        fake_mag_from_limit_max: faintest fake, magnitudes relative to the 5-sigma limit.
+        fake_mag_from_limit_max: faintest INJECTED fake, magnitudes relative to the 5-sigma
+            limit (fainter than it: the detection efficiency decides which are detected).
         fake_mag_from_limit_scale: fakes fall off exponentially brighter than that, with
             this scale (mag); small = fakes crowd near the limit = a harder problem.
         fake_mag_from_limit_min: brightest fake relative to the limit.
         host_fraction: share of fakes (and real transients) placed on a host galaxy.
+        host_over_peak_mag, host_luminosity_scatter_mag, transient_below_peak_mag_scale:
+            the host's magnitude is the transient's minus host_over_peak_mag, minus how far
+            past its peak the transient is caught (exponential with this mean), plus a
+            Gaussian scatter: host and transient share a redshift.
     Artifacts
         artifact_type_weights: relative frequency of each type in ARTIFACT_TYPES.
-        dipole_shift_px_range: misregistration of dipole artifacts.
-        bad_subtraction_psf_error_range, bad_subtraction_scale_error_range: the
-            (absolute) PSF-width and flux-scale errors of mis-subtracted stars and cores.
+        source_shift_px_sigma: per-axis Gaussian sigma of a source's own position change
+            between template and search (colour-dependent refraction, proper motion), on
+            top of the image registration error: dipoles and galaxy cores.
+        source_psf_error_sigma: Gaussian sigma of the local PSF-model (kernel-shape) error
+            at a source, on top of the image-wide ``psf_model_error``.
+        star_flux_change_sigma: Gaussian sigma of the fractional flux change of the stars
+            of bad subtractions (stellar variability and a local scale error), in half of them.
         noise_peak_excess_range: local noise under-estimate factor of noise peaks.
-        artifact_source_mag_scale: the stars and galaxies that subtraction artifacts are
-            made of get rarer toward bright magnitudes, exponentially with this scale (mag).
+        artifact_source_mag_range: (faintest, brightest) magnitudes above the limit of the
+            stars and galaxies that subtraction residuals are made of.
+        artifact_source_mag_scale: such sources get rarer toward bright magnitudes,
+            exponentially with this scale (mag).
         defect_over_source_fraction: share of bad-column, masked and saturated-star
             artifacts whose defect lies over a faint source, exactly as in the fake-on-defect
             mislabels.  Scanners call these artifacts (the defect dominates), so the
@@ -142,12 +153,21 @@ class SimulationConfig:
     psf_model_error: float = 0.015
     flux_scale_error: float = 0.01
 
-    fake_mag_from_limit_max: float = 0.0
+    # Fakes are injected down to a magnitude fainter than the limit; the efficiency
+    # thins them (scene.draw_fake_mag_from_limit), so the faintest detected ones scatter up.
+    fake_mag_from_limit_max: float = 1.0
     # SN Ia fakes over a volume growing with redshift: counts rise toward the limit.
     fake_mag_from_limit_scale: float = 1.0
     fake_mag_from_limit_min: float = -5.0
     # DES injected every fake near a host galaxy (Kessler et al. 2015).
     host_fraction: float = 1.0
+    # DES SN Ia hosts (median stellar mass ~10^10.2 solar: M_r ~ -20.5, from dwarfs to giants)
+    # are ~1.2 mag brighter than an SN Ia at peak (M ~ -19.3), with ~1.2 mag of host-to-host
+    # scatter; a detected fake is caught near its peak more often than far past it
+    # (exponential, mean 0.8 mag).
+    host_over_peak_mag: float = 1.2
+    host_luminosity_scatter_mag: float = 1.2
+    transient_below_peak_mag_scale: float = 0.8
 
     # Most DES-SN artifacts are subtraction residuals of stars and galaxies (Kessler et al.
     # 2015); cosmic rays, bad pixels and saturation are mostly masked before subtraction.
@@ -155,12 +175,13 @@ class SimulationConfig:
         dipole=0.32, bad_subtraction=0.20, galaxy_core=0.10, cosmic_ray=0.05, bad_column=0.08,
         hot_pixel=0.04, saturated_star=0.06, masked_edge=0.08, noise_peak=0.07,
     )
-    dipole_shift_px_range: tuple[float, float] = (0.3, 1.5)
-    bad_subtraction_psf_error_range: tuple[float, float] = (0.04, 0.2)
-    # Beyond a few percent a flux-scale error leaves residuals at every star of the CCD,
-    # and the subtraction fails the pipeline's quality checks.
-    bad_subtraction_scale_error_range: tuple[float, float] = (0.02, 0.06)
-    noise_peak_excess_range: tuple[float, float] = (1.8, 3.0)
+    # The errors that make a residual artifact, drawn for every candidate source; only the
+    # residuals that pass the detection threshold stay (docs/simulation.md).
+    source_shift_px_sigma: float = 0.15
+    source_psf_error_sigma: float = 0.04
+    star_flux_change_sigma: float = 0.03
+    noise_peak_excess_range: tuple[float, float] = (1.5, 2.5)
+    artifact_source_mag_range: tuple[float, float] = (1.5, 4.5)
     artifact_source_mag_scale: float = 1.45
     defect_over_source_fraction: float = 0.75
     # DES-SN detections are S/N >= 5 sources of the difference image (Kessler et al. 2015).
@@ -180,12 +201,18 @@ class SimulationConfig:
         _check_weights("mislabel_mechanism_weights_given1", self.mislabel_mechanism_weights_given1,
                        MECHANISMS_GIVEN1_TRUE0)
         for name in ("seeing_fwhm_arcsec_range", "template_seeing_fwhm_arcsec_range",
-                     "template_depth_mag_range", "dipole_shift_px_range",
-                     "bad_subtraction_psf_error_range", "bad_subtraction_scale_error_range",
-                     "noise_peak_excess_range", "template_exposures_range"):
+                     "template_depth_mag_range", "noise_peak_excess_range", "template_exposures_range"):
             low, high = getattr(self, name)
             if not low <= high:
                 raise ValueError(f"{name} must be (low, high) with low <= high, got {(low, high)}")
+        faintest, brightest = self.artifact_source_mag_range
+        if not 0.0 <= faintest <= brightest:
+            raise ValueError(f"artifact_source_mag_range must be (faintest, brightest) magnitudes above the limit "
+                             f"with 0 <= faintest <= brightest, got {self.artifact_source_mag_range}")
+        for name in ("source_shift_px_sigma", "source_psf_error_sigma", "star_flux_change_sigma",
+                     "host_luminosity_scatter_mag", "transient_below_peak_mag_scale"):
+            if not getattr(self, name) >= 0.0:
+                raise ValueError(f"{name} must be >= 0, got {getattr(self, name)}")
         if self.fake_mag_from_limit_min >= self.fake_mag_from_limit_max:
             raise ValueError("fake_mag_from_limit_min must be below fake_mag_from_limit_max")
         if self.template_exposures_range[0] < 1:

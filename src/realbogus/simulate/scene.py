@@ -23,6 +23,7 @@ so a sample is a pure function of (seed, index, config, label-noise settings).
 
 from __future__ import annotations
 
+import dataclasses
 import math
 from dataclasses import dataclass
 from functools import lru_cache
@@ -49,6 +50,7 @@ ON_DEFECT_KINDS: tuple[str, ...] = ("fake_on_artifact", "source_on_artifact")
 from realbogus.simulate.psf import (
     CENTER,
     GRID,
+    SERSIC_EXTENT,
     effective_area,
     gaussian_transfer,
     irfft2,
@@ -74,12 +76,25 @@ SEASON_DAYS = 166  # to mid-February 2014
 LIVE_CCDS: tuple[int, ...] = tuple(ccd for ccd in range(1, 63) if ccd != 61)
 # Wiener-style floor when dividing PSF transforms to build the matching kernel.
 KERNEL_REGULARISATION = 1e-4
+# Hosts brighter than this (a galaxy at z ~ 0.05) are not drawn: the brightest SN hosts of a
+# 30 deg^2 survey.
+HOST_BRIGHTEST_MAG = 17.0
 # Stars brighter than this (electrons) are drawn in pixel space (see psf.moffat_image).
 BRIGHT_STAR_ELECTRONS = 2e6
 # PSF power (|transfer|^2) below which the matching kernel follows its Gaussian fit.
 KERNEL_BLEND_POWER = 1e-3
-# Renderings of one sample tried until one passes the detection threshold.
-MAX_DETECTION_ATTEMPTS = 20
+# Scenes of one sample drawn, and noise drawn on each, until a rendering passes the threshold.
+# A residual's scene passes the efficiency about one time in six for bad subtractions (whose
+# prescreen is the loosest): 20 draws left 2.8 % of them below S/N 5, 100 leave none.
+MAX_SCENE_DRAWS = 100
+MAX_NOISE_DRAWS = 20
+# Scatter of the measured detection S/N around the noise-free one (measured on this simulator's
+# fakes, new noise on the same scene: mean -0.1..+0.1, standard deviation 1.0-1.1 at every
+# S/N): the matched filter's noise in units of the pipeline's nominal noise.
+DETECTION_SNR_SCATTER = 1.0
+# Draws of an injected fake's magnitude until one is detected (the efficiency is ~1 at
+# the bright end, so this bound is never reached in practice).
+MAX_INJECTION_DRAWS = 1000
 # Half width (pixels) of the matched filter that measures a detection's S/N.
 DETECTION_FILTER_HALF_WIDTH = 7
 # A noise filter that leaves white noise white (an image never resampled).
@@ -162,13 +177,40 @@ def _choose(rng: np.random.Generator, weights: tuple[tuple[str, float], ...]) ->
     return names[int(rng.choice(len(names), p=values / values.sum()))]
 
 
-def draw_fake_mag_from_limit(rng: np.random.Generator, *, config: SimulationConfig) -> float:
-    """Fake magnitude minus the limiting magnitude: a truncated exponential, densest at the faint end."""
+def detection_efficiency(nominal_snr: float, *, config: SimulationConfig) -> float:
+    """Probability that a point source of PSF-fit S/N ``nominal_snr`` is detected.
+
+    The S/N the pipeline measures at the detection scatters around the noise-free one by
+    ``DETECTION_SNR_SCATTER``, so the efficiency is a smooth step through the threshold:
+    50 % at the threshold, as DES-SN measured with its fakes (Kessler et al. 2015).
+    """
+    return 0.5 * math.erfc((config.detection_snr_min - nominal_snr) / (DETECTION_SNR_SCATTER * math.sqrt(2.0)))
+
+
+def _injected_mag_from_limit(rng: np.random.Generator, *, config: SimulationConfig) -> float:
+    """An injected fake's magnitude minus the limit: a truncated exponential, densest at the faint end."""
     span = config.fake_mag_from_limit_max - config.fake_mag_from_limit_min
     scale = config.fake_mag_from_limit_scale
     # Inverse CDF of an exponential truncated to [0, span].
     depth_below_max = -scale * math.log(1.0 - rng.random() * (1.0 - math.exp(-span / scale)))
     return config.fake_mag_from_limit_max - depth_below_max
+
+
+def draw_fake_mag_from_limit(rng: np.random.Generator, *, config: SimulationConfig) -> float:
+    """Magnitude minus the limit of a DETECTED fake: injected fakes weighted by the detection efficiency.
+
+    Fakes are injected whether or not the pipeline can see them, fainter than the limit
+    too; the release holds the detected ones, so the injected distribution is thinned by
+    the efficiency at each magnitude (an injected fake rejected here is one the pipeline
+    missed).  Near the limit the thinning is gradual: fakes a little fainter than it are
+    detected when the noise helps them, brighter ones are missed when it does not.
+    """
+    for _ in range(MAX_INJECTION_DRAWS):
+        offset = _injected_mag_from_limit(rng, config=config)
+        # The limit is the 5-sigma magnitude: a fake at the limit has nominal S/N 5.
+        if rng.random() < detection_efficiency(5.0 * 10.0 ** (-0.4 * offset), config=config):
+            return offset
+    return min(offset, 0.0)
 
 
 def draw_plan(rng: np.random.Generator, *, index: int, label_noise: float, flip_ratio: float,
@@ -191,7 +233,7 @@ def draw_plan(rng: np.random.Generator, *, index: int, label_noise: float, flip_
     else:
         offset = draw_fake_mag_from_limit(rng, config=config)
         if scene_kind in ON_DEFECT_KINDS:
-            offset = max(offset, config.fake_mag_from_limit_max - 1.5)  # a faint fake the defect swamps
+            offset = max(offset, -1.5)  # a faint fake (within 1.5 mag of the limit), which the defect swamps
         magnitude = conditions.limiting_mag + offset
         host_probability = min(1.0, config.host_fraction + (0.25 if scene_kind == "real_transient" else 0.0))
         host = bool(rng.random() < host_probability)
@@ -219,7 +261,9 @@ def add_transient(canvas: Canvas, rng: np.random.Generator, *, magnitude: float,
                   nuclear_probability: float = 0.0) -> None:
     """The fake (or real transient) at the nominal detection position, on a host if asked.
 
-    The position on the host follows the host's light, as DES placed its fakes (SNANA's
+    The host's magnitude follows the transient's (docs/simulation.md: both are set by the
+    redshift), so a fake near the limit sits on a faint, distant host, a bright fake on a
+    bright, nearby one.  The position on the host follows the host's light, as DES placed its fakes (SNANA's
     host library): for a Sersic profile of index n, b (r / r_e)^(1/n) of a light-weighted
     position is Gamma(2n)-distributed, so half the fakes lie beyond r_e.  A real transient
     may also be nuclear (an AGN flare) with ``nuclear_probability``.
@@ -228,12 +272,22 @@ def add_transient(canvas: Canvas, rng: np.random.Generator, *, magnitude: float,
     canvas.transients.append((y, x, canvas.conditions.flux(magnitude)))
     if not host:
         return
-    host_magnitude = float(rng.uniform(18.5, min(24.0, canvas.conditions.limiting_mag + 0.5)))
+    config = canvas.config
+    # The host is as bright as the fake's redshift makes it: brighter than the SN at peak by
+    # the host-SN luminosity difference, and the fake may be caught some way past its peak.
+    host_magnitude = float(max(HOST_BRIGHTEST_MAG, magnitude - config.host_over_peak_mag
+                               - rng.exponential(config.transient_below_peak_mag_scale)
+                               + rng.normal(0.0, config.host_luminosity_scatter_mag)))
     galaxy_y, galaxy_x = y, x
     galaxy = add_galaxy(canvas, rng, y=y, x=x, magnitude=host_magnitude)
     if rng.random() >= nuclear_probability:
         index = galaxy["index"]
-        radius = galaxy["half_light_radius"] * (rng.gamma(2.0 * index) / sersic_b(index)) ** index
+        # Only where the rendered host has light (within SERSIC_EXTENT r_e): a fake placed by
+        # the host's light never lands beyond it.
+        light_coordinate = rng.gamma(2.0 * index)
+        while light_coordinate > sersic_b(index) * SERSIC_EXTENT ** (1.0 / index):
+            light_coordinate = rng.gamma(2.0 * index)
+        radius = galaxy["half_light_radius"] * (light_coordinate / sersic_b(index)) ** index
         angle = rng.uniform(0.0, 2 * math.pi)
         # Along the ellipse: the minor axis is axis_ratio times the major.
         along, across = radius * math.cos(angle), radius * galaxy["axis_ratio"] * math.sin(angle)
@@ -307,8 +361,56 @@ def _fwhm_to_sigma(fwhm: float) -> float:
     return fwhm / (2.0 * math.sqrt(2.0 * math.log(2.0)))
 
 
-def render_plan(plan: SamplePlan, rng: np.random.Generator, *, config: SimulationConfig) -> RenderedSample:
-    """Render the three stamps of ``plan`` with the sample's random stream ``rng``."""
+@dataclass(frozen=True)
+class _Subtraction:
+    """How the difference is made: the matching kernel (from the modelled PSFs) and the scale."""
+
+    kernel: np.ndarray
+    convolve_template: bool   # the template is the sharper image and is convolved
+    scale: float              # 1 + the flux-scale error
+
+
+@dataclass
+class SignalRendering:
+    """The noise-free part of one rendering: the scene, its images and their difference.
+
+    Drawing the noise again on the same signal is how a detection is conditioned on
+    passing the threshold without drawing the scene again.
+    """
+
+    canvas: Canvas
+    recipe: artifacts.Recipe | None
+    on_fake: bool
+    subtraction: _Subtraction
+    template_signal_transfer: np.ndarray
+    search_signal_transfer: np.ndarray
+    template_signal: np.ndarray
+    search_signal: np.ndarray
+    difference_signal: np.ndarray
+
+    @property
+    def has_residual_cause(self) -> bool:
+        """Whether the detection is a subtraction residual of a source (its cause was drawn by ``artifacts``)."""
+        return "source_magnitude" in self.canvas.details
+
+    def detection_snr(self) -> float:
+        """S/N of the noise-free difference at its detection, with the pipeline's nominal noise."""
+        center_y, center_x = _detect(self.canvas, self.difference_signal)
+        return _detection_snr(self.difference_signal, self.canvas, center_y=center_y, center_x=center_x,
+                              fwhm=_broad_fwhm(self.canvas.conditions), noise=_difference_noise(self.canvas.conditions))
+
+
+def _broad_fwhm(conditions: Conditions) -> float:
+    return max(conditions.seeing_fwhm_px, conditions.template_seeing_fwhm_px)
+
+
+def _difference_noise(conditions: Conditions) -> float:
+    """The difference's nominal per-pixel sigma: search noise plus the (matched) template noise."""
+    return conditions.search_noise * math.sqrt(1.0 + 10.0 ** (-0.8 * conditions.template_depth_mag))
+
+
+def render_signal(plan: SamplePlan, rng: np.random.Generator, *, config: SimulationConfig) -> SignalRendering:
+    """Draw the scene of ``plan`` and render it without noise (the search, template and difference signal)."""
     conditions = plan.conditions
     canvas = Canvas(conditions=conditions, config=config,
                     detection_y=CENTER + rng.uniform(-0.5, 0.5), detection_x=CENTER + rng.uniform(-0.5, 0.5))
@@ -330,9 +432,10 @@ def render_plan(plan: SamplePlan, rng: np.random.Generator, *, config: Simulatio
     search_psf = moffat_transfer(fwhm=conditions.seeing_fwhm_px, beta=conditions.search_beta,
                                  ellipticity=conditions.search_psf_ellipticity, angle=conditions.search_psf_angle)
     static = _static_transfer(canvas)
-    transients = point_sources_transfer(ys=np.array([t[0] for t in canvas.transients]),
-                                        xs=np.array([t[1] for t in canvas.transients]),
-                                        fluxes=np.array([t[2] for t in canvas.transients]))
+    search_only = canvas.transients + canvas.flux_changes
+    transients = point_sources_transfer(ys=np.array([t[0] for t in search_only]),
+                                        xs=np.array([t[1] for t in search_only]),
+                                        fluxes=np.array([t[2] for t in search_only]))
     template_signal_transfer = static * template_psf
     search_signal_transfer = (static * shift_transfer(dy=canvas.shift_y, dx=canvas.shift_x) + transients) * search_psf
     bright = [star for star in canvas.stars if star[2] > BRIGHT_STAR_ELECTRONS]
@@ -345,12 +448,26 @@ def render_plan(plan: SamplePlan, rng: np.random.Generator, *, config: Simulatio
             ellipticity=conditions.search_psf_ellipticity, angle=conditions.search_psf_angle) for y, x, flux in bright)
         template_signal_transfer = template_signal_transfer + rfft2(template_bright)
         search_signal_transfer = search_signal_transfer + rfft2(search_bright)
-    template_signal = irfft2(template_signal_transfer)
-    search_signal = irfft2(search_signal_transfer)
+    subtraction = _subtraction(canvas, template_psf=template_psf, search_psf=search_psf)
+    return SignalRendering(
+        canvas=canvas, recipe=recipe, on_fake=on_fake, subtraction=subtraction,
+        template_signal_transfer=template_signal_transfer, search_signal_transfer=search_signal_transfer,
+        template_signal=irfft2(template_signal_transfer), search_signal=irfft2(search_signal_transfer),
+        difference_signal=_subtract(subtraction, search_transfer=search_signal_transfer,
+                                    template_transfer=template_signal_transfer))
+
+
+def render_noisy(plan: SamplePlan, signal: SignalRendering, rng: np.random.Generator, *,
+                 config: SimulationConfig) -> RenderedSample:
+    """Add noise and detector defects to ``signal``, detect, and cut the three stamps."""
+    conditions = plan.conditions
+    # The detector step writes the noisy images, masks and details: give it a canvas of its own.
+    canvas = dataclasses.replace(signal.canvas, details=dict(signal.canvas.details))
+    recipe, on_fake, subtraction = signal.recipe, signal.on_fake, signal.subtraction
 
     # Noise: sky + read + source Poisson, then correlated by the resampling (in Fourier space).
     search_filter, template_filter = _resampled_noise_filters(rng, conditions=conditions, config=config)
-    search_sigma = np.sqrt(conditions.search_noise ** 2 + np.maximum(search_signal, 0.0))
+    search_sigma = np.sqrt(conditions.search_noise ** 2 + np.maximum(signal.search_signal, 0.0))
     if canvas.noise_excess is not None:
         # A patch where the noise is larger than the pipeline's noise model believes.
         peak_y, peak_x, envelope_sigma, factor = canvas.noise_excess
@@ -358,23 +475,23 @@ def render_plan(plan: SamplePlan, rng: np.random.Generator, *, config: Simulatio
         envelope = np.exp(-0.5 * ((rows - peak_y) ** 2 + (columns - peak_x) ** 2) / envelope_sigma ** 2)
         search_sigma = search_sigma * (1.0 + (factor - 1.0) * envelope)
     # The template is a deeper coadd: its source Poisson noise shrinks with its depth too.
-    template_sigma = np.sqrt(conditions.search_noise ** 2 + np.maximum(template_signal, 0.0)) \
+    template_sigma = np.sqrt(conditions.search_noise ** 2 + np.maximum(signal.template_signal, 0.0)) \
         * 10.0 ** (-0.4 * conditions.template_depth_mag)
-    search_transfer = search_signal_transfer + _white_noise_transfer(rng, sigma_map=search_sigma) * search_filter
-    template_transfer = template_signal_transfer + _white_noise_transfer(rng, sigma_map=template_sigma) * template_filter
-    canvas.search = irfft2(search_transfer)
-    canvas.template = irfft2(template_transfer)
-    difference = _subtract(canvas, search_transfer=search_transfer, template_transfer=template_transfer,
-                           template_psf=template_psf, search_psf=search_psf)
+    search_noise = _white_noise_transfer(rng, sigma_map=search_sigma) * search_filter
+    template_noise = _white_noise_transfer(rng, sigma_map=template_sigma) * template_filter
+    canvas.search = signal.search_signal + irfft2(search_noise)
+    canvas.template = signal.template_signal + irfft2(template_noise)
+    # The subtraction is linear: the noise-free difference plus the noise's own.
+    difference = signal.difference_signal + _subtract(subtraction, search_transfer=search_noise,
+                                                       template_transfer=template_noise)
     if recipe is not None:
         clean_search, clean_template = canvas.search.copy(), canvas.template.copy()
         recipe.detector(canvas, rng, on_fake=on_fake)
         # Detector defects enter the difference linearly: add their own subtraction.
         search_defects, template_defects = canvas.search - clean_search, canvas.template - clean_template
         if search_defects.any() or template_defects.any():
-            difference = difference + _subtract(
-                canvas, search_transfer=rfft2(search_defects), template_transfer=rfft2(template_defects),
-                template_psf=template_psf, search_psf=search_psf)
+            difference = difference + _subtract(subtraction, search_transfer=rfft2(search_defects),
+                                                template_transfer=rfft2(template_defects))
 
     center_y, center_x = _detect(canvas, difference)
     rows = slice(center_y - HALF_STAMP, center_y + HALF_STAMP + 1)
@@ -413,8 +530,8 @@ def render_plan(plan: SamplePlan, rng: np.random.Generator, *, config: Simulatio
         limiting_mag=conditions.limiting_mag, seeing_fwhm_px=conditions.seeing_fwhm_px,
         template_seeing_fwhm_px=conditions.template_seeing_fwhm_px, scale=float(fitted_scale),
     )
-    difference_noise = conditions.search_noise * math.sqrt(1.0 + 10.0 ** (-0.8 * conditions.template_depth_mag))
-    broad_fwhm = max(conditions.seeing_fwhm_px, conditions.template_seeing_fwhm_px)
+    difference_noise = _difference_noise(conditions)
+    broad_fwhm = _broad_fwhm(conditions)
     area = effective_area(fwhm=broad_fwhm, beta=conditions.search_beta)
     transient_flux = canvas.transients[0][2] if canvas.transients else math.nan
     detection_snr = _detection_snr(difference, canvas, center_y=center_y, center_x=center_x,
@@ -439,9 +556,8 @@ def render_plan(plan: SamplePlan, rng: np.random.Generator, *, config: Simulatio
         difference=stamps["difference"].astype(np.float32), context=context, truth=truth)
 
 
-def _subtract(canvas: Canvas, *, search_transfer: np.ndarray, template_transfer: np.ndarray,
-              template_psf: np.ndarray, search_psf: np.ndarray) -> np.ndarray:
-    """PSF-matched difference from the images' transforms, with modelled (erroneous) PSFs and scale.
+def _subtraction(canvas: Canvas, *, template_psf: np.ndarray, search_psf: np.ndarray) -> _Subtraction:
+    """The matching kernel from the MODELLED (erroneous) PSFs, and the fitted scale.
 
     The sharper image is convolved with K = broad_model / sharp_model; K also spreads that
     image's noise, which gives the difference its correlated look.
@@ -451,14 +567,21 @@ def _subtract(canvas: Canvas, *, search_transfer: np.ndarray, template_transfer:
         sigma_psf=_fwhm_to_sigma(conditions.template_seeing_fwhm_px), fractional_error=canvas.template_psf_model_error)
     search_model = search_psf * width_change_transfer(
         sigma_psf=_fwhm_to_sigma(conditions.seeing_fwhm_px), fractional_error=canvas.search_psf_model_error)
-    scale_error = 1.0 + canvas.flux_scale_error
     sigma_template = _fwhm_to_sigma(conditions.template_seeing_fwhm_px * (1.0 + canvas.template_psf_model_error))
     sigma_search = _fwhm_to_sigma(conditions.seeing_fwhm_px * (1.0 + canvas.search_psf_model_error))
+    scale = 1.0 + canvas.flux_scale_error
     if conditions.template_seeing_fwhm_px <= conditions.seeing_fwhm_px:
         kernel = _matching_kernel(template_model, search_model, sigma_sharp=sigma_template, sigma_broad=sigma_search)
-        return irfft2(search_transfer - scale_error * kernel * template_transfer)
+        return _Subtraction(kernel=kernel, convolve_template=True, scale=scale)
     kernel = _matching_kernel(search_model, template_model, sigma_sharp=sigma_search, sigma_broad=sigma_template)
-    return irfft2(kernel * search_transfer - scale_error * template_transfer)
+    return _Subtraction(kernel=kernel, convolve_template=False, scale=scale)
+
+
+def _subtract(subtraction: _Subtraction, *, search_transfer: np.ndarray, template_transfer: np.ndarray) -> np.ndarray:
+    """PSF-matched difference of two images given as transforms: ``search - scale * K * template`` (or K on the search)."""
+    if subtraction.convolve_template:
+        return irfft2(search_transfer - subtraction.scale * subtraction.kernel * template_transfer)
+    return irfft2(subtraction.kernel * search_transfer - subtraction.scale * template_transfer)
 
 
 def _detect(canvas: Canvas, difference: np.ndarray) -> tuple[int, int]:
@@ -522,19 +645,27 @@ def simulate_sample(*, seed: int, index: int, label_noise: float, flip_ratio: fl
 
     Every sample of a release is a detection: an artifact is there only because the
     pipeline detected it, and so is a fake (an injected fake the pipeline missed is not in
-    the release).  When a rendering's PSF-matched S/N is below ``config.detection_snr_min``
-    it is drawn again (same plan, the stream's next draws), up to ``MAX_DETECTION_ATTEMPTS``
-    times: the artifact's errors, or a faint fake's noise, are then those of a detection.
+    the release).  A fake's magnitude is already weighted by the detection efficiency in
+    the plan; a subtraction residual's cause (a source and its errors) is kept with the
+    efficiency at its noise-free S/N, else the scene is drawn again.  The noise is then
+    drawn until the PSF-matched S/N reaches ``config.detection_snr_min`` (at most
+    ``MAX_NOISE_DRAWS`` times, then the scene is drawn again): the noise of a detection.
     """
     rng = sample_rng(seed=seed, index=index)
     plan = draw_plan(rng, index=index, label_noise=label_noise, flip_ratio=flip_ratio, config=config)
     if not render:
         return plan, None
-    rendered = render_plan(plan, rng, config=config)
-    for _ in range(MAX_DETECTION_ATTEMPTS - 1):
-        if rendered.truth["detection_snr"] >= config.detection_snr_min:
-            break
-        rendered = render_plan(plan, rng, config=config)
+    rendered = None
+    for _ in range(MAX_SCENE_DRAWS):
+        signal = render_signal(plan, rng, config=config)
+        if signal.has_residual_cause and rng.random() >= detection_efficiency(signal.detection_snr(), config=config):
+            continue
+        for _ in range(MAX_NOISE_DRAWS):
+            rendered = render_noisy(plan, signal, rng, config=config)
+            if rendered.truth["detection_snr"] >= config.detection_snr_min:
+                return plan, rendered
+    if rendered is None:  # every scene's residual was too weak: keep a rendering of the last one
+        rendered = render_noisy(plan, signal, rng, config=config)
     return plan, rendered
 
 

@@ -4,7 +4,7 @@ import math
 
 import pytest
 
-from realbogus.cnn.seeds import SEED_STRIDE, spread_of, spread_over_seeds, training_seeds
+from realbogus.seeds import SEED_STRIDE, spread_of, spread_over_seeds, training_seeds
 
 
 def test_seeds_start_at_the_base_seed_and_stay_clear_of_fold_seeds() -> None:
