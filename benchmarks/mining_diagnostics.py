@@ -1,8 +1,9 @@
 """Why mining finds what it finds: diagnostics on one mined release, printed as JSON.
 
 Reads a repository (or a clone kept by ``bench_mining.py --keep DIR``, then ``DIR/repo``)
-after ``dvc repro mine_truth`` and measures, against the simulated truth, the AUPRC and
-precision / recall at the review budget of:
+after ``dvc repro mine_truth`` and measures, on its first review round (the members
+cross-fitted on the release's own labels), against the simulated truth, the AUPRC and
+precision / recall at that round's review budget of:
 
 * ``aggregation``: other ways to combine the same cross-fitted member scores than the
   miner's weighted mean (median, min, max, geometric mean, rank mean) -- is the ranking
@@ -39,6 +40,7 @@ from scipy.stats import rankdata
 
 from realbogus.members import FEATURES, MemberSpec, fit_and_score, resolve_member
 from realbogus.mining.ranking import disagreement_ranking, label_disagreement, rank_order
+from realbogus.mining.rounds import review_rounds
 from realbogus.mining.run import read_crossfit_scores
 from realbogus.mining.truth_eval import evaluate_suspicion
 
@@ -70,14 +72,16 @@ def main() -> None:
     started = time.perf_counter()
     params = yaml.safe_load((repo / "params.yaml").read_text())
     members = list(params["ensemble"]["members"])
-    budget, weighting = int(params["mine"]["budget"]), params["mine"]["member_weighting"]
-    scores = read_crossfit_scores({m: repo / "data" / "crossfit" / f"{m}.parquet" for m in members})
+    # The first review round: the members cross-fitted on the release's own labels.
+    first = review_rounds(params["mine"]["rounds"])[0]
+    crossfit_dir = repo / "data" / "rounds" / first.name / "crossfit"
+    budget, weighting = first.budget, params["mine"]["member_weighting"]
+    scores = read_crossfit_scores({m: crossfit_dir / f"{m}.parquet" for m in members})
     given = scores.given_labels
     truth = pd.read_parquet(repo / "data" / "simulated" / "truth.parquet").set_index("id").loc[scores.ids]
     if not np.array_equal(truth["given_label"].to_numpy(), given):
         sys.exit(f"{repo}: the truth's given labels differ from the cross-fitted labels; re-run the pipeline")
-    folds = pd.read_parquet(repo / "data" / "crossfit" / f"{members[0]}.parquet").set_index("id").loc[scores.ids,
-                                                                                                    "fold"].to_numpy()
+    folds = pd.read_parquet(crossfit_dir / f"{members[0]}.parquet").set_index("id").loc[scores.ids, "fold"].to_numpy()
 
     def mean_of(matrix: np.ndarray) -> np.ndarray:
         return disagreement_ranking(given_labels=given, member_scores=matrix, weighting=weighting).rank_score

@@ -1,6 +1,7 @@
-"""DVC stage `crossfit` (a matrix over every ensemble member): cross-fitted artifact scores
-for mining -- each sample scored by a model that never trained on it (K folds; K=2 is the
-paper's train-on-half, predict-the-rest)."""
+"""DVC stage `crossfit` (a matrix over review rounds and ensemble members): cross-fitted
+artifact scores for mining -- each sample scored by a model that never trained on it (K
+folds; K=2 is the paper's train-on-half, predict-the-rest) -- trained on the labels the
+round starts from."""
 
 from __future__ import annotations
 
@@ -14,6 +15,7 @@ from realbogus.training_runs import crossfit_member, load_inputs
 
 def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--round", default=None, help="the review round these scores are for (MLflow grouping)")
     parser.add_argument("--member", required=True)
     parser.add_argument("--ingested", default="data/ingested")
     parser.add_argument("--features", default="data/features/features.parquet")
@@ -26,7 +28,8 @@ def main(argv: list[str] | None = None) -> None:
     inputs = load_inputs(spec=spec, ingested_dir=args.ingested, features_path=args.features, labels_path=args.labels)
     table = crossfit_member(spec=spec, inputs=inputs, folds=settings["folds"], seed=settings["seed"],
                             validation_fraction=settings["validation_fraction"], out_path=args.out,
-                            data_source=str(section(params, "release")["path"]), run_params={"crossfit": settings})
+                            data_source=str(section(params, "release")["path"]), run_params={"crossfit": settings},
+                            review_round=args.round, training_dynamics=bool(settings.get("training_dynamics", False)))
     print(f"{args.member}: cross-fitted scores for {table['artifact_score'].notna().sum()} samples")
 
 

@@ -1,7 +1,8 @@
-"""DVC stage `mine_truth`: how good was the mining?  Precision, recall and AUPRC of our
-ranking and of cleanlab's methods on the same cross-fitted scores, against the simulated
-truth (split by mislabel mechanism and direction).  With a real release (no truth) it
-writes a note saying so."""
+"""DVC stage `mine_truth`: how good was the mining, round by round?  For each review round,
+precision, recall and AUPRC of the miner's ranking and of cleanlab's methods on the same
+round's cross-fitted scores, among the same not-yet-reviewed samples, at the same budget,
+against the simulated truth (split by mislabel mechanism and direction), and the recall of
+all rounds so far.  With a real release (no truth) it writes a note saying so."""
 
 from __future__ import annotations
 
@@ -13,7 +14,8 @@ import pandas as pd
 
 from realbogus import tracking
 from realbogus.command_errors import run_stage
-from realbogus.mining.run import RANKING_FILE, evaluate_mining, read_crossfit_scores
+from realbogus.mining.rounds import review_rounds
+from realbogus.mining.run import evaluate_rounds
 from realbogus.params import load_params, section
 from realbogus.provenance import content_hash
 from realbogus.stage_tables import align, read_table, write_json
@@ -21,8 +23,7 @@ from realbogus.stage_tables import align, read_table, write_json
 
 def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description=__doc__)
-    parser.add_argument("--crossfit-dir", default="data/crossfit")
-    parser.add_argument("--mined", default="data/mine")
+    parser.add_argument("--rounds-dir", default="data/rounds")
     parser.add_argument("--ingested", default="data/ingested")
     parser.add_argument("--truth", default="data/simulated/truth.parquet")
     parser.add_argument("--reports", default="reports/mine_truth")
@@ -34,30 +35,27 @@ def main(argv: list[str] | None = None) -> None:
         write_json({"truth_available": False}, reports / "metrics.json")
         print("no simulated truth for this release: mining not evaluated")
         return
-    members = section(params, "ensemble")["members"]
-    scores = read_crossfit_scores({member: Path(args.crossfit_dir) / f"{member}.parquet" for member in members})
-    rank_score = align(pd.read_parquet(Path(args.mined) / RANKING_FILE), scores.ids, column="rank_score",
-                       what="mining ranking")
+    mine = section(params, "mine")
+    rounds = review_rounds(mine.get("rounds"))
     catalog = read_table(Path(args.ingested) / "catalog.parquet", columns=("id", "row"), what="ingested catalog")
-    rows = align(catalog, scores.ids, column="row", what="ingested catalog").astype(np.int64)
-    budget = section(params, "mine")["budget"]
-    with tracking.stage_run(stage="mine_truth", params={"mine": section(params, "mine")},
+    ids = np.sort(catalog["id"].to_numpy())
+    with tracking.stage_run(stage="mine_truth", params={"mine": mine},
                             data_version=content_hash(Path(args.ingested) / "catalog.parquet"),
                             labels_version=content_hash(args.truth),
                             data_source=str(section(params, "release")["path"])) as run:
-        comparison = evaluate_mining(scores=scores, rank_score=rank_score, truth=truth, budget=budget,
-                                     stamps=np.load(Path(args.ingested) / "stamps.npy", mmap_mode="r"), rows=rows,
+        evaluation = evaluate_rounds(rounds=rounds, rounds_dir=args.rounds_dir,
+                                     members=section(params, "ensemble")["members"],
+                                     miner=mine.get("method", "ensemble_disagreement"), truth=truth,
+                                     stamps=np.load(Path(args.ingested) / "stamps.npy", mmap_mode="r"),
+                                     rows=align(catalog, ids, column="row", what="ingested catalog").astype(np.int64),
                                      reports_dir=reports)
-        ours = comparison.iloc[0]
-        headline = {"truth_available": True, "budget": int(budget),
-                    "n_mislabelled": int((truth["true_label"] != truth["given_label"]).sum()),
-                    **{f"ours_{key}": float(ours[key]) for key in ("auprc", "precision_at_budget", "recall_at_budget")},
-                    "best_cleanlab_auprc": float(comparison.iloc[1:]["auprc"].max()),
-                    "best_cleanlab_method": str(comparison.iloc[1:].sort_values("auprc").iloc[-1]["method"])}
-        write_json(headline, reports / "metrics.json")
-        run.log_metrics({key: value for key, value in headline.items() if isinstance(value, (int, float))})
+        write_json(evaluation.headline, reports / "metrics.json")
+        run.log_metrics({key: value for key, value in evaluation.headline.items()
+                         if isinstance(value, (int, float)) and not isinstance(value, bool)})
         run.log_artifacts(reports, artifact_path="mine_truth")
-    print(comparison.loc[:, ["method", "auprc", "precision_at_budget", "recall_at_budget"]].to_string(index=False))
+    print(evaluation.rounds.loc[evaluation.rounds["subset"] == "all",
+                                ["round", "method", "auprc", "precision_at_budget", "recall_at_budget",
+                                 "cumulative_recall"]].to_string(index=False))
 
 
 if __name__ == "__main__":

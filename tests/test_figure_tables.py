@@ -63,14 +63,14 @@ def test_learning_curves_in_long_form(tables: dict) -> None:
 
 def test_headline_holds_the_few_numbers_to_compare(tables: dict) -> None:
     mining = {"truth_available": True, "ours_precision_at_budget": 0.76, "ours_recall_at_budget": 0.7333333,
-              "ours_auprc": 0.79212}
+              "ours_auprc": 0.79212, "cumulative_recall": 0.861}
     headline = pipeline_headline(tables=tables["table4"], merge={"changed_0_to_1": 160, "changed_1_to_0": 60},
                                  mining=mining)
     given = tables["table4"]["rf"].query("judged_by == 'given labels'").set_index("column")
     assert headline["rf"] == {"auc": round(given.loc[COLUMNS[2], "auc"], 4),
                               "fpr_before": round(given.loc[COLUMNS[0], "fpr_at_mdr_0.05"], 4),
                               "fpr_after": round(given.loc[COLUMNS[2], "fpr_at_mdr_0.05"], 4)}
-    assert headline["mining"] == {"precision": 0.76, "recall": 0.7333, "auprc": 0.7921}
+    assert headline["mining"] == {"precision": 0.76, "recall": 0.7333, "auprc": 0.7921, "recall_all_rounds": 0.861}
     assert headline["labels"] == {"up": 160, "down": 60}
     assert "mining" not in pipeline_headline(tables=tables["table4"], merge={}, mining={"truth_available": False})
 

@@ -67,8 +67,9 @@ def _write_pipeline_outputs(repo: Path, *, seed: int) -> None:
     labels = before["rf"]["label"].to_numpy()
     placement = cross_member_placement(given_labels=labels, member_names=MEMBERS, member_scores=np.column_stack(
         [before[member]["artifact_score"].to_numpy() for member in MEMBERS]))
-    (repo / "reports" / "mine").mkdir(parents=True, exist_ok=True)
-    placement.to_csv(repo / "reports" / "mine" / "placement.csv", index=False)
+    folder = repo / "reports" / "rounds" / "round1" / "mine"  # the first review round's
+    folder.mkdir(parents=True, exist_ok=True)
+    placement.to_csv(folder / "placement.csv", index=False)
 
 
 @pytest.fixture()

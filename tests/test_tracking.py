@@ -352,6 +352,47 @@ def test_sqlite_default_store_groups_tags_and_survives_exp_temp_copy(
     assert len(stored) == 1 and stored[0].read_text().startswith("fpr,mdr")
 
 
+def test_review_rounds_get_one_parent_run_each_under_the_pipeline_run(
+    git_repo: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from mlflow.tracking import MlflowClient
+
+    monkeypatch.chdir(git_repo)
+    monkeypatch.setenv("REALBOGUS_PIPELINE_RUN", "pipeline-rounds")
+    runs = {}
+    for review_round, stage in (("round1", "crossfit"), ("round1", "mine"), ("round2", "mine")):
+        with tracking.stage_run(**_stage_kwargs(stage=stage), review_round=review_round) as run:
+            run.log_metrics({"n_candidates": 10 if review_round == "round1" else 20})
+        runs[review_round, stage] = run
+    with tracking.stage_run(**_stage_kwargs(stage="evaluate")) as outside:
+        pass
+
+    client = MlflowClient(outside.tracking_uri)
+    round1, round2 = runs["round1", "crossfit"].parent_run_id, runs["round2", "mine"].parent_run_id
+    assert runs["round1", "mine"].parent_run_id == round1 != round2
+    pipeline = outside.parent_run_id
+    for round_run_id, name in ((round1, "round1"), (round2, "round2")):
+        round_run = client.get_run(round_run_id)
+        assert round_run.info.run_name == name and round_run.data.tags["realbogus.role"] == "round"
+        assert round_run.data.tags["mlflow.parentRunId"] == pipeline
+        assert round_run.info.status == "FINISHED"
+    stage_run = client.get_run(runs["round2", "mine"].run_id)
+    assert stage_run.data.tags["realbogus.round"] == "round2"
+    # Headline metrics on the round's run by stage, on the pipeline's by round and stage.
+    assert client.get_run(round2).data.metrics == {"mine.n_candidates": 20}
+    assert client.get_run(pipeline).data.metrics == {"round1.crossfit.n_candidates": 10,
+                                                     "round1.mine.n_candidates": 10,
+                                                     "round2.mine.n_candidates": 20}
+
+    # A failing stage of a round fails the round's run and the pipeline's.
+    with pytest.raises(RuntimeError):
+        with tracking.stage_run(**_stage_kwargs(stage="merge"), review_round="round2"):
+            raise RuntimeError("broken decisions file")
+    assert client.get_run(round2).info.status == "FAILED"
+    assert client.get_run(round1).info.status == "FINISHED"
+    assert client.get_run(pipeline).info.status == "FAILED"
+
+
 def test_an_experiment_made_before_gets_the_machine_learning_kind_once(
     git_repo: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:

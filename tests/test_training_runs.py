@@ -137,6 +137,51 @@ def test_fewer_than_two_folds_is_refused(folds):
         crossfit_folds(ids=np.arange(10), labels=np.arange(10) % 2, folds=folds, seed=0)
 
 
+class StagedRecordingClassifier(RecordingClassifier):
+    """Trains in three stages, like boosted trees, with artifact scores 0.6, 0.8, 1.0."""
+
+    def staged_predict_proba(self, matrix: np.ndarray):
+        self.staged_ids = matrix[:, _carrier_column()].astype(np.int64)
+        for artifact in (0.6, 0.8, 1.0):
+            yield np.column_stack([np.full(len(matrix), 1.0 - artifact), np.full(len(matrix), artifact)])
+
+
+def test_training_dynamics_give_each_training_sample_its_area_under_the_margin(monkeypatch, tmp_path):
+    from dataclasses import dataclass
+
+    @dataclass(frozen=True)
+    class StagedConfig:
+        pass
+
+    built: list[StagedRecordingClassifier] = []
+
+    def build(config: StagedConfig, *, seed: int) -> StagedRecordingClassifier:
+        built.append(StagedRecordingClassifier(len(built)))
+        return built[-1]
+
+    monkeypatch.setattr(realbogus.feature_models, "_REGISTERED", {})
+    register_feature_model(FeatureModel(kind="staged", config_type=StagedConfig, build=build))
+    monkeypatch.setenv("REALBOGUS_TRACKING", "0")
+    spec = resolve_member("st", {"feature_models": {"st": {"kind": "staged"}}})
+    inputs = _inputs()
+    table = crossfit_member(spec=spec, inputs=inputs, folds=2, seed=11, validation_fraction=0.2,
+                            out_path=tmp_path / "st.parquet", data_source="test", run_params={},
+                            training_dynamics=True)
+    # Each model's stages were scored on exactly its training rows.
+    trained = np.concatenate([model.trained_ids for model in built])
+    assert all(np.array_equal(model.staged_ids, model.trained_ids) for model in built)
+    area = table.set_index("id")["margin_area"]
+    # Margins 2 P(given) - 1 over the stages: label 1 -> 0.2, 0.6, 1.0; label 0 -> the negatives.
+    expected = np.where(table.set_index("id").loc[trained, "label"] == 1, 0.6, -0.6)
+    np.testing.assert_allclose(area.loc[trained].to_numpy(), expected, atol=1e-6)
+    # A sample that only validated (never trained) has no area.
+    assert area.drop(index=trained).isna().all() and area.drop(index=trained).size > 0
+    # Without training dynamics the column is not written.
+    plain = crossfit_member(spec=spec, inputs=inputs, folds=2, seed=11, validation_fraction=0.2,
+                            out_path=tmp_path / "plain.parquet", data_source="test", run_params={})
+    assert "margin_area" not in plain
+
+
 def test_a_clusters_other_process_fits_every_fold_and_writes_nothing(recording_kind, tmp_path, monkeypatch):
     from realbogus import tracking
     from realbogus.training_runs import train_and_evaluate

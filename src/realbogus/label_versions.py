@@ -1,7 +1,8 @@
 """Label versions after the fact: which versions exist in git history, and what changed.
 
-A label version is the labels table written by the `merge` stage
-(``data/labels/labels.csv``); its identity is its content hash, recorded by DVC in
+A label version is a labels table the pipeline writes: the one the retrain uses
+(``data/labels/labels.csv``, the last review round's labels) or a review round's own
+(``data/rounds/<round>/labels.csv``); its identity is its content hash, recorded by DVC in
 ``dvc.lock``.  Each commit that changes that hash in ``dvc.lock`` introduces a version.
 Before the first version, the labels in force are the release's own (``OBJECT_TYPE`` in the
 ingested catalog, "version 0").  The tables themselves are read back through DVC
@@ -23,6 +24,7 @@ import pandas as pd
 import yaml
 
 LABELS_PATH = "data/labels/labels.csv"
+ROUND_LABELS_PATH = "data/rounds/{round}/labels.csv"
 INGESTED_PATH = "data/ingested"
 CATALOG_PATH = f"{INGESTED_PATH}/catalog.parquet"
 

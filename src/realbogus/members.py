@@ -67,6 +67,9 @@ class FittedMember:
     artifact_score: (N,) float32 for all N samples (rows never scored hold NaN).
     history: per-epoch learning curves (CNNs; empty for feature models).
     save: writes the model into a folder (``model.keras`` or ``model.joblib``).
+    training_scores: (T, R) the artifact scores of the R training rows after each of T
+        epochs (a CNN) or boosting iterations (boosted trees), when asked for with
+        ``record_training=True`` and the kind trains in steps; else None (a forest).
     """
 
     name: str
@@ -75,6 +78,7 @@ class FittedMember:
     save: Callable[[Path], Path]
     n_params: int | None = None
     best_epoch: int | None = None
+    training_scores: np.ndarray | None = None
 
 
 def resolve_member(name: str, params: Mapping[str, Any]) -> MemberSpec:
@@ -123,50 +127,59 @@ def _feature_model(kind: str, *, where: str) -> FeatureModel:
 def fit_and_score(*, spec: MemberSpec, labels: np.ndarray, train_rows: np.ndarray, val_rows: np.ndarray,
                   score_rows: np.ndarray, seed: int, features: pd.DataFrame | None = None,
                   stamps: np.ndarray | None = None,
-                  on_epoch_end: Callable[[int, dict[str, float]], None] | None = None) -> FittedMember:
+                  on_epoch_end: Callable[[int, dict[str, float]], None] | None = None,
+                  record_training: bool = False) -> FittedMember:
     """Train member ``spec`` on ``train_rows`` (validating on ``val_rows``) and score ``score_rows``.
 
     labels: (N,) 1 = artifact; rows index what the member reads: ``features`` (a table of
     the 38 features aligned with labels) or ``stamps`` ((N, 51, 51, 3) uint8, a memmap is
     fine).  The fitter is the one :func:`resolve_member` looked up by the member's kind.
+    record_training: also keep the training rows' scores after every epoch / boosting
+    iteration (``FittedMember.training_scores``; the cross-fit's training dynamics).
     """
     given = {FEATURES: features, STAMPS: stamps}[spec.reads]
     if given is None:
         raise ValueError(f"member {spec.name!r} reads the {spec.reads}, which were not given")
     return spec.fit(spec=spec, inputs=given, labels=np.asarray(labels), train_rows=train_rows, val_rows=val_rows,
-                    score_rows=score_rows, seed=seed, on_epoch_end=on_epoch_end)
+                    score_rows=score_rows, seed=seed, on_epoch_end=on_epoch_end, record_training=record_training)
 
 
 def _fit_feature_model(*, feature_model: FeatureModel, spec: MemberSpec, inputs: pd.DataFrame, labels: np.ndarray,
                        train_rows: np.ndarray, val_rows: np.ndarray, score_rows: np.ndarray, seed: int,
-                       on_epoch_end: Callable[[int, dict[str, float]], None] | None) -> FittedMember:
+                       on_epoch_end: Callable[[int, dict[str, float]], None] | None,
+                       record_training: bool = False) -> FittedMember:
     """Every feature-model kind: its classifier fitted on the training rows of the feature matrix."""
     import joblib
 
-    from realbogus.feature_models.matrix import artifact_scores, fit_on_rows
+    from realbogus.feature_models.matrix import artifact_scores, fit_on_rows, staged_artifact_scores
 
     model = fit_on_rows(feature_model.build(spec.config, seed=seed), features=inputs, labels=labels,
                         train_rows=train_rows)
     artifact_score = np.full(len(labels), np.nan, dtype=np.float32)
     artifact_score[score_rows] = artifact_scores(model=model, features=inputs.iloc[score_rows])
+    training_scores = (staged_artifact_scores(model=model, features=inputs.iloc[train_rows])
+                       if record_training else None)
 
     def save(folder: Path) -> Path:
         path = folder / "model.joblib"
         joblib.dump(model, path, compress=3)
         return path
 
-    return FittedMember(name=spec.name, artifact_score=artifact_score, history={}, save=save)
+    return FittedMember(name=spec.name, artifact_score=artifact_score, history={}, save=save,
+                        training_scores=training_scores)
 
 
 def _fit_cnn(*, spec: MemberSpec, inputs: np.ndarray, labels: np.ndarray, train_rows: np.ndarray,
              val_rows: np.ndarray, score_rows: np.ndarray, seed: int,
-             on_epoch_end: Callable[[int, dict[str, float]], None] | None) -> FittedMember:
+             on_epoch_end: Callable[[int, dict[str, float]], None] | None,
+             record_training: bool = False) -> FittedMember:
     from realbogus.cnn.models import count_params
     from realbogus.cnn.training import predict_artifact_scores, train_cnn
 
     result = train_cnn(stamps=inputs, labels=labels, train_rows=train_rows, val_rows=val_rows,
                        model_config=spec.config.model, train_config=spec.config.train, seed=seed,
-                       on_epoch_end=on_epoch_end, progress=lambda line: print(f"{spec.name}: {line}", flush=True))
+                       on_epoch_end=on_epoch_end, progress=lambda line: print(f"{spec.name}: {line}", flush=True),
+                       record_rows=train_rows if record_training else None)
     artifact_score = np.full(len(labels), np.nan, dtype=np.float32)
     artifact_score[score_rows] = predict_artifact_scores(model=result.model, stamps=inputs, rows=score_rows)
 
@@ -177,4 +190,4 @@ def _fit_cnn(*, spec: MemberSpec, inputs: np.ndarray, labels: np.ndarray, train_
 
     trainable, _total = count_params(result.model)
     return FittedMember(name=spec.name, artifact_score=artifact_score, history=result.history, save=save,
-                        n_params=trainable, best_epoch=result.best_epoch)
+                        n_params=trainable, best_epoch=result.best_epoch, training_scores=result.recorded_scores)

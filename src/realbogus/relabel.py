@@ -12,6 +12,8 @@ Votes combine by majority with a minimum number of votes (``realbogus.votes``).
 from __future__ import annotations
 
 import datetime as dt
+import zlib
+from dataclasses import dataclass
 
 import numpy as np
 import pandas as pd
@@ -27,6 +29,15 @@ CHANGELOG_COLUMNS = ("id", "old_label", "new_label", "n_votes", "reviewers")
 def empty_decisions() -> pd.DataFrame:
     return pd.DataFrame({column: pd.Series(dtype="int64" if column in ("id", "old_label") else "object")
                          for column in DECISION_COLUMNS})
+
+
+def round_seed(seed: int, review_round: str | None) -> int:
+    """The simulated expert's seed for one review round: ``seed`` itself without a round,
+    else a seed drawn from (seed, the round's name), so each round's slips are independent
+    and do not move when rounds are added or renamed elsewhere."""
+    if review_round is None:
+        return int(seed)
+    return int(np.random.SeedSequence([int(seed), zlib.crc32(review_round.encode())]).generate_state(1)[0])
 
 
 def simulated_expert_decisions(*, candidates: pd.DataFrame, truth: pd.DataFrame, error_rate: float, seed: int,
@@ -54,18 +65,47 @@ def simulated_expert_decisions(*, candidates: pd.DataFrame, truth: pd.DataFrame,
         "old_label": candidates["given_label"].to_numpy(dtype=np.int64)})
 
 
+@dataclass(frozen=True)
+class MergeResult:
+    """What merging one round's decisions gives.
+
+    labels: id, label -- the new label version; changelog: id, old_label, new_label,
+    n_votes, reviewers for every changed id; counts: changed_0_to_1, changed_1_to_0,
+    decided, undecided; decided_ids: (D,) the ids the votes decided (changed or kept).
+    """
+
+    labels: pd.DataFrame
+    changelog: pd.DataFrame
+    counts: dict[str, int]
+    decided_ids: np.ndarray
+
+
 def merge_decisions(*, labels: pd.DataFrame, people: pd.DataFrame, expert: pd.DataFrame,
                     min_votes: int) -> tuple[pd.DataFrame, pd.DataFrame, dict[str, int]]:
-    """(new labels, changelog, counts) from the current labels and the decisions.
+    """(new labels, changelog, counts) from the current labels and every decision given
+    (see :func:`merge_round`, which this is with no candidate list)."""
+    result = merge_round(labels=labels, people=people, expert=expert, min_votes=min_votes)
+    return result.labels, result.changelog, result.counts
+
+
+def merge_round(*, labels: pd.DataFrame, people: pd.DataFrame, expert: pd.DataFrame, min_votes: int,
+                candidate_ids: np.ndarray | None = None) -> MergeResult:
+    """The new label version from the current labels and the decisions.
 
     labels: id, label (the label version being revised).  people / expert: decision
     tables (``DECISION_COLUMNS``); people's rows are in the order they were appended.
-    The changelog lists every id whose label changed: id, old_label, new_label, n_votes,
-    reviewers.  counts: changed_0_to_1, changed_1_to_0, decided, undecided.
+    candidate_ids: when given (a review round's candidate list), only decisions on these
+    ids count: one decisions file serves every round, and a round merges the decisions on
+    its own candidates (no sample is a candidate in two rounds).  Decisions on other ids
+    stay in the file for the round that lists them.
     """
     known = set(labels["id"].tolist())
     people_votes = people.rename(columns={"reviewer": "voter", "decision": "vote"})
     expert_votes = expert.rename(columns={"reviewer": "voter", "decision": "vote"})
+    if candidate_ids is not None:
+        in_round = set(np.asarray(candidate_ids, dtype=np.int64).tolist())
+        people_votes = people_votes[people_votes["id"].isin(in_round)]
+        expert_votes = expert_votes[expert_votes["id"].isin(in_round)]
     if not people_votes.empty:
         # What people finally said counts, not every row they wrote: a vote undone, or
         # replaced by unsure or skip, leaves the sample to the expert.
@@ -93,4 +133,5 @@ def merge_decisions(*, labels: pd.DataFrame, people: pd.DataFrame, expert: pd.Da
               "changed_1_to_0": int(((changelog["old_label"] == 1) & (changelog["new_label"] == 0)).sum()),
               "decided": int(len(decided)),
               "undecided": int(result.undecided["id"].isin(voted_ids).sum())}
-    return new_labels.rename("label").reset_index(), changelog.reset_index(drop=True), counts
+    return MergeResult(labels=new_labels.rename("label").reset_index(), changelog=changelog.reset_index(drop=True),
+                       counts=counts, decided_ids=decided.index.to_numpy(dtype=np.int64))

@@ -39,7 +39,9 @@ SPREAD_FIGURES = ("auc", "fpr_at_mdr_0.05", "accuracy", "cat1", "cat6")
 # spread) would most likely show a change of the same sign.
 CONCLUSION_SIGMAS = 2.0
 # reports/headline.json: the few numbers `dvc exp show` and `dvc metrics diff` compare.
-MINING_HEADLINE = {"precision": "ours_precision_at_budget", "recall": "ours_recall_at_budget", "auprc": "ours_auprc"}
+# Mining: the first review round's precision, recall and AUPRC, and the recall of all rounds.
+MINING_HEADLINE = {"precision": "ours_precision_at_budget", "recall": "ours_recall_at_budget", "auprc": "ours_auprc",
+                   "recall_all_rounds": "cumulative_recall"}
 
 
 def _row(labels: np.ndarray, artifact_score: np.ndarray) -> dict[str, float]:
@@ -146,8 +148,9 @@ def pipeline_headline(*, tables: Mapping[str, pd.DataFrame], merge: Mapping[str,
 
     Per member, judged by the given labels on the test split: ``auc`` after relabelling
     (train-new/test-new), ``fpr_before`` and ``fpr_after``: FPR at MDR 0.05 before
-    (train-old/test-old) and after.  ``mining``: precision and recall at the review budget
-    and AUPRC against the truth (simulated data only).  ``labels``: labels changed by the
+    (train-old/test-old) and after.  ``mining``: the first review round's precision and recall
+    at its budget and AUPRC, and the recall of all rounds together, against the truth
+    (simulated data only).  ``labels``: labels changed by the
     merge, ``up`` 0->1 and ``down`` 1->0.
     """
     headline: dict[str, Any] = {}
@@ -157,13 +160,16 @@ def pipeline_headline(*, tables: Mapping[str, pd.DataFrame], merge: Mapping[str,
                             "fpr_before": _rounded(given.loc[COLUMNS[0], "fpr_at_mdr_0.05"]),
                             "fpr_after": _rounded(given.loc[COLUMNS[2], "fpr_at_mdr_0.05"])}
     if mining and mining.get("truth_available"):
-        headline["mining"] = {key: _rounded(mining[source]) for key, source in MINING_HEADLINE.items()}
+        headline["mining"] = {key: _rounded(mining.get(source)) for key, source in MINING_HEADLINE.items()}
     headline["labels"] = {"up": merge.get("changed_0_to_1"), "down": merge.get("changed_1_to_0")}
     return headline
 
 
 def _rounded(value: Any) -> float | None:
-    """4 decimals: what a table of experiments can show (the per-stage files keep full precision)."""
+    """4 decimals: what a table of experiments can show (the per-stage files keep full precision);
+    None for a number that is missing or undefined."""
+    if value is None:
+        return None
     value = float(value)
     return round(value, 4) if np.isfinite(value) else None
 
@@ -215,6 +221,10 @@ def _percent(value: float | None) -> str:
     return "-" if value is None else f"{100 * value:.2f}%"
 
 
+def _fixed(value: float | None) -> str:
+    return "n/a" if value is None else f"{value:.3f}"
+
+
 def write_summary(*, path: Path, tables: Mapping[str, pd.DataFrame], merge: Mapping[str, Any],
                   mining: Mapping[str, Any] | None, figures: Sequence[str],
                   realism: Mapping[str, Any] | None = None,
@@ -232,10 +242,18 @@ def write_summary(*, path: Path, tables: Mapping[str, pd.DataFrame], merge: Mapp
     if mining and mining.get("truth_available"):
         lines += ["## Mining (against the simulated truth)", "",
                   f"- mislabelled samples in the release: {mining['n_mislabelled']}",
-                  f"- review budget: {mining['budget']}",
-                  f"- precision at budget: {mining['ours_precision_at_budget']:.3f}, "
-                  f"recall at budget: {mining['ours_recall_at_budget']:.3f}, AUPRC {mining['ours_auprc']:.3f}",
-                  f"- best cleanlab AUPRC: {mining['best_cleanlab_auprc']:.3f} ({mining['best_cleanlab_method']})", ""]
+                  f"- first review round, budget {mining['budget']}: precision at budget "
+                  f"{_fixed(mining['ours_precision_at_budget'])}, recall at budget "
+                  f"{_fixed(mining['ours_recall_at_budget'])}, AUPRC {_fixed(mining['ours_auprc'])}",
+                  f"- best cleanlab AUPRC on the same scores: {_fixed(mining['best_cleanlab_auprc'])} "
+                  f"({mining['best_cleanlab_method']})", ""]
+        if mining.get("rounds"):
+            rounds = pd.DataFrame(mining["rounds"]).loc[:, [
+                "round", "budget", "mislabelled_in_pool", "miner_precision_at_budget", "miner_recall_at_budget",
+                "miner_auprc", "best_cleanlab_auprc", "cumulative_recall"]]
+            lines += ["Review rounds (each judged on the samples no earlier round reviewed; cleanlab re-run on "
+                      "the round's cross-fitted scores):", "", _markdown(rounds.astype(object).where(rounds.notna(),
+                                                                                                       "n/a")), ""]
     lines += ["## Relabel", "", f"- labels changed 0 -> 1: {merge.get('changed_0_to_1')}, "
               f"1 -> 0: {merge.get('changed_1_to_0')} (the paper: 5,636 and 1,766)",
               f"- new labels version: `{merge.get('labels_version')}`", ""]

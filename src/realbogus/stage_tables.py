@@ -28,6 +28,7 @@ import pandas as pd
 from realbogus.atomic import atomic_path
 
 LABELS_COLUMNS = ("id", "label")
+LABELS_FILE = "labels.csv"
 
 
 def read_table(path: str | os.PathLike[str], *, columns: Sequence[str], what: str) -> pd.DataFrame:
@@ -50,11 +51,12 @@ def labels_from_catalog(catalog: pd.DataFrame) -> pd.DataFrame:
     return catalog.loc[:, ["id", "label"]].astype({"id": np.int64, "label": np.int8}).sort_values("id").reset_index(drop=True)
 
 
-def write_labels(labels: pd.DataFrame, path: str | os.PathLike[str]) -> None:
+def write_labels(labels: pd.DataFrame, path: str | os.PathLike[str], *, command: str | None = None) -> None:
     """Write a labels table deterministically (sorted by id, plain CSV): the same labels
-    always give the same bytes, so a label version's content hash identifies it."""
+    always give the same bytes, so a label version's content hash identifies it.
+    command: the stage writing it, for the output's marker (``realbogus.atomic``)."""
     table = labels.loc[:, list(LABELS_COLUMNS)].astype({"id": np.int64, "label": np.int8})
-    with atomic_path(path) as temporary:
+    with atomic_path(path, command=command) as temporary:
         table.sort_values("id").to_csv(temporary, index=False, lineterminator="\n")
 
 

@@ -13,7 +13,12 @@ How runs are grouped
     (see :func:`pipeline_run_key`) or created on first use, so the stages of one ``dvc
     repro`` / ``dvc exp run`` share a parent and two pipeline executions can be selected
     and compared side by side in the UI. A stage's headline metrics (those logged without a
-    step) are mirrored onto the parent as ``<stage run name>.<metric>``.
+    step) are mirrored onto the parent as ``<stage run name>.<metric>``.  The stages of a
+    review round (``crossfit``, ``mine``, ``review``, ``merge`` of round k) nest one level
+    deeper, under a run named after the round (tag ``realbogus.role = round``), itself under
+    the pipeline's parent: one parent per round; their metrics are mirrored onto the round
+    run as ``<stage run name>.<metric>`` and onto the pipeline's parent as
+    ``<round>.<stage run name>.<metric>``.
 
 What the UI shows first
     The experiment is tagged ``mlflow.experimentKind = custom_model_development`` (MLflow 3's
@@ -83,6 +88,7 @@ DEFAULT_EXPERIMENT_NAME = "realbogus"
 TAG_PREFIX = "realbogus."
 TAG_ROLE = TAG_PREFIX + "role"  # "pipeline" on parents, "stage" on stage runs
 TAG_PIPELINE_RUN = TAG_PREFIX + "pipeline_run"
+TAG_ROUND = TAG_PREFIX + "round"  # the review round a stage run belongs to (round runs carry it too)
 TAG_STAGE = TAG_PREFIX + "stage"
 TAG_DVC_STAGE = TAG_PREFIX + "dvc_stage"
 TAG_GIT_COMMIT = TAG_PREFIX + "git_commit"
@@ -408,6 +414,8 @@ class StageRun:
 
     run_id / parent_run_id / experiment_id: MLflow ids; tracking_uri: the store it went to;
     run_name: the name shown in the UI and used as the prefix of mirrored parent metrics.
+    pipeline_run_id: the pipeline's parent run (the same as ``parent_run_id`` unless the
+    stage belongs to a review round, whose run is then ``parent_run_id``).
     """
 
     run_id: str | None = None
@@ -415,6 +423,8 @@ class StageRun:
     experiment_id: str | None = None
     tracking_uri: str | None = None
     run_name: str | None = None
+    pipeline_run_id: str | None = None
+    review_round: str | None = None
     _client: Any = field(default=None, repr=False)
 
     @property
@@ -436,6 +446,10 @@ class StageRun:
                 Metric(f"{self.run_name}.{key}", value, timestamp, 0) for key, value in values.items()
             ]
             self._log_metric_entries(self.parent_run_id, mirrored)
+            if self.pipeline_run_id not in (None, self.parent_run_id):
+                self._log_metric_entries(self.pipeline_run_id, [
+                    Metric(f"{self.review_round}.{self.run_name}.{key}", value, timestamp, 0)
+                    for key, value in values.items()])
 
     def _log_metric_entries(self, run_id: str | None, entries: list[Any]) -> None:
         for start in range(0, len(entries), _MAX_METRICS_PER_BATCH):
@@ -524,6 +538,22 @@ def _find_or_create_parent(
     return parent.info.run_id
 
 
+def _find_or_create_round(client: MlflowClient, *, experiment_id: str, key: str, tags: Mapping[str, str],
+                          pipeline_run_id: str, review_round: str) -> str:
+    """The run of review round ``review_round`` in this pipeline execution, nested under its parent."""
+    filter_string = (f"tags.`{TAG_PIPELINE_RUN}` = '{key}' and tags.`{TAG_ROLE}` = 'round' "
+                     f"and tags.`{TAG_ROUND}` = '{review_round}'")
+    found = client.search_runs(
+        [experiment_id], filter_string=filter_string, order_by=["attributes.start_time ASC"], max_results=1
+    )
+    if found:
+        return found[0].info.run_id
+    created = client.create_run(experiment_id, run_name=review_round, tags={
+        **tags, TAG_ROLE: "round", TAG_PIPELINE_RUN: key, TAG_ROUND: review_round,
+        MLFLOW_PARENT_RUN_TAG: pipeline_run_id})
+    return created.info.run_id
+
+
 def _log_params(client: MlflowClient, run_id: str, flat: Mapping[str, str]) -> None:
     from mlflow.entities import Param
 
@@ -544,6 +574,7 @@ def stage_run(
     run_name: str | None = None,
     config: TrackingConfig | None = None,
     repo_root: str | os.PathLike[str] | None = None,
+    review_round: str | None = None,
 ) -> Iterator[StageRun]:
     """An MLflow run for one stage execution, nested under this pipeline execution's parent.
 
@@ -554,7 +585,8 @@ def stage_run(
     run_name: the UI name, default ``stage`` (give each run of a matrix its own, e.g.
     ``train-model2``); config: tracking settings, default the ``tracking`` section of
     ``params.yaml`` in the working directory; repo_root: any path inside the repository,
-    default cwd.
+    default cwd; review_round: the review round the stage belongs to (``round2``): the run
+    nests under that round's run, one per round and pipeline execution.
 
     Yields a :class:`StageRun` (a no-op one when tracking is off). The run ends FINISHED, or
     FAILED (KILLED on Ctrl-C) when the body raises; the parent takes the latest end time and
@@ -591,6 +623,10 @@ def stage_run(
     parent_run_id = _find_or_create_parent(
         client, experiment_id=experiment_id, key=key, tags=provenance, code_root=code_root
     )
+    pipeline_run_id = parent_run_id
+    if review_round is not None:
+        parent_run_id = _find_or_create_round(client, experiment_id=experiment_id, key=key, tags=provenance,
+                                              pipeline_run_id=pipeline_run_id, review_round=review_round)
     name = run_name or stage
     run_tags = {
         **provenance,
@@ -605,6 +641,7 @@ def stage_run(
         "mlflow.source.name": f"dvc stage {stage}",
         "mlflow.source.type": "LOCAL",
         "mlflow.user": _user_name(),
+        **({TAG_ROUND: review_round} if review_round is not None else {}),
         **{str(tag_key): str(tag_value) for tag_key, tag_value in (tags or {}).items()},
     }
     created = client.create_run(experiment_id, run_name=name, tags=run_tags)
@@ -614,11 +651,15 @@ def stage_run(
         experiment_id=experiment_id,
         tracking_uri=uri,
         run_name=name,
+        pipeline_run_id=pipeline_run_id,
+        review_round=review_round,
         _client=client,
     )
     _log_params(client, run.run_id, flatten_params(params))
 
-    client.update_run(parent_run_id, status="RUNNING")
+    parents = [parent_run_id] if parent_run_id == pipeline_run_id else [parent_run_id, pipeline_run_id]
+    for parent in parents:
+        client.update_run(parent, status="RUNNING")
 
     status = "FAILED"
     try:
@@ -629,10 +670,11 @@ def stage_run(
         raise
     finally:
         client.set_terminated(run.run_id, status)
-        parent_status = "FINISHED"
-        if status != "FINISHED" or _parent_has_failed_children(client, experiment_id, parent_run_id):
-            parent_status = "FAILED"
-        client.set_terminated(parent_run_id, parent_status)
+        for parent in parents:  # the round's run first: the pipeline's parent sees it FAILED
+            parent_status = "FINISHED"
+            if status != "FINISHED" or _parent_has_failed_children(client, experiment_id, parent):
+                parent_status = "FAILED"
+            client.set_terminated(parent, parent_status)
 
 
 def _parent_has_failed_children(client: MlflowClient, experiment_id: str, parent_run_id: str) -> bool:

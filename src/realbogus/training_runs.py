@@ -38,6 +38,7 @@ from realbogus.stage_tables import (
     write_scores,
     write_seed_scores,
 )
+from realbogus.training_dynamics import margin_area
 
 EVALUATED_SPLITS = ("val", "test")
 
@@ -191,18 +192,23 @@ def crossfit_folds(*, ids: np.ndarray, labels: np.ndarray, folds: int, seed: int
 
 def crossfit_member(*, spec: MemberSpec, inputs: StageInputs, folds: int, seed: int, validation_fraction: float,
                     out_path: str | Path, data_source: str, run_params: Mapping[str, Any],
-                    stage: str = "crossfit") -> pd.DataFrame:
+                    stage: str = "crossfit", review_round: str | None = None,
+                    training_dynamics: bool = False) -> pd.DataFrame:
     """Cross-fitted artifact scores: each sample scored by a model that never trained on it.
 
     For each of ``folds`` label-stratified folds, member ``spec`` trains on the other folds
     (``validation_fraction`` of them held out for early stopping) and scores the fold.
-    Each fold is its own MLflow run.  Writes and returns a table id, fold, label,
-    artifact_score.
+    Each fold is its own MLflow run (under the review round's run when ``review_round`` is
+    given).  Writes and returns a table id, fold, label, artifact_score and, with
+    ``training_dynamics``, margin_area: each sample's area under the margin over the
+    training of the folds it trained in (``realbogus.training_dynamics.margin_area``; NaN
+    for a member that trains in one go, and for a sample that only validated).
     """
     from realbogus.metrics import headline_metrics
 
     fold_of = crossfit_folds(ids=inputs.ids, labels=inputs.labels, folds=folds, seed=seed)
     artifact_score = np.full(len(inputs.ids), np.nan, dtype=np.float32)
+    margin_sum, margin_steps = np.zeros(len(inputs.ids)), np.zeros(len(inputs.ids))
     rng = np.random.default_rng(seed)
     for fold in range(folds):
         held_out = np.flatnonzero(fold_of == fold)
@@ -210,18 +216,27 @@ def crossfit_member(*, spec: MemberSpec, inputs: StageInputs, folds: int, seed: 
         is_val = rng.random(len(training)) < validation_fraction
         with tracking.stage_run(stage=stage, params={**run_params, **spec.params}, data_version=inputs.data_version,
                                 labels_version=inputs.labels_version, data_source=data_source,
-                                run_name=f"{stage}-{spec.name}-fold{fold}",
+                                run_name=f"{stage}-{spec.name}-fold{fold}", review_round=review_round,
                                 tags={"member": spec.name, "member_kind": spec.kind, "fold": fold}) as run:
             fitted = fit_and_score(
                 spec=spec, labels=inputs.labels, seed=seed + fold, train_rows=training[~is_val],
                 val_rows=training[is_val], score_rows=held_out, features=inputs.features, stamps=inputs.stamps,
-                on_epoch_end=_epoch_logger(run))
+                on_epoch_end=_epoch_logger(run), record_training=training_dynamics)
             artifact_score[held_out] = fitted.artifact_score[held_out]
+            if fitted.training_scores is not None:
+                trained = training[~is_val]
+                steps = fitted.training_scores.shape[0]
+                margin_sum[trained] += steps * margin_area(given_labels=inputs.labels[trained],
+                                                           epoch_scores=fitted.training_scores)
+                margin_steps[trained] += steps
             run.log_metrics({key: value for key, value in headline_metrics(
                 labels=inputs.labels[held_out], artifact_score=artifact_score[held_out]).items()
                 if isinstance(value, (int, float))})
     table = pd.DataFrame({"id": inputs.ids.astype(np.int64), "fold": fold_of.astype(np.int8),
                           "label": inputs.labels.astype(np.int8), "artifact_score": artifact_score})
+    if training_dynamics:
+        with np.errstate(invalid="ignore", divide="ignore"):
+            table["margin_area"] = np.where(margin_steps > 0, margin_sum / margin_steps, np.nan).astype(np.float32)
     if not is_chief():
         return table  # a cluster's other process: it trained with the chief, which writes
     with atomic_path(out_path, command="crossfit") as temporary:

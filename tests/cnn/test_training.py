@@ -117,6 +117,23 @@ def test_loss_falls_and_scores_separate_classes(small_config: CNNConfig, learnab
     assert train_scores[labels[:160] == 1].mean() > train_scores[labels[:160] == 0].mean() + 0.3
 
 
+def test_recorded_rows_give_the_training_dynamics_epoch_by_epoch(small_config: CNNConfig, learnable_stamps) -> None:
+    stamps, labels = learnable_stamps
+    recorded_rows = np.arange(0, 160, 4)
+    result = train_cnn(stamps=stamps, labels=labels, train_rows=np.arange(160), val_rows=np.array([], dtype=np.int64),
+                       model_config=small_config, train_config=FAST, seed=1, record_rows=recorded_rows)
+    scores = result.recorded_scores
+    assert scores.shape == (result.epochs_run, recorded_rows.size) and scores.dtype == np.float32
+    # Without validation the final weights are the last epoch's: its record is their score.
+    np.testing.assert_allclose(scores[-1], predict_artifact_scores(model=result.model, stamps=stamps,
+                                                                   rows=recorded_rows), atol=1e-5)
+    # The model learns the training rows as it trains: their margin grows.
+    margin = np.where(labels[recorded_rows] == 1, 2 * scores - 1, 1 - 2 * scores)
+    assert margin[-1].mean() > margin[0].mean()
+    assert train_cnn(stamps=stamps, labels=labels, train_rows=np.arange(160), val_rows=np.arange(160, 192),
+                     model_config=small_config, train_config=FAST, seed=1).recorded_scores is None
+
+
 def test_best_val_loss_weights_are_restored(small_config: CNNConfig, learnable_stamps) -> None:
     stamps, labels = learnable_stamps
     val_rows = np.arange(160, 192)

@@ -13,7 +13,9 @@ import yaml
 
 REPO = Path(__file__).resolve().parents[2]
 TINY_PARAMS = {
-    "simulate": {"n": 400, "workers": 1},
+    # 10 % label noise: about 40 mislabels, so round 1's reviews bring back enough of both
+    # outcomes for round 2 to learn from them.
+    "simulate": {"n": 400, "workers": 1, "label_noise": 0.1},
     "ingest": {"workers": 1},
     "features": {"workers": 1},
     "ensemble": {"cnns": ["tiny"], "members": ["rf", "hgb", "tiny"]},
@@ -21,7 +23,8 @@ TINY_PARAMS = {
                         "inner_dropout": None}},
     # Two epochs: a learning curve of two points; two seeds: the CNN's figures as mean and spread.
     "train": {"max_epochs": 2, "batch_size": 64, "seeds": 2},
-    "mine": {"budget": 20, "gallery_size": 4},
+    "mine": {"rounds": {"round1": {"after": "release", "budget": 40}, "round2": {"after": "round1", "budget": 10}},
+             "gallery_size": 4},
     "feature_models": {"rf": {"n_estimators": 20, "n_jobs": 1}, "hgb": {"max_iter": 20}},
 }
 # The survey pipeline (survey/dvc.yaml) on top of the tiny main model.
@@ -36,7 +39,7 @@ def _merge(base: dict, override: dict) -> dict:
     merged = dict(base)
     for key, value in override.items():
         merged[key] = _merge(base[key], value) if isinstance(value, dict) and isinstance(base.get(key), dict) \
-            and key != "models" else value
+            and key not in ("models", "rounds") else value
     return merged
 
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 import sys
 from pathlib import Path
 
@@ -25,8 +26,27 @@ def test_full_loop_then_label_versions(tiny_repo: Path, pipeline_env: dict, tmp_
     merge = json.loads((repo / "reports" / "merge" / "metrics.json").read_text())
     changelog = pd.read_csv(repo / "reports" / "merge" / "changelog.csv")
     assert merge["changed_0_to_1"] + merge["changed_1_to_0"] == len(changelog) > 0
-    candidates = pd.read_csv(repo / "data" / "mine" / "candidates.csv")
-    assert len(candidates) == 20
+    assert merge["rounds"] == 2 and merge["reviewed"] == 50
+    # Two review rounds: round 2 mines among the samples round 1 did not send to review,
+    # cross-fitted on round 1's labels; the retrain uses round 2's.
+    rounds = repo / "data" / "rounds"
+    candidates = pd.read_csv(rounds / "round1" / "mine" / "candidates.csv")
+    second = pd.read_csv(rounds / "round2" / "mine" / "candidates.csv")
+    assert len(candidates) == 40 and len(second) == 10
+    assert not set(candidates["id"]) & set(second["id"])
+    round1_labels = pd.read_csv(rounds / "round1" / "labels.csv")
+    crossfit2 = pd.read_parquet(rounds / "round2" / "crossfit" / "hgb.parquet").sort_values("id")
+    assert crossfit2["label"].tolist() == round1_labels.sort_values("id")["label"].tolist()
+    assert "margin_area" in crossfit2 and crossfit2["margin_area"].notna().mean() > 0.8  # hgb records its dynamics
+    assert (repo / "data" / "labels" / "labels.csv").read_bytes() == (rounds / "round2" / "labels.csv").read_bytes()
+    ledger = pd.read_csv(rounds / "round2" / "reviews.csv")
+    assert sorted(ledger["id"]) == sorted([*candidates["id"], *second["id"]])
+    assert set(ledger["round"]) == {"round1", "round2"}
+    ranking2 = pd.read_parquet(rounds / "round2" / "mine" / "ranking.parquet")
+    assert ranking2["reviewed"].sum() == 40
+    truth_metrics = json.loads((repo / "reports" / "mine_truth" / "metrics.json").read_text())
+    assert [entry["round"] for entry in truth_metrics["rounds"]] == ["round1", "round2"]
+    assert 0 <= truth_metrics["rounds"][0]["cumulative_found"] <= truth_metrics["rounds"][1]["cumulative_found"]
     again = run(["dvc", "repro"], cwd=repo, env=env)
     assert "Data and pipelines are up to date" in again.stdout + again.stderr
     # `dvc metrics` shows the headline file only; a stage's own metrics file on request.
@@ -71,7 +91,14 @@ def test_full_loop_then_label_versions(tiny_repo: Path, pipeline_env: dict, tmp_
                                     max_results=500)
     names = [run.info.run_name for run in stage_runs]
     assert {"feature_model-rf", "feature_model-hgb", "train-tiny", "crossfit-rf-fold0", "crossfit-tiny-fold1",
-            "retrain-hgb", "mine", "merge", "evaluate"} <= set(names)
+            "retrain-hgb", "mine", "merge", "labels", "evaluate"} <= set(names)
+    # One parent run per review round, holding that round's stage runs.
+    round_runs = client.search_runs([experiment.experiment_id], filter_string="tags.`realbogus.role` = 'round'")
+    assert sorted(run.info.run_name for run in round_runs) == ["round1", "round2"]
+    round2 = next(run for run in round_runs if run.info.run_name == "round2")
+    in_round2 = client.search_runs([experiment.experiment_id],
+                                   filter_string=f"tags.`mlflow.parentRunId` = '{round2.info.run_id}'")
+    assert {run.info.run_name for run in in_round2} >= {"crossfit-hgb-fold0", "mine", "merge"}
     assert not [name for name in names if len(parts := name.split("-")) > 1 and parts[0] == parts[1]]
     [rf_run] = client.search_runs([experiment.experiment_id], filter_string="attributes.run_name = 'feature_model-rf'")
     assert rf_run.data.params["feature_models.rf.kind"] == "forest"
@@ -100,24 +127,46 @@ def test_full_loop_then_label_versions(tiny_repo: Path, pipeline_env: dict, tmp_
     assert set(survey_headline) == {"original", "finetune", "scratch"}
     assert "survey/reports/headline/headline.json" in run(["dvc", "metrics", "show"], cwd=repo, env=env).stdout
 
-    # Mining never reads the truth: without the truth table its output is byte-identical.
+    # Mining never reads the truth: without the truth table its output is byte-identical,
+    # in the second round too (training dynamics and the model of round 1's reviews).
     truth = repo / "data" / "simulated" / "truth.parquet"
     hidden = tmp_path / "truth.parquet"
     truth.rename(hidden)
     try:
-        run(["python", "stages/mine.py", "--out", str(tmp_path / "mine"), "--reports", str(tmp_path / "mine_reports")],
+        run(["python", "stages/mine.py", "--round", "round2", "--budget", "10", "--start", "data/rounds/round2/start",
+             "--crossfit-dir", "data/rounds/round2/crossfit", "--out", str(tmp_path / "mine"),
+             "--reports", str(tmp_path / "mine_reports"), "--metrics", str(tmp_path / "mine.json")],
             cwd=repo, env={**env, "REALBOGUS_TRACKING": "0"})
     finally:
         hidden.rename(truth)
     for name in ("candidates.csv", "ranking.parquet"):
-        assert (tmp_path / "mine" / name).read_bytes() == (repo / "data" / "mine" / name).read_bytes()
+        assert (tmp_path / "mine" / name).read_bytes() == (rounds / "round2" / "mine" / name).read_bytes()
+    assert json.loads((tmp_path / "mine.json").read_text())["review_model"] is True
+
+    # Another round reuses the earlier rounds from DVC's cache: only its own stages run.
+    params = yaml.safe_load((repo / "params.yaml").read_text())
+    params["mine"]["rounds"]["round3"] = {"after": "round2", "budget": 5}
+    (repo / "params.yaml").write_text(yaml.safe_dump(params, sort_keys=False))
+    third = run(["dvc", "repro", "mine@round3"], cwd=repo, env=env).stdout
+    assert "Running stage 'crossfit@round3-hgb'" in third and "Running stage 'mine@round3'" in third
+    assert "Running stage 'crossfit@round1" not in third and "Running stage 'mine@round2'" not in third
+    (repo / "params.yaml").write_text(yaml.safe_dump({**params, "mine": {
+        **params["mine"], "rounds": {key: value for key, value in params["mine"]["rounds"].items() if key != "round3"}}},
+        sort_keys=False))
+    # Back to two rounds: nothing trains again.  Only the two stages that read the whole
+    # data/rounds folder (dvc.yaml cannot name the last round) look again, in seconds, and
+    # write the same labels.
+    labels_before = (repo / "data" / "labels" / "labels.csv").read_bytes()
+    rerun = re.findall(r"Running stage '([^']+)'", run(["dvc", "repro"], cwd=repo, env=env).stdout)
+    assert set(rerun) <= {"labels", "mine_truth"}, rerun
+    assert (repo / "data" / "labels" / "labels.csv").read_bytes() == labels_before
 
     # The mining diagnostics benchmark runs on a mined repository and judges every variant.
     diagnostics = json.loads(run([sys.executable, str(REPO / "benchmarks" / "mining_diagnostics.py"), "--repo",
                                   str(repo)], cwd=repo, env=env).stdout)
     assert diagnostics["members"].keys() == {"rf", "hgb", "tiny"}
     assert set(diagnostics["trained_on_truth"]) == {"rf", "hgb"}
-    assert diagnostics["refit_on_flipped"]["candidates"] == diagnostics["refit_without_candidates"]["candidates"] == 20
+    assert diagnostics["refit_on_flipped"]["candidates"] == diagnostics["refit_without_candidates"]["candidates"] == 40
     assert 0.0 <= diagnostics["ours_weighted_mean"]["auprc"] <= 1.0
 
     # Label version 0 ...
@@ -126,14 +175,14 @@ def test_full_loop_then_label_versions(tiny_repo: Path, pipeline_env: dict, tmp_
     run(["git", "tag", "v0"], cwd=repo)
     labels_v0 = (repo / "data" / "labels" / "labels.csv").read_bytes()
 
-    # ... a person overrules the simulated expert on one candidate: a new version.
-    candidate = candidates.iloc[0]
-    expert = pd.read_csv(repo / "data" / "review" / "simulated_expert.csv").set_index("id")
+    # ... a person overrules the simulated expert on one of the last round's candidates: a new version.
+    candidate = second.iloc[0]
+    expert = pd.read_csv(rounds / "round2" / "review" / "simulated_expert.csv").set_index("id")
     expert_said = expert.loc[candidate["id"], "decision"]
     person_says = "non-artifact" if expert_said == "artifact" else "artifact"
     with open(repo / "data" / "decisions" / "people.csv", "a") as decisions:
         decisions.write(f"{candidate['id']},{person_says},alice,2026-11-25T00:00:00+00:00,x,{candidate['given_label']}\n")
-    run(["dvc", "repro", "merge"], cwd=repo, env=env)
+    run(["dvc", "repro", "labels"], cwd=repo, env=env)
     labels_v1 = (repo / "data" / "labels" / "labels.csv").read_bytes()
     assert labels_v1 != labels_v0
     # Her vote replaced the expert's rather than tying with it: the candidate has her label and
@@ -148,6 +197,11 @@ def test_full_loop_then_label_versions(tiny_repo: Path, pipeline_env: dict, tmp_
 
     log = run(["realbogus", "labels", "log", "--repo", str(repo)], cwd=repo, env=env).stdout
     assert log.count("labels v") == 2
+    # Each round's own label versions: round 2's changed with the person's decision, round 1's did not.
+    assert run(["realbogus", "labels", "log", "--round", "round2", "--repo", str(repo)], cwd=repo,
+               env=env).stdout.count("labels v") == 2
+    assert run(["realbogus", "labels", "log", "--round", "round1", "--repo", str(repo)], cwd=repo,
+               env=env).stdout.count("labels v") == 1
     # The first version's changes are counted against the release, as the merge counted them.
     first = next(line.split() for line in log.splitlines() if line.endswith("labels v0"))
     assert first[3:6] == [str(merge["changed_0_to_1"]), str(merge["changed_1_to_0"]), "release"]
@@ -192,22 +246,25 @@ def check_what_the_stages_logged(client, experiment_id: str, *, repo: Path, stag
     def artifacts(stage_run, path: str) -> set[str]:
         return {Path(info.path).name for info in client.list_artifacts(stage_run.info.run_id, path)}
 
-    # One run per member and fold, and no other cross-fitting run.
+    # One run per review round, member and fold, and no other cross-fitting run.
+    rounds = list(params["mine"]["rounds"])
     expected = {f"crossfit-{member}-fold{fold}" for member in members for fold in range(folds)}
     assert {name for name in by_name if name.startswith("crossfit-")} == expected
     for name in expected:
-        [fold_run] = by_name[name]
+        fold_runs = by_name[name]
+        assert sorted(fold_run.data.tags["realbogus.round"] for fold_run in fold_runs) == rounds
         member, fold = name.removeprefix("crossfit-").rsplit("-fold", 1)
-        assert (fold_run.data.tags["member"], fold_run.data.tags["fold"]) == (member, fold)
-        assert fold_run.info.status == "FINISHED" and "auc" in fold_run.data.metrics
+        for fold_run in fold_runs:
+            assert (fold_run.data.tags["member"], fold_run.data.tags["fold"]) == (member, fold)
+            assert fold_run.info.status == "FINISHED" and "auc" in fold_run.data.metrics
 
     # The CNN's learning curves, one point per epoch, where it trains.
     for name in ("train-tiny", "crossfit-tiny-fold0", "crossfit-tiny-fold1", "retrain-tiny"):
-        [cnn_run] = by_name[name]
-        for curve in ("loss", "val_loss"):
-            history = client.get_metric_history(cnn_run.info.run_id, curve)
-            assert sorted(point.step for point in history) == list(range(epochs)), (name, curve)
-            assert all(math.isfinite(point.value) for point in history)
+        for cnn_run in by_name[name]:
+            for curve in ("loss", "val_loss"):
+                history = client.get_metric_history(cnn_run.info.run_id, curve)
+                assert sorted(point.step for point in history) == list(range(epochs)), (name, curve)
+                assert all(math.isfinite(point.value) for point in history)
 
     # Each trained member's model, ROC and category table, for its validation and test splits.
     for stage in ("feature_model", "train", "retrain"):

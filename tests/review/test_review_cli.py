@@ -82,3 +82,28 @@ def test_command_serves_and_stops_on_sigint_or_sigterm(review_inputs: ReviewInpu
                         f"stderr: {err[-2000:]!r}")
     assert process.returncode == 0, err
     assert "stopped" in out
+
+
+def test_a_round_names_its_candidate_list(tmp_path: Path, monkeypatch, capsys) -> None:
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / "params.yaml").write_text(
+        "mine:\n  rounds:\n    round1: {after: release, budget: 5}\n    round2: {after: round1, budget: 3}\n")
+    with pytest.raises(FileNotFoundError, match=r"run `dvc repro mine@round1` first"):
+        review_cli.round_candidates(None)
+    for name in ("round1", "round2"):
+        folder = tmp_path / "data" / "rounds" / name / "mine"
+        folder.mkdir(parents=True)
+        if name == "round1":
+            (folder / "candidates.csv").write_text("id\n")
+    # The latest round with a list, or the one asked for; a round without one says what to run.
+    assert review_cli.round_candidates(None) == "data/rounds/round1/mine/candidates.csv"
+    (tmp_path / "data/rounds/round2/mine/candidates.csv").write_text("id\n")
+    assert review_cli.round_candidates(None) == "data/rounds/round2/mine/candidates.csv"
+    assert review_cli.round_candidates("round1") == "data/rounds/round1/mine/candidates.csv"
+    with pytest.raises(FileNotFoundError, match=r"round 'round3' has no candidate list yet \(run `dvc repro mine@round3`\)"):
+        review_cli.round_candidates("round3")
+    # On the command line: one line naming the file, exit status 2.
+    assert review_cli.run(parse(["--round", "round3"])) == 2
+    assert "data/rounds/round3/mine/candidates.csv" in capsys.readouterr().err
+    with pytest.raises(SystemExit):
+        parse(["--round", "round1", "--candidates", "x.csv"])  # one or the other

@@ -6,7 +6,8 @@ import argparse
 import sys
 
 from realbogus.cli._arguments import add_force
-from realbogus.label_versions import LABELS_PATH, count_changes, diff_labels, label_versions, labels_at
+from realbogus.label_versions import (LABELS_PATH, ROUND_LABELS_PATH, count_changes, diff_labels, label_versions,
+                                      labels_at)
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
@@ -21,10 +22,16 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     diff.add_argument("--out", default=None, help="write the changed ids as CSV here (default: print)")
     add_force(diff, what="--out")
     for action in (log, diff):
-        action.add_argument("--path", default=LABELS_PATH, help="the labels table in the repository")
+        which = action.add_mutually_exclusive_group()
+        which.add_argument("--path", default=None,
+                           help=f"the labels table in the repository (default: {LABELS_PATH}, the last review round's)")
+        which.add_argument("--round", default=None, metavar="NAME",
+                           help=f"a review round's own labels ({ROUND_LABELS_PATH.format(round='NAME')})")
 
 
 def run(args: argparse.Namespace) -> int:
+    if args.path is None:
+        args.path = LABELS_PATH if args.round is None else ROUND_LABELS_PATH.format(round=args.round)
     if args.action == "log":
         return _log(args)
     old = labels_at(args.old, repo=args.repo, path=args.path)

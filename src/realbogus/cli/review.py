@@ -1,4 +1,9 @@
-"""``realbogus review``: serve the review page for the mined candidates on 127.0.0.1."""
+"""``realbogus review``: serve the review page for the mined candidates on 127.0.0.1.
+
+The candidates are a review round's list (``--round NAME``: data/rounds/NAME/mine/candidates.csv;
+by default the latest round of params.yaml ``mine.rounds`` whose list exists) or any list
+given with ``--candidates``.
+"""
 
 from __future__ import annotations
 
@@ -7,8 +12,12 @@ import getpass
 import signal
 import sys
 
+from pathlib import Path
+
 from realbogus.cli._arguments import port
 from realbogus.review.server import DEFAULT_PORT, make_server
+
+ROUND_CANDIDATES = "data/rounds/{round}/mine/candidates.csv"
 
 
 def _default_reviewer() -> str:
@@ -19,8 +28,12 @@ def _default_reviewer() -> str:
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("--candidates", default="data/mine/candidates.csv",
-                        help="candidate list from the mining stage (default: %(default)s)")
+    which = parser.add_mutually_exclusive_group()
+    which.add_argument("--round", default=None, metavar="NAME",
+                       help=f"review this round's candidates ({ROUND_CANDIDATES.format(round='NAME')}; default: "
+                            "the latest round of params.yaml mine.rounds whose candidate list exists)")
+    which.add_argument("--candidates", default=None,
+                       help="a candidate list from the mining stage, instead of a round's")
     parser.add_argument("--stamps", default="data/ingested/stamps.npy",
                         help="stamp array (N, 51, 51, 3) uint8 that the list's 'row' column indexes "
                              "(default: %(default)s)")
@@ -43,6 +56,8 @@ def run(args: argparse.Namespace) -> int:
     from realbogus.command_errors import one_line
 
     try:
+        if args.candidates is None:
+            args.candidates = round_candidates(args.round)
         server = make_server(
             candidates_path=args.candidates, stamps_path=args.stamps, decisions_path=args.decisions,
             reviewer=args.reviewer or [_default_reviewer()], port=args.port, quiet=args.quiet,
@@ -71,6 +86,26 @@ def run(args: argparse.Namespace) -> int:
         for signum, handler in previous.items():
             signal.signal(signum, handler)
     return 0
+
+
+def round_candidates(review_round: str | None, *, params_file: str = "params.yaml") -> str:
+    """The candidate list of ``review_round``, or of the latest round (in params.yaml order)
+    whose list exists; a clear error when there is none."""
+    if review_round is not None:
+        path = ROUND_CANDIDATES.format(round=review_round)
+        if not Path(path).is_file():
+            raise FileNotFoundError(f"{path}: round {review_round!r} has no candidate list yet "
+                                    f"(run `dvc repro mine@{review_round}`)")
+        return path
+    from realbogus.mining.rounds import review_rounds
+    from realbogus.params import load_params, section
+
+    rounds = review_rounds(section(load_params(params_file), "mine").get("rounds"))
+    existing = [r.name for r in rounds if Path(ROUND_CANDIDATES.format(round=r.name)).is_file()]
+    if not existing:
+        raise FileNotFoundError(f"no review round of {params_file} mine.rounds ({', '.join(r.name for r in rounds)}) "
+                                f"has a candidate list yet; run `dvc repro mine@{rounds[0].name}` first")
+    return ROUND_CANDIDATES.format(round=existing[-1])
 
 
 def _stop_on(*signums: int) -> dict[int, object]:

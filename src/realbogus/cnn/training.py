@@ -142,6 +142,8 @@ class TrainResult:
     replicas: devices the training ran on in sync (1 unless multi_device or across processes).
     processes: processes that trained it together (1 unless across machines); ``model`` is
         then this process's own copy of the trained weights, for predicting and saving.
+    recorded_scores: (epochs_run, R) artifact scores of ``record_rows`` after each epoch
+        (the weights of that epoch, before any best-weight restore), or None.
     """
 
     model: keras.Model
@@ -150,6 +152,7 @@ class TrainResult:
     epochs_run: int
     fit_seconds: float
     replicas: int
+    recorded_scores: np.ndarray | None = None
     processes: int = 1
 
 
@@ -428,6 +431,7 @@ def train_cnn(
     on_epoch_end: Callable[[int, dict[str, float]], None] | None = None,
     initial_model: str | os.PathLike[str] | None = None,
     progress: Callable[[str], None] | None = None,
+    record_rows: np.ndarray | None = None,
 ) -> TrainResult:
     """Train one CNN on ``stamps[train_rows]``, validating on ``stamps[val_rows]``.
 
@@ -445,6 +449,9 @@ def train_cnn(
         loss, accuracy, val_loss, val_accuracy and learning_rate, e.g. to log to MLflow.
     progress: called with one line of text before training (backend, how the steps are
         compiled, samples) and after each epoch (:class:`EpochLines`), e.g. ``print``.
+    record_rows: (R,) rows to score after every epoch (``TrainResult.recorded_scores``):
+        the training dynamics mining reads, at the cost of one inference pass over them per
+        epoch (inference runs several times faster than training).
 
     Across machines (``KERAS_DISTRIBUTION_*`` set, :mod:`realbogus.cluster`): every process
     calls this with the same arguments; each reads its share of each global batch of
@@ -486,6 +493,13 @@ def train_cnn(
                                                   cluster=cluster, local_devices=local_devices)
     callbacks = training_callbacks(train_config=train_config, has_validation=has_validation,
                                    on_epoch_end=on_epoch_end, progress=progress, train_samples=len(train_rows))
+    recorded: list[np.ndarray] = []
+    if record_rows is not None:
+        record_rows = validate_rows(record_rows, n_samples=len(stamps), what="record_rows")
+        # Before the lines and the caller's hook, so an epoch's line includes its recording.
+        callbacks.insert(0, keras.callbacks.LambdaCallback(on_epoch_end=lambda epoch, logs: recorded.append(
+            predict_artifact_scores(model=model, stamps=stamps, rows=record_rows,
+                                    batch_size=max(train_config.batch_size, 256), workers=train_config.loader_workers))))
 
     with op_determinism(enabled=train_config.deterministic), distribution_scope(
         multi_device=train_config.multi_device, cluster=cluster
@@ -522,6 +536,7 @@ def train_cnn(
         epochs_run=epochs_run,
         fit_seconds=fit_seconds,
         replicas=replicas,
+        recorded_scores=np.stack(recorded) if recorded else None,
         processes=1 if cluster is None else cluster.num_processes,
     )
 

@@ -55,3 +55,14 @@ def artifact_scores(*, model: Any, features: pd.DataFrame) -> np.ndarray:
     :mod:`realbogus.feature_models`)."""
     classes = list(model.classes_)
     return model.predict_proba(feature_matrix(features))[:, classes.index(1)].astype(np.float32)
+
+
+def staged_artifact_scores(*, model: Any, features: pd.DataFrame) -> np.ndarray | None:
+    """(T, N) float32 artifact probability of every row after each of the model's T
+    training stages (boosting iterations: ``staged_predict_proba``), or None for a model
+    fitted in one go (a forest)."""
+    staged = getattr(model, "staged_predict_proba", None)
+    if staged is None:
+        return None
+    column = list(model.classes_).index(1)
+    return np.stack([probabilities[:, column] for probabilities in staged(feature_matrix(features))]).astype(np.float32)

@@ -20,18 +20,7 @@ non-artifact but truly an artifact, "given1_true0" the reverse) and by mislabel 
 AUPRC say how well that mechanism is told apart from correct labels; recall counts that
 mechanism's mislabels found).
 
-cleanlab is given exactly the miner's inputs: the cross-fitted artifact scores s of every
-member as pred_probs [P(label 0), P(label 1)] = [1 - s, s].
-
-* find_label_issues (filter_by prune_by_noise_rate, both, confident_learning) takes one
-  pred_probs matrix, the mean of the members'.  It returns a flagged mask; to rank every
-  sample (needed for AUPRC and a budget cut) flagged samples come first, each group
-  ordered by self-confidence (low P(given label) = more suspicious):
-  suspicion = flagged + (1 - P(given label)).
-* get_label_quality_ensemble_scores (method self_confidence, normalized_margin) takes the
-  member list and returns a label quality in [0, 1], low = suspicious; suspicion =
-  1 - quality (same order as the negated quality, kept in [0, 1]).  Members are weighted
-  by cleanlab's default ("accuracy").
+cleanlab's methods (:mod:`realbogus.mining.cleanlab_methods`) get exactly the miner's inputs.
 """
 
 from __future__ import annotations
@@ -43,18 +32,19 @@ import numpy as np
 import pandas as pd
 from sklearn.metrics import average_precision_score
 
-from realbogus.mining._inputs import check_given_labels, check_member_scores, check_rank_score, check_rows
+from realbogus.mining._inputs import check_given_labels, check_rank_score, check_rows
+from realbogus.mining.cleanlab_methods import (  # noqa: F401 -- CLEANLAB_METHODS and the rest stay importable here
+    CLEANLAB_METHODS,
+    ENSEMBLE_QUALITY_METHODS,
+    FIND_LABEL_ISSUES_FILTERS,
+    cleanlab_suspicion,
+    member_pred_probs,
+)
 from realbogus.mining.ranking import rank_order
 
 CORRECT_MECHANISM = "none"
 DIRECTIONS: dict[str, int] = {"given0_true1": 0, "given1_true0": 1}  # name -> given label
 OUR_METHOD = "ensemble_disagreement"
-FIND_LABEL_ISSUES_FILTERS: tuple[str, ...] = ("prune_by_noise_rate", "both", "confident_learning")
-ENSEMBLE_QUALITY_METHODS: tuple[str, ...] = ("self_confidence", "normalized_margin")
-CLEANLAB_METHODS: tuple[str, ...] = (
-    *(f"cleanlab_find_label_issues_{filter_by}" for filter_by in FIND_LABEL_ISSUES_FILTERS),
-    *(f"cleanlab_ensemble_{method}" for method in ENSEMBLE_QUALITY_METHODS),
-)
 
 
 @dataclass(frozen=True)
@@ -197,47 +187,13 @@ def evaluate_suspicion(
     return pd.DataFrame.from_records(records)
 
 
-def member_pred_probs(*, member_scores: np.ndarray) -> list[np.ndarray]:
-    """One (N, 2) pred_probs matrix per member: columns [P(label 0), P(label 1)] = [1 - s, s]."""
-    scores = check_member_scores(member_scores, n_samples=np.asarray(member_scores).shape[0])
-    as_float64 = scores.astype(np.float64)
-    return [np.column_stack([1.0 - as_float64[:, member], as_float64[:, member]]) for member in range(scores.shape[1])]
-
-
-def cleanlab_suspicion(
-    *, given_labels: np.ndarray, member_scores: np.ndarray
-) -> dict[str, tuple[np.ndarray, np.ndarray | None]]:
-    """cleanlab's five methods on the miner's inputs: method -> (suspicion (N,), flagged (N,) bool or None).
-
-    given_labels: (N,) 0/1.  member_scores: (N, M) cross-fitted artifact scores.  See the
-    module docstring for how each label-quality output becomes a suspicion score.
-    """
-    from cleanlab.filter import find_label_issues
-    from cleanlab.rank import get_label_quality_ensemble_scores
-
-    labels = check_given_labels(given_labels)
-    scores = check_member_scores(member_scores, n_samples=labels.shape[0])
-    per_member = member_pred_probs(member_scores=scores)
-    mean_pred_probs = np.mean(per_member, axis=0)
-    self_confidence = mean_pred_probs[np.arange(labels.shape[0]), labels]
-    methods: dict[str, tuple[np.ndarray, np.ndarray | None]] = {}
-    for filter_by in FIND_LABEL_ISSUES_FILTERS:
-        # n_jobs=1: the multiprocessing pool costs more than it saves for two classes.
-        flagged = np.asarray(find_label_issues(labels, mean_pred_probs, filter_by=filter_by, n_jobs=1), dtype=bool)
-        methods[f"cleanlab_find_label_issues_{filter_by}"] = (flagged + (1.0 - self_confidence), flagged)
-    for method in ENSEMBLE_QUALITY_METHODS:
-        quality = get_label_quality_ensemble_scores(labels, per_member, method=method, verbose=False)
-        methods[f"cleanlab_ensemble_{method}"] = (1.0 - np.asarray(quality, dtype=np.float64), None)
-    return methods
-
-
 def _wide_row(method: str, evaluation: pd.DataFrame) -> dict[str, object]:
     """One method's tidy evaluation as one flat record: overall columns, then
     ``<metric>[<kind>=<subset>]`` for each direction and mechanism."""
     overall = evaluation[evaluation["subset_kind"] == "all"].iloc[0].drop(["subset_kind", "subset"])
     record: dict[str, object] = {"method": method, **overall.to_dict()}
     for _, row in evaluation[evaluation["subset_kind"] != "all"].iterrows():
-        for metric in ("n_mislabelled", "n_selected", "auprc", "precision_at_budget", "recall_at_budget"):
+        for metric in ("n_mislabelled", "n_selected", "n_found", "auprc", "precision_at_budget", "recall_at_budget"):
             record[f"{metric}[{row['subset_kind']}={row['subset']}]"] = row[metric]
     return record
 
@@ -252,29 +208,40 @@ def compare_with_cleanlab(
     budget: int,
     target_precision: float = 0.9,
     our_flagged: np.ndarray | None = None,
+    our_method: str = OUR_METHOD,
+    pool: np.ndarray | None = None,
 ) -> pd.DataFrame:
     """Our ranking and cleanlab's five methods, judged alike; one row per method.
 
     rank_score: (N,) our ensemble-disagreement score.  given_labels: (N,) 0/1.
     member_scores: (N, M) the cross-fitted artifact scores both methods get.
     true_labels: (N,) 0/1.  mechanism: (N,) str.  budget: review budget.  our_flagged:
-    optional (N,) bool flagged set of ours (e.g. at least one strong vote).
-    Columns: method (``OUR_METHOD`` first, then ``CLEANLAB_METHODS``), the overall
+    optional (N,) bool flagged set of ours (e.g. at least one strong vote).  our_method:
+    the first row's name (the miner's ``mine.method``).  pool: optional (N,) bool, the
+    samples a review round may choose from (not reviewed before): every method scores all
+    N samples (cleanlab estimates its thresholds on all of them) and is judged on the pool
+    only, where the labels are still the release's (``true_labels`` and ``mechanism``
+    need to agree with ``given_labels`` there only).
+    Columns: method (``our_method`` first, then ``CLEANLAB_METHODS``), the overall
     numbers of ``evaluate_suspicion`` (auprc, precision_at_budget, recall_at_budget,
     recall_at_target_precision, cut_at_target_precision, n_flagged, precision_flagged,
     recall_flagged, ...), and ``<metric>[direction=...]`` / ``<metric>[mechanism=...]``.
     """
-    methods: dict[str, tuple[np.ndarray, np.ndarray | None]] = {OUR_METHOD: (rank_score, our_flagged)}
-    methods.update(cleanlab_suspicion(given_labels=given_labels, member_scores=member_scores))
+    methods: list[tuple[str, np.ndarray, np.ndarray | None]] = [(our_method, rank_score, our_flagged)]
+    methods += [(name, suspicion, flagged) for name, (suspicion, flagged)
+                in cleanlab_suspicion(given_labels=given_labels, member_scores=member_scores).items()]
+    chosen = np.ones(len(rank_score), dtype=bool) if pool is None else np.asarray(pool, dtype=bool)
+    if chosen.shape != (len(rank_score),):
+        raise ValueError(f"pool: expected a ({len(rank_score)},) bool mask, got shape {chosen.shape}")
     records = []
-    for method, (suspicion, flagged) in methods.items():
+    for method, suspicion, flagged in methods:
         evaluation = evaluate_suspicion(
-            suspicion=suspicion,
-            given_labels=given_labels,
-            true_labels=true_labels,
-            mechanism=mechanism,
+            suspicion=np.asarray(suspicion)[chosen],
+            given_labels=np.asarray(given_labels)[chosen],
+            true_labels=np.asarray(true_labels)[chosen],
+            mechanism=np.asarray(mechanism)[chosen],
             budget=budget,
-            flagged=flagged,
+            flagged=None if flagged is None else np.asarray(flagged)[chosen],
             target_precision=target_precision,
         )
         records.append(_wide_row(method, evaluation))

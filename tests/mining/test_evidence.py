@@ -1,0 +1,122 @@
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+import pytest
+from sklearn.metrics import average_precision_score
+
+from realbogus.mining.evidence import (
+    EvidenceConfig,
+    base_suspicion,
+    combined_rank_score,
+    ensemble_margin_area,
+    review_context,
+    review_outcome_probability,
+)
+from realbogus.mining.run import EnsembleScores, rank_round, select_round_candidates
+from realbogus.mining.rounds import empty_reviews
+from realbogus.training_dynamics import margin_area
+
+
+def test_margin_area_averages_the_given_label_margin_over_the_recorded_steps():
+    labels = np.array([1, 0, 1])
+    epoch_scores = np.array([[0.9, 0.8, np.nan],
+                             [0.7, 0.6, np.nan]])
+    # label 1: 2s - 1 -> 0.8, 0.4; label 0: 1 - 2s -> -0.6, -0.2; never recorded -> NaN.
+    np.testing.assert_allclose(margin_area(given_labels=labels, epoch_scores=epoch_scores)[:2], [0.6, -0.4])
+    assert np.isnan(margin_area(given_labels=labels, epoch_scores=epoch_scores)[2])
+    with pytest.raises(ValueError, match="expected shape"):
+        margin_area(given_labels=labels, epoch_scores=epoch_scores[:, :2])
+    with pytest.raises(ValueError, match=r"in \[0, 1\]"):
+        margin_area(given_labels=labels, epoch_scores=epoch_scores + 0.5)
+
+
+def test_margin_suspicion_joins_the_disagreement_where_a_member_recorded_one():
+    areas = np.array([[0.5, np.nan], [np.nan, np.nan], [-1.0, 0.0]])
+    area = ensemble_margin_area(margin_areas=areas, member_weights=np.array([1.0, 3.0]))
+    np.testing.assert_allclose(area[[0, 2]], [0.5, -0.25])
+    assert np.isnan(area[1])
+    disagreement = np.array([0.2, 0.3, 0.4])
+    np.testing.assert_array_equal(base_suspicion(mean_disagreement=disagreement, margin_area=area,
+                                                 training_dynamics=0.0), disagreement)
+    mixed = base_suspicion(mean_disagreement=disagreement, margin_area=area, training_dynamics=0.5)
+    np.testing.assert_allclose(mixed, [0.5 * 0.2 + 0.5 * 0.25, 0.3, 0.5 * 0.4 + 0.5 * 0.625])
+    with pytest.raises(ValueError, match="training_dynamics must be in"):
+        EvidenceConfig(training_dynamics=1.5)
+
+
+def _systematic_noise(seed: int = 0):
+    """Two look-alike groups the members cannot tell apart, both at disagreement ~0.75:
+    in group A (feature 1 high) every label-0 sample is mislabelled (a fake on a defect),
+    in group B (feature 2 high) the label-0 samples are right but hard.  Everything else is
+    easy and correct."""
+    rng = np.random.default_rng(seed)
+    n = 3000
+    group = rng.choice(["easy", "A", "B"], size=n, p=[0.9, 0.05, 0.05])
+    labels = rng.integers(0, 2, n)
+    labels[group != "easy"] = 0
+    wrong = group == "A"
+    features = rng.normal(0.0, 1.0, (n, 4))
+    features[group == "A", 1] += 3.0
+    features[group == "B", 2] += 3.0
+    artifact = np.where(group == "easy", np.where(labels == 1, 0.95, 0.05), 0.75)
+    member_scores = np.clip(artifact[:, None] + rng.normal(0.0, 0.08, (n, 3)), 0.0, 1.0)
+    ids = np.arange(1000, 1000 + n)
+    return ids, labels, wrong, features, member_scores
+
+
+def test_the_review_model_learns_which_disagreement_was_real():
+    ids, labels, wrong, features, member_scores = _systematic_noise()
+    scores = EnsembleScores(ids=ids, given_labels=labels, member_names=("a", "b", "c"), member_scores=member_scores)
+    first = rank_round(scores=scores, reviews=empty_reviews(), features=features)
+    reviewed = select_round_candidates(ranking=first, budget=120)
+    # The reviewers answer; the corrected labels are what round 2's members trained on,
+    # but the ledger keeps the label each sample had when it was reviewed.
+    reviews = pd.DataFrame({"id": ids[reviewed], "round": "round1", "old_label": labels[reviewed],
+                            "new_label": np.where(wrong[reviewed], 1 - labels[reviewed], labels[reviewed]),
+                            "outcome": np.where(wrong[reviewed], "corrected", "confirmed")})
+    assert 0 < wrong[reviewed].sum() < len(reviewed)  # both outcomes came back
+    after = labels.copy()
+    after[reviewed] = reviews["new_label"].to_numpy()
+    second_scores = EnsembleScores(ids=ids, given_labels=after, member_names=("a", "b", "c"),
+                                   member_scores=member_scores)
+    with_reviews = rank_round(scores=second_scores, reviews=reviews, features=features)
+    without = rank_round(scores=second_scores, reviews=reviews, features=features,
+                         evidence=EvidenceConfig(review_model=False))
+    pool = ~with_reviews.reviewed
+    assert pool.sum() == len(ids) - 120
+    assert np.isfinite(with_reviews.review_probability).all() and np.isnan(without.review_probability).all()
+    auprc_with = average_precision_score(wrong[pool], with_reviews.rank_score[pool])
+    auprc_without = average_precision_score(wrong[pool], without.rank_score[pool])
+    assert auprc_without < 0.7 < 0.95 < auprc_with, (auprc_without, auprc_with)
+    # The round's candidates come from the pool only.
+    candidates = select_round_candidates(ranking=with_reviews, budget=50)
+    assert not np.isin(candidates, reviewed).any() and wrong[candidates].mean() > 0.9
+
+
+def test_the_review_model_waits_for_both_outcomes():
+    context = review_context(labels=np.array([0, 1] * 20), member_scores=np.full((40, 2), 0.5), features=None)
+    assert context.shape == (40, 3)
+    rows = np.arange(12)
+    too_few = review_outcome_probability(context=context, reviewed_rows=rows,
+                                         label_was_wrong=np.arange(12) < 8, config=EvidenceConfig(), seed=0)
+    assert too_few is None  # only 4 confirmed
+    with pytest.raises(ValueError, match="one outcome per reviewed row"):
+        review_outcome_probability(context=context, reviewed_rows=rows, label_was_wrong=np.ones(3, bool),
+                                   config=EvidenceConfig(), seed=0)
+    np.testing.assert_array_equal(combined_rank_score(base=np.array([0.5, 0.2]), review_probability=None), [0.5, 0.2])
+    np.testing.assert_allclose(combined_rank_score(base=np.array([0.5, 0.2]), review_probability=np.array([0.2, 1.0])),
+                               [0.1, 0.2])
+
+
+def test_cleanlab_as_the_miner_ranks_with_cleanlab_alone():
+    ids, labels, wrong, features, member_scores = _systematic_noise(seed=1)
+    scores = EnsembleScores(ids=ids, given_labels=labels, member_names=("a", "b", "c"), member_scores=member_scores)
+    from realbogus.mining.cleanlab_methods import cleanlab_suspicion
+
+    ranking = rank_round(scores=scores, reviews=empty_reviews(), features=features,
+                         method="cleanlab_ensemble_self_confidence")
+    expected = cleanlab_suspicion(given_labels=labels, member_scores=member_scores)["cleanlab_ensemble_self_confidence"]
+    np.testing.assert_allclose(ranking.rank_score, expected[0])
+    with pytest.raises(ValueError, match="mine.method must be"):
+        rank_round(scores=scores, reviews=empty_reviews(), features=features, method="confident")
