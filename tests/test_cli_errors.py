@@ -96,11 +96,19 @@ def test_a_stage_against_an_unreachable_mlflow_server_says_so_in_one_line(tmp_pa
     """The merge stage, run as DVC runs it, with MLFLOW_TRACKING_URI naming a port nobody listens on."""
     (tmp_path / "params.yaml").write_text("release: {path: data/release}\nmerge: {min_votes: 1}\n"
                                           "tracking: {probe_timeout_s: 2}\n")
+    from realbogus.mining.rounds import REVIEW_COLUMNS
+
     pd.DataFrame({"id": [1, 2], "label": [0, 1]}).to_parquet(tmp_path / "catalog.parquet")
+    # Round 1 starts from the release's labels, with nothing reviewed yet; one candidate.
+    (tmp_path / "start").mkdir()
+    pd.DataFrame({"id": [1, 2], "label": [0, 1]}).to_csv(tmp_path / "start" / "labels.csv", index=False)
+    pd.DataFrame(columns=list(REVIEW_COLUMNS)).to_csv(tmp_path / "start" / "reviews.csv", index=False)
+    pd.DataFrame({"id": [2]}).to_csv(tmp_path / "candidates.csv", index=False)
     pd.DataFrame(columns=["id", "decision", "reviewer", "time", "candidates_version", "old_label"]).to_csv(
         tmp_path / "expert.csv", index=False)
-    command = [sys.executable, str(REPO / "stages" / "merge.py"), "--catalog", "catalog.parquet",
-               "--people", "people.csv", "--expert", "expert.csv", "--out", "labels.csv", "--reports", "reports"]
+    command = [sys.executable, str(REPO / "stages" / "merge.py"), "--round", "round1", "--catalog", "catalog.parquet",
+               "--start", "start", "--candidates", "candidates.csv", "--people", "people.csv",
+               "--expert", "expert.csv", "--out", "round1", "--reports", "reports"]
     env = {**os.environ, "MLFLOW_TRACKING_URI": f"http://127.0.0.1:{_closed_port()}", "REALBOGUS_TRACKING": "1"}
     env.pop("REALBOGUS_DEBUG", None)
     result = subprocess.run(command, cwd=tmp_path, env=env, capture_output=True, text=True, timeout=120)
