@@ -12,21 +12,12 @@ from pathlib import Path
 import pandas as pd
 
 from realbogus import tracking
-from realbogus.atomic import atomic_path
 from realbogus.command_errors import run_stage
 from realbogus.params import load_params, section
 from realbogus.provenance import content_hash
-from realbogus.figure_tables import AFTER, BEFORE, write_figure_tables
-from realbogus.report import (
-    COLUMNS,
-    before_after_table,
-    pipeline_headline,
-    plot_before_after,
-    seed_spread_table,
-    spread_summary,
-    write_summary,
-)
-from realbogus.stage_tables import read_history, read_seed_scores, read_table, write_json
+from realbogus.figure_tables import write_figure_tables
+from realbogus.report import evaluate_member, pipeline_headline, write_summary
+from realbogus.stage_tables import read_table, write_json
 
 
 def main(argv: list[str] | None = None) -> None:
@@ -43,38 +34,20 @@ def main(argv: list[str] | None = None) -> None:
     out.mkdir(parents=True, exist_ok=True)
     new_labels = read_table(args.labels, columns=("id", "label"), what="new labels")
     truth = pd.read_parquet(args.truth)
-    tables, seed_tables, figures, metrics = {}, {}, [], {}
-    before, after, histories = {}, {}, {}
-    for member in members:
-        old_dir, new_dir = Path("data/models") / member, Path("data/retrain") / member
-        old = before[member] = pd.read_parquet(old_dir / "scores.parquet")
-        new = after[member] = pd.read_parquet(new_dir / "scores.parquet")
-        for when, model_dir in ((BEFORE, old_dir), (AFTER, new_dir)):
-            if (history := read_history(model_dir)) is not None:
-                histories[member, when] = history
-        table = before_after_table(old_scores=old, new_scores=new, new_labels=new_labels, truth=truth)
-        tables[member] = table
-        with atomic_path(out / f"table4_{member}.csv") as temporary:
-            table.to_csv(temporary, index=False, lineterminator="\n", float_format="%.6g")
-        old_seeds, new_seeds = read_seed_scores(old_dir), read_seed_scores(new_dir)
-        if old_seeds and new_seeds:  # trained over several seeds (train.seeds): figures as mean and spread
-            per_seed = seed_tables[member] = seed_spread_table(old_scores=old, new_scores=new, old_seed_scores=old_seeds,
-                                                               new_seed_scores=new_seeds, new_labels=new_labels,
-                                                               truth=truth)
-            with atomic_path(out / f"table4_{member}_seeds.csv") as temporary:
-                per_seed.to_csv(temporary, index=False, lineterminator="\n", float_format="%.6g")
-            for _, row in spread_summary(per_seed).iterrows():
-                prefix = f"{member}.{'truth' if row['judged_by'] == 'truth' else 'given'}.{COLUMNS.index(row['column'])}"
-                metrics.update({f"{prefix}.fpr_at_mdr_0.05_{stat}": float(row[f"fpr_at_mdr_0.05_{stat}"])
-                                for stat in ("mean", "std")})
-        figure = out / f"roc_before_after_{member}.png"
-        plot_before_after(old_scores=old, new_scores=new, new_labels=new_labels, member=member, path=figure)
-        figures.append(str(figure.relative_to(reports)))
-        for _, row in table.iterrows():
-            prefix = f"{member}.{'truth' if row['judged_by'] == 'truth' else 'given'}.{COLUMNS.index(row['column'])}"
-            metrics.update({f"{prefix}.{key}": float(row[key]) for key in ("auc", "fpr_at_mdr_0.05", "accuracy")})
+    evaluations = {member: evaluate_member(member=member, old_dir=Path("data/models") / member,
+                                           new_dir=Path("data/retrain") / member, new_labels=new_labels,
+                                           truth=truth, out_dir=out)
+                   for member in members}
+    tables = {member: evaluation.table for member, evaluation in evaluations.items()}
+    seed_tables = {member: evaluation.seed_table for member, evaluation in evaluations.items()
+                   if evaluation.seed_table is not None}
+    figures = [str(evaluation.figure.relative_to(reports)) for evaluation in evaluations.values()]
+    metrics = {key: value for evaluation in evaluations.values() for key, value in evaluation.metrics.items()}
+    write_figure_tables(out_dir=out, before={member: e.before for member, e in evaluations.items()},
+                        after={member: e.after for member, e in evaluations.items()}, table4=tables,
+                        histories={(member, when): history for member, e in evaluations.items()
+                                   for when, history in e.histories.items()})
     write_json(metrics, out / "metrics.json")
-    write_figure_tables(out_dir=out, before=before, after=after, table4=tables, histories=histories)
     merge = json.loads(Path("reports/merge/metrics.json").read_text())
     mining_path = Path("reports/mine_truth/metrics.json")
     mining = json.loads(mining_path.read_text()) if mining_path.exists() else None

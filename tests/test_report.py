@@ -11,6 +11,7 @@ from __future__ import annotations
 import pandas as pd
 import pytest
 
+from realbogus.figure_tables import AFTER
 from realbogus.report import COLUMNS, before_after_table
 
 # id: (split, label, artifact_score) of the first training, on the old labels.
@@ -157,3 +158,27 @@ def test_the_summary_states_the_spread_and_gates_the_conclusion(tmp_path):
     assert "one training" in sections["model1"] and "no conclusion" in sections["model1"]
     assert "Mean and spread over 2 seeds" in sections["model2"] and "over 2 seeds" in sections["model2"].split("Conclusion")[1]
     assert "fpr_at_mdr_0.05_std" in sections["model2"]
+
+
+def test_evaluate_member_writes_the_table_the_figure_and_flat_metrics(tmp_path):
+    from realbogus.report import evaluate_member
+
+    old_dir, new_dir, out = tmp_path / "models" / "m", tmp_path / "retrain" / "m", tmp_path / "evaluate"
+    for folder, rows in ((old_dir, OLD), (new_dir, NEW)):
+        folder.mkdir(parents=True)
+        _scores(rows).to_parquet(folder / "scores.parquet")
+    (new_dir / "history.csv").write_text("epoch,loss,val_loss\n1,0.5,0.6\n2,0.4,0.5\n")
+    out.mkdir()
+    truth = _labels(TRUTH, "true_label")
+    evaluation = evaluate_member(member="m", old_dir=old_dir, new_dir=new_dir,
+                                 new_labels=_labels(NEW_LABELS, "label"), truth=truth, out_dir=out)
+    pd.testing.assert_frame_equal(evaluation.table, _table(truth))
+    written = pd.read_csv(out / "table4_m.csv")
+    assert written["auc"].to_numpy() == pytest.approx(evaluation.table["auc"].to_numpy(), rel=1e-5)
+    assert evaluation.figure == out / "roc_before_after_m.png" and evaluation.figure.stat().st_size > 0
+    assert list(evaluation.histories) == [AFTER]  # the first training wrote no learning curves
+    assert evaluation.seed_table is None and not (out / "table4_m_seeds.csv").exists()
+    # truth, train-new/test-new: 0.75 worked by hand above; column index 2
+    assert evaluation.metrics["m.truth.2.accuracy"] == pytest.approx(0.75)
+    assert evaluation.metrics["m.given.0.auc"] == pytest.approx(3.5 / 6)
+    assert len(evaluation.metrics) == 2 * 3 * 3  # judged by given/truth x three columns x three figures

@@ -20,15 +20,19 @@ as the mean and spread over the seeds (:func:`seed_spread_table`), and the summa
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 import pandas as pd
 
+from realbogus.atomic import atomic_path
+from realbogus.figure_tables import AFTER, BEFORE
 from realbogus.metrics import category_table, fpr_at_mdr, roc_curve
 from realbogus.metrics import auc as roc_auc
 from realbogus.plots import plot_roc_fpr_mdr
+from realbogus.stage_tables import read_history, read_seed_scores
 
 COLUMNS = ("train-old/test-old", "train-old/test-new", "train-new/test-new")
 MDR_TARGET = 0.05
@@ -140,6 +144,55 @@ def plot_before_after(*, old_scores: pd.DataFrame, new_scores: pd.DataFrame, new
               f"{member} {COLUMNS[2]}": roc_curve(labels=new_test["label"].to_numpy(),
                                                   artifact_score=new_test["artifact_score"].to_numpy())}
     plot_roc_fpr_mdr(curves=curves, path=path, title=f"{member}: before and after relabelling")
+
+
+@dataclass(frozen=True)
+class MemberEvaluation:
+    """One member's before/after evaluation, as :func:`evaluate_member` wrote it."""
+
+    before: pd.DataFrame  # scores.parquet of the model trained on the old labels
+    after: pd.DataFrame  # ... of the model retrained on the new labels
+    histories: dict[str, pd.DataFrame]  # BEFORE / AFTER -> learning curves (CNNs only)
+    table: pd.DataFrame  # Table 4 (:func:`before_after_table`)
+    seed_table: pd.DataFrame | None  # Table 4 per seed (:func:`seed_spread_table`) when trained over seeds
+    figure: Path  # ROC before/after
+    metrics: dict[str, float]  # flat names for MLflow and metrics.json
+
+
+def _metric_prefix(member: str, row: pd.Series) -> str:
+    return f"{member}.{'truth' if row['judged_by'] == 'truth' else 'given'}.{COLUMNS.index(row['column'])}"
+
+
+def evaluate_member(*, member: str, old_dir: Path, new_dir: Path, new_labels: pd.DataFrame,
+                    truth: pd.DataFrame | None, out_dir: Path) -> MemberEvaluation:
+    """Table 4 (and its per-seed spread when ``train.seeds`` > 1), the ROC figure and the metrics
+    of one member, from the model folders of its first training (``old_dir``) and its retrain
+    (``new_dir``); writes ``table4_<member>.csv`` (``_seeds.csv``) and the figure into ``out_dir``."""
+    old, new = pd.read_parquet(old_dir / "scores.parquet"), pd.read_parquet(new_dir / "scores.parquet")
+    histories = {when: history for when, model_dir in ((BEFORE, old_dir), (AFTER, new_dir))
+                 if (history := read_history(model_dir)) is not None}
+    table = before_after_table(old_scores=old, new_scores=new, new_labels=new_labels, truth=truth)
+    _write_csv(table, out_dir / f"table4_{member}.csv")
+    metrics = {f"{_metric_prefix(member, row)}.{key}": float(row[key])
+               for _, row in table.iterrows() for key in ("auc", "fpr_at_mdr_0.05", "accuracy")}
+    seed_table = None
+    old_seeds, new_seeds = read_seed_scores(old_dir), read_seed_scores(new_dir)
+    if old_seeds and new_seeds:  # trained over several seeds (train.seeds): figures as mean and spread
+        seed_table = seed_spread_table(old_scores=old, new_scores=new, old_seed_scores=old_seeds,
+                                       new_seed_scores=new_seeds, new_labels=new_labels, truth=truth)
+        _write_csv(seed_table, out_dir / f"table4_{member}_seeds.csv")
+        for _, row in spread_summary(seed_table).iterrows():
+            metrics.update({f"{_metric_prefix(member, row)}.fpr_at_mdr_0.05_{stat}": float(row[f"fpr_at_mdr_0.05_{stat}"])
+                            for stat in ("mean", "std")})
+    figure = out_dir / f"roc_before_after_{member}.png"
+    plot_before_after(old_scores=old, new_scores=new, new_labels=new_labels, member=member, path=figure)
+    return MemberEvaluation(before=old, after=new, histories=histories, table=table, seed_table=seed_table,
+                            figure=figure, metrics=metrics)
+
+
+def _write_csv(table: pd.DataFrame, path: Path) -> None:
+    with atomic_path(path) as temporary:
+        table.to_csv(temporary, index=False, lineterminator="\n", float_format="%.6g")
 
 
 def pipeline_headline(*, tables: Mapping[str, pd.DataFrame], merge: Mapping[str, Any],
