@@ -10,6 +10,7 @@ position, ...) is then unknown and those features come out NaN for the forest's 
 from __future__ import annotations
 
 import concurrent.futures
+import multiprocessing
 import os
 import tempfile
 from pathlib import Path
@@ -62,7 +63,9 @@ def features_from_stamps(*, catalog: pd.DataFrame, fits_stamps_path: str | os.Pa
             parts.append(_features_of_chunk(*task))
             bar.update(len(task[1]))
     else:
-        with concurrent.futures.ProcessPoolExecutor(max_workers=workers) as pool:
+        # spawn, not fork: the progress bar's monitor thread already runs here (see simulate.release).
+        with concurrent.futures.ProcessPoolExecutor(max_workers=workers,
+                                                    mp_context=multiprocessing.get_context("spawn")) as pool:
             for part in pool.map(_features_of_chunk, *zip(*tasks)):
                 parts.append(part)
                 bar.update(len(part))

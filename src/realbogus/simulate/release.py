@@ -211,7 +211,10 @@ def _results(job: _Job, *, n: int, workers: int) -> Iterator[list[tuple[int, str
         for start, stop in chunks:
             yield simulate_chunk(job, start, stop)
         return
-    with multiprocessing.get_context().Pool(processes=workers, initializer=_init_worker, initargs=(job,)) as pool:
+    # spawn, not fork: the caller's threads (tqdm's monitor, BLAS pools) may hold a lock at the
+    # fork, which the child then waits on forever (a run hung so once with 2 workers).
+    context = multiprocessing.get_context("spawn")
+    with context.Pool(processes=workers, initializer=_init_worker, initargs=(job,)) as pool:
         # Results are taken in sample order, so the tars come out the same for any worker
         # count.  At most IN_FLIGHT_PER_WORKER chunks per worker are queued or finished but
         # unread (imap queues every chunk and keeps every finished one until it is read), so
