@@ -43,6 +43,32 @@ def test_difference_dips_clip_to_black_and_the_detection_peak_is_white():
     assert np.array_equal(display_stretch(stamp + 40.0, channel="diff"), stretched)
 
 
+def test_difference_is_a_percentile_clip_not_stretched_to_its_brightest_pixels():
+    # Real difference stamps: sky ~106 of 255, noise ~39, ~0.3 % of the pixels at 255 besides
+    # the ticks. A detection's few brightest pixels (here a sharp 2x2 core at 200 sigma, fewer
+    # than 0.3 % of the stamp) clip to white instead of squeezing the noise into a few grey
+    # levels, as the template's stretch to the central maximum does.
+    stamp = _noise(5, level=0.0)
+    stamp[25:27, 25:27] += 3000.0
+    rows, columns = np.mgrid[:51, :51]
+    ring = np.hypot(rows - 25, columns - 25) > 12
+    stretched = display_stretch(stamp, channel="diff")
+    sky = np.median(stretched[ring])
+    sigma = 1.4826 * np.median(np.abs(stretched[ring] - sky))
+    assert 100 <= sky <= 140 and 38 <= sigma <= 55
+    assert (stretched[25:27, 25:27] == 255).all() and 0.002 <= (stretched == 255).mean() <= 0.004
+    assert 0.004 <= (stretched == 0).mean() <= 0.01
+    assert np.median(display_stretch(stamp, channel="temp")[ring]) < 5
+
+
+def test_difference_peak_is_white_even_below_the_percentile():
+    # A faint detection (its peak below the stamp's 99.7th percentile, set by noise elsewhere)
+    # still reaches 255: the central maximum caps the high bound, as in every real stamp.
+    stamp = _noise(6, level=0.0)
+    stamp[15:36, 15:36] = np.clip(stamp[15:36, 15:36], None, 20.0)
+    assert display_stretch(stamp, channel="diff")[15:36, 15:36].max() == 255
+
+
 def test_masked_and_nan_pixels_do_not_break_the_stretch():
     stamp = _noise(3)
     reference = display_stretch(stamp, channel="temp")

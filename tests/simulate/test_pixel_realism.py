@@ -39,3 +39,14 @@ def test_templates_are_dark_and_differences_grainy_as_in_real_stamps(gif_stamps:
     assert template["background"][1] < 40 and template["noise"][1] < 15
     assert difference["background"][1] > 60 and difference["noise"][1] > 24
     assert difference["background"][1] > 2 * template["background"][1]
+
+
+def test_difference_display_matches_the_real_level_spread_and_clipping(gif_stamps: np.ndarray) -> None:
+    # Real difference (ten public stamps): sky 62 / 106 / 123, noise 24 / 39 / 45, 0.5 % of the
+    # pixels at 0 and ~0.3 % at 255 besides the ticks. Stretched to its central maximum (the
+    # second pass) the simulated difference had sky 32 / 89 / 112 and noise 8.9 / 32.6 / 43.
+    difference = pixel_comparison(gif_stamps)["diff"]["release"]
+    assert 95 <= difference["background"][1] <= 125 and 34 <= difference["noise"][1] <= 46
+    assert difference["background"][2] <= 135 and difference["noise"][2] <= 52
+    assert 0.001 <= difference["fraction_at_255_outside_ticks"] <= 0.006
+    assert 0.003 <= difference["fraction_at_0"] <= 0.01
