@@ -152,7 +152,7 @@ def test_regional_reliability_is_each_members_agreement_rate_in_the_region():
     np.testing.assert_allclose(reliability_weighted_disagreement(disagreement=disagreement, reliability=reliability,
                                                                  member_weights=weights, strength=1.0),
                                (disagreement * reliability) @ weights / 4.0)
-    for bad in ({"reliability": -0.1}, {"reliability": 1.5}, {"reliability_bins": 0}, {"reliability_bins": 2.5},
+    for bad in ({"reliability": -0.1}, {"reliability": float("inf")}, {"reliability_bins": 0}, {"reliability_bins": 2.5},
                 {"reliability_proxy": ""}):
         with pytest.raises(ValueError, match="reliability"):
             EvidenceConfig(**bad)

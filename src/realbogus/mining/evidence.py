@@ -24,7 +24,7 @@ the reviewed samples and re-ranks the rest.
 **Where each member is reliable** (from the first round on).  A member's doubt means more
 where that member usually agrees with the given labels.  Per member j, per given label and
 per quantile bin of a difficulty proxy the release carries (``reliability_proxy``, an
-autoScan feature, MAG_FROM_LIMIT by default: how far above the detection limit), the
+autoScan feature, SNR by default: the detection's signal-to-noise ratio), the
 member's mean disagreement over the bin is its cross-fitted error rate there against the
 given labels, e_j(region); its reliability is 1 - e_j (:func:`regional_reliability`).  A
 mislabel is confidently contradicted where the members are usually right (a fake on a bad
@@ -70,9 +70,10 @@ class EvidenceConfig:
     training_dynamics: weight a of the area-under-the-margin suspicion in the base score
         (0 ignores it; 1 uses it alone where a margin exists).  Off by default: with the
         boosted trees' margins, 0.5 ranked round 1 0.12-0.18 AUPRC worse (docs/mining.md).
-    reliability: strength b of the regional reliability weighting of the members'
+    reliability: the exponent b of the regional reliability weighting of the members'
         disagreement (0 turns it off; 1 weights each doubt by the member's agreement rate
-        with the given labels in the sample's region).
+        with the given labels in the sample's region; larger b discounts the doubt in
+        regions where the members often err more steeply).
     reliability_proxy: the autoScan feature whose quantile bins (per given label) are the
         regions; reliability_bins: how many.
     review_model: learn from earlier rounds' review outcomes (from the second round on).
@@ -82,17 +83,18 @@ class EvidenceConfig:
 
     training_dynamics: float = 0.0
     reliability: float = 0.0
-    reliability_proxy: str = "MAG_FROM_LIMIT"
-    reliability_bins: int = 3
+    reliability_proxy: str = "SNR"
+    reliability_bins: int = 2
     review_model: bool = True
     review_model_iterations: int = 100
     review_model_leaf_nodes: int = 8
     review_model_min_leaf: int = 10
 
     def __post_init__(self) -> None:
-        for name in ("training_dynamics", "reliability"):
-            if not 0.0 <= getattr(self, name) <= 1.0:
-                raise ValueError(f"{name} must be in [0, 1], got {getattr(self, name)!r}")
+        if not 0.0 <= self.training_dynamics <= 1.0:
+            raise ValueError(f"training_dynamics must be in [0, 1], got {self.training_dynamics!r}")
+        if not 0.0 <= self.reliability < float("inf"):
+            raise ValueError(f"reliability must be a finite exponent >= 0, got {self.reliability!r}")
         if isinstance(self.reliability_bins, bool) or int(self.reliability_bins) != self.reliability_bins \
                 or self.reliability_bins < 1:
             raise ValueError(f"reliability_bins must be a positive whole number, got {self.reliability_bins!r}")
@@ -107,7 +109,7 @@ def difficulty_regions(*, given_labels: np.ndarray, proxy: np.ndarray, bins: int
     """(N,) region number per sample: its given label and the quantile bin of ``proxy`` among
     the samples with that label (``bins`` bins of about equal size), label * bins + bin.
 
-    A missing proxy counts as the lowest value: for the magnitude-based proxies it is missing
+    A missing proxy counts as the lowest value: for the flux-based proxies (SNR, MAG_FROM_LIMIT) it is missing
     where the source has no positive flux, fainter than any measured one.  (As a region of
     its own it would hold many of the mislabels -- a fake with no flux labelled real -- and
     their doubt would be discounted as the region's usual error.)
