@@ -109,10 +109,10 @@ def difficulty_regions(*, given_labels: np.ndarray, proxy: np.ndarray, bins: int
     """(N,) region number per sample: its given label and the quantile bin of ``proxy`` among
     the samples with that label (``bins`` bins of about equal size), label * bins + bin.
 
-    A missing proxy counts as the lowest value: for the flux-based proxies (SNR, MAG_FROM_LIMIT) it is missing
-    where the source has no positive flux, fainter than any measured one.  (As a region of
-    its own it would hold many of the mislabels -- a fake with no flux labelled real -- and
-    their doubt would be discounted as the region's usual error.)
+    A missing proxy counts as the lowest value: for the flux-based proxies (SNR,
+    MAG_FROM_LIMIT) it is missing where the source has no positive flux, fainter than any
+    measured one.  (As a region of its own it held many of the mislabels on the default
+    release -- 16 of the 90 -- whose doubt was then discounted as the region's usual error.)
     """
     labels = check_given_labels(given_labels)
     values = np.asarray(proxy, dtype=np.float64)
