@@ -111,8 +111,8 @@ def difficulty_regions(*, given_labels: np.ndarray, proxy: np.ndarray, bins: int
 
     A missing proxy counts as the lowest value: for the flux-based proxies (SNR,
     MAG_FROM_LIMIT) it is missing where the source has no positive flux, fainter than any
-    measured one.  (As a region of its own it held many of the mislabels on the default
-    release -- 16 of the 90 -- whose doubt was then discounted as the region's usual error.)
+    measured one.  (As a region of its own it held many mislabels -- 15 of the 90 of the
+    default release had no SNR -- whose doubt was then discounted as the region's usual error.)
     """
     labels = check_given_labels(given_labels)
     values = np.asarray(proxy, dtype=np.float64)
