@@ -192,3 +192,16 @@ def test_reliability_weighting_ranks_a_doubt_where_members_are_usually_right_fir
     with pytest.raises(ValueError, match="no difficulty proxy"):
         rank_round(scores=scores, reviews=empty_reviews(), features=None,
                    evidence=EvidenceConfig(reliability=1.0))
+
+
+def test_the_default_evidence_of_params_yaml_names_an_autoscan_feature_as_its_proxy():
+    from pathlib import Path
+
+    import yaml
+
+    from realbogus.params import config_from_mapping
+    from realbogus.release.layout import FEATURE_NAMES
+
+    params = yaml.safe_load((Path(__file__).resolve().parents[2] / "params.yaml").read_text())
+    evidence = config_from_mapping(EvidenceConfig, params["mine"]["evidence"], where="params.yaml mine.evidence")
+    assert evidence.reliability > 0 and evidence.reliability_proxy in FEATURE_NAMES
