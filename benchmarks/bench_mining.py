@@ -156,7 +156,8 @@ def paired_fpr_comparison(*, one: pd.DataFrame, three: pd.DataFrame, truth: pd.D
         differences.append(fpr(rows, score_three) - fpr(rows, score_one))
     differences = np.array(differences)
     return {"same_test_set": same_test_set, "n_test": len(merged), "n_test_real": int((true_label == 0).sum()),
-            "fpr_one_round": round(fpr(everything, score_one), 5), "fpr_three_rounds": round(fpr(everything, score_three), 5),
+            "fpr_one_round": round(fpr(everything, score_one), 5),
+            "fpr_three_rounds": round(fpr(everything, score_three), 5),
             "bootstrap_share_three_lower": round(float((differences < 0).mean()), 3),
             "difference_90pct_interval": [round(float(q), 5) for q in np.quantile(differences, [0.05, 0.95])]}
 
