@@ -46,6 +46,9 @@ def main(argv: list[str] | None = None) -> None:
     catalog = read_table(Path(args.ingested) / "catalog.parquet", columns=("id", "row"), what="ingested catalog")
     rows = align(catalog, scores.ids, column="row", what="ingested catalog").astype(np.int64)
     features = read_table(args.features, columns=("id",), what="feature table").set_index("id").loc[scores.ids]
+    if evidence.reliability_proxy not in features.columns:
+        raise ValueError(f"{args.features}: no column {evidence.reliability_proxy!r} (params.yaml "
+                         f"mine.evidence.reliability_proxy); expected one of the autoScan features")
     with tracking.stage_run(stage="mine", params={"mine": {key: value for key, value in settings.items()
                                                            if key != "rounds"},
                                                   "round": {"name": args.round, "budget": args.budget},
@@ -59,7 +62,8 @@ def main(argv: list[str] | None = None) -> None:
                              out_dir=args.out, reports_dir=args.reports, budget=args.budget,
                              method=settings.get("method", "ensemble_disagreement"),
                              weighting=settings["member_weighting"], rank_by=settings["rank_by"], evidence=evidence,
-                             gallery_size=settings["gallery_size"], seed=int(section(params, "ensemble")["seed"]))
+                             gallery_size=settings["gallery_size"], seed=int(section(params, "ensemble")["seed"]),
+                             difficulty=features[evidence.reliability_proxy].to_numpy(dtype=np.float64))
         write_json(summary, args.metrics)
         run.log_metrics({key: value for key, value in summary.items()
                          if isinstance(value, (int, float)) and not isinstance(value, bool)})

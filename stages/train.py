@@ -10,7 +10,7 @@ from realbogus.command_errors import run_stage
 from realbogus.members import resolve_member
 from realbogus.params import load_params, section
 from realbogus.stage_tables import align, read_table
-from realbogus.training_runs import load_inputs, new_split, train_and_evaluate
+from realbogus.training_runs import load_inputs, new_split, read_release_labels, train_and_evaluate
 
 
 def main(argv: list[str] | None = None) -> None:
@@ -24,8 +24,9 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--reports", default=None)
     parser.add_argument("--stage", default="train")
     parser.add_argument("--new-split-seed", type=int, default=None,
-                        help="draw a new stratified split from --labels with this seed instead of reading --split "
-                             "(retraining after a relabel: the paper's guard against mining bias)")
+                        help="draw a new split with this seed instead of reading --split (retraining after a relabel: "
+                             "the paper's guard against mining bias), stratified by the release's own labels so "
+                             "that every label version gets the same test samples")
     args = parser.parse_args(argv)
     params = load_params()
     spec = resolve_member(args.member, params)
@@ -36,7 +37,8 @@ def main(argv: list[str] | None = None) -> None:
                       what=args.split)
     else:
         split_settings = {"fractions": split_settings["fractions"], "seed": args.new_split_seed}
-        split = new_split(ids=inputs.ids, labels=inputs.labels, **split_settings)
+        split = new_split(ids=inputs.ids, release_labels=read_release_labels(ingested_dir=args.ingested, ids=inputs.ids),
+                          **split_settings)
     results = train_and_evaluate(spec=spec, inputs=inputs, split=split, seed=section(params, "ensemble")["seed"],
                                  model_dir=args.model_dir or f"data/models/{args.member}",
                                  reports_dir=args.reports or f"reports/train/{args.member}", stage=args.stage,

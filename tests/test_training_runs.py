@@ -15,7 +15,8 @@ import realbogus.feature_models
 from feature_models.synthetic import synthetic_features
 from realbogus.feature_models import FeatureModel, register_feature_model
 from realbogus.members import resolve_member
-from realbogus.training_runs import StageInputs, crossfit_folds, crossfit_member
+from realbogus.split import assign_splits
+from realbogus.training_runs import StageInputs, crossfit_folds, crossfit_member, new_split, read_release_labels
 
 # The feature column that carries each sample's id into the model, so the model can say
 # which samples it saw (feature models see only the 38-feature matrix).
@@ -282,3 +283,34 @@ def test_one_seed_writes_no_seed_scores(recording_kind, tmp_path):
                        reports_dir=tmp_path / "reports", stage="train", data_source="test", run_params={})
     assert len(recording_kind) == 1
     assert not (tmp_path / "model" / "seed_scores.parquet").exists()
+
+
+def test_a_retrains_new_split_is_the_same_for_every_label_version_and_not_the_original(tmp_path):
+    """Retrains on two label versions draw their test samples alike (stratified by the release's
+    labels), so their test figures compare the same detections; another seed is another split."""
+    rng = np.random.default_rng(3)
+    ids = rng.permutation(np.arange(1000, 3000))
+    release = (rng.random(ids.size) < 0.3).astype(np.int64)
+    pd.DataFrame({"id": ids, "row": np.arange(ids.size), "label": release}).to_parquet(tmp_path / "catalog.parquet")
+    fractions = {"train": 0.7, "val": 0.1, "test": 0.2}
+    ordered = np.sort(ids)
+    labels = read_release_labels(ingested_dir=tmp_path, ids=ordered)
+    assert (labels == pd.Series(release, index=ids).loc[ordered].to_numpy()).all()
+    relabelled = labels.copy()
+    relabelled[rng.choice(labels.size, 150, replace=False)] ^= 1
+    split = new_split(ids=ordered, release_labels=labels, fractions=fractions, seed=2)
+    # What the split of a relabelled version would have been, stratified by its own labels:
+    # it moves samples between splits, which is what made paired comparisons impossible.
+    by_own_labels = assign_splits(ids=ordered, labels=relabelled, fractions=fractions, seed=2)
+    assert (by_own_labels != split).any()
+    assert (split == new_split(ids=ordered, release_labels=labels, fractions=fractions, seed=2)).all()
+    assert (split != new_split(ids=ordered, release_labels=labels, fractions=fractions, seed=5)).mean() > 0.2
+    for label in (0, 1):  # still stratified by the release's labels
+        share = (split[labels == label] == "test").mean()
+        assert abs(share - 0.2) < 0.002
+
+
+def test_release_labels_missing_an_id_is_an_error_naming_the_catalog(tmp_path):
+    pd.DataFrame({"id": [1, 2], "row": [0, 1], "label": [0, 1]}).to_parquet(tmp_path / "catalog.parquet")
+    with pytest.raises(ValueError, match="catalog.parquet"):
+        read_release_labels(ingested_dir=tmp_path, ids=np.array([1, 2, 3]))

@@ -177,8 +177,23 @@ def log_split_metrics(run: Any, results: Mapping[str, Mapping[str, Any]], out_di
         run.log_artifacts(out_dir / split_name, artifact_path=f"evaluation/{split_name}")
 
 
-def new_split(*, ids: np.ndarray, labels: np.ndarray, fractions: Mapping[str, float], seed: int) -> np.ndarray:
-    return assign_splits(ids=ids, labels=labels, fractions=fractions, seed=seed)
+def new_split(*, ids: np.ndarray, release_labels: np.ndarray, fractions: Mapping[str, float], seed: int) -> np.ndarray:
+    """(N,) split name per sample for a retrain: a new split drawn with ``seed``, stratified by
+    the *release's* labels, not by the label version being trained on.
+
+    So every label version (one review round, three, a hand relabel) puts the same samples in
+    test under the same seed, and two retrains' test figures compare the same detections:
+    stratifying by each version's own labels would move every relabelled sample, and with it
+    its neighbours in the shuffle, to another split.
+    """
+    return assign_splits(ids=ids, labels=release_labels, fractions=fractions, seed=seed)
+
+
+def read_release_labels(*, ingested_dir: str | Path, ids: np.ndarray) -> np.ndarray:
+    """(N,) the labels the release came with (the ingested catalog), aligned with ``ids``."""
+    catalog_path = Path(ingested_dir) / "catalog.parquet"
+    return align(read_table(catalog_path, columns=("id", "label"), what="ingested catalog"), ids, column="label",
+                 what=str(catalog_path)).astype(np.int64)
 
 
 def crossfit_folds(*, ids: np.ndarray, labels: np.ndarray, folds: int, seed: int) -> np.ndarray:

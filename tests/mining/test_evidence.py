@@ -9,7 +9,10 @@ from realbogus.mining.evidence import (
     EvidenceConfig,
     base_suspicion,
     combined_rank_score,
+    difficulty_regions,
     ensemble_margin_area,
+    regional_reliability,
+    reliability_weighted_disagreement,
     review_context,
     review_outcome_probability,
 )
@@ -120,3 +123,85 @@ def test_cleanlab_as_the_miner_ranks_with_cleanlab_alone():
     np.testing.assert_allclose(ranking.rank_score, expected[0])
     with pytest.raises(ValueError, match="mine.method must be"):
         rank_round(scores=scores, reviews=empty_reviews(), features=features, method="confident")
+
+
+def test_difficulty_regions_are_quantile_bins_per_given_label_with_a_missing_proxy_the_faintest():
+    labels = np.array([0, 0, 0, 0, 0, 0, 1, 1, 1, 1])
+    proxy = np.array([5.0, 1.0, 3.0, np.nan, 2.0, 4.0, 10.0, 30.0, np.nan, 20.0])
+    regions = difficulty_regions(given_labels=labels, proxy=proxy, bins=2)
+    # label 0: values 1..5 cut at their median 3 (a tie goes up), the missing one lowest;
+    # label 1: 10, 20, 30 cut at 20, regions 2 and 3.
+    np.testing.assert_array_equal(regions, [1, 0, 1, 0, 0, 1, 2, 3, 2, 3])
+    np.testing.assert_array_equal(difficulty_regions(given_labels=labels, proxy=proxy, bins=1), [0] * 6 + [1] * 4)
+    with pytest.raises(ValueError, match="one value per sample"):
+        difficulty_regions(given_labels=labels, proxy=proxy[:5], bins=2)
+
+
+def test_regional_reliability_is_each_members_agreement_rate_in_the_region():
+    disagreement = np.array([[0.1, 0.9], [0.3, 0.5], [0.8, 0.0], [0.2, 0.2]])
+    regions = np.array([0, 0, 1, 1])
+    np.testing.assert_allclose(regional_reliability(disagreement=disagreement, regions=regions),
+                               [[0.8, 0.3], [0.8, 0.3], [0.5, 0.9], [0.5, 0.9]])
+    with pytest.raises(ValueError, match="expected"):
+        regional_reliability(disagreement=disagreement, regions=regions[:3])
+    weights = np.array([1.0, 3.0])
+    reliability = regional_reliability(disagreement=disagreement, regions=regions)
+    np.testing.assert_allclose(reliability_weighted_disagreement(disagreement=disagreement, reliability=reliability,
+                                                                 member_weights=weights, strength=0.0),
+                               disagreement @ weights / 4.0)
+    np.testing.assert_allclose(reliability_weighted_disagreement(disagreement=disagreement, reliability=reliability,
+                                                                 member_weights=weights, strength=1.0),
+                               (disagreement * reliability) @ weights / 4.0)
+    for bad in ({"reliability": -0.1}, {"reliability": float("inf")}, {"reliability_bins": 0}, {"reliability_bins": 2.5},
+                {"reliability_proxy": ""}):
+        with pytest.raises(ValueError, match="reliability"):
+            EvidenceConfig(**bad)
+
+
+def _faint_and_bright(seed: int = 0):
+    """Faint samples (proxy low) are hard: the members doubt many correct labels there, at
+    ~0.6; bright samples are easy, and the few mislabels among them are doubted at ~0.55 (the
+    members learned part of the systematic noise).  Per sample the two look alike; only the
+    region says which doubt is unusual."""
+    rng = np.random.default_rng(seed)
+    n = 4000
+    bright = rng.random(n) < 0.5
+    labels = rng.integers(0, 2, n)
+    wrong = bright & (rng.random(n) < 0.03)
+    hard = ~bright & (rng.random(n) < 0.15)
+    doubt = np.where(wrong, 0.55, np.where(hard, 0.6, 0.05)) + rng.normal(0.0, 0.05, n)
+    doubt = np.where(~bright & ~hard, doubt + 0.2, doubt)  # the members are less sure of every faint label
+    artifact = np.clip(np.where(labels == 1, 1.0 - doubt, doubt), 0.0, 1.0)
+    member_scores = np.clip(artifact[:, None] + rng.normal(0.0, 0.03, (n, 2)), 0.0, 1.0)
+    proxy = np.where(bright, rng.uniform(2.0, 5.0, n), rng.uniform(-1.0, 2.0, n))
+    proxy[rng.random(n) < 0.02] = np.nan
+    return np.arange(n) + 10, labels, wrong, member_scores, np.where(np.isnan(proxy) & bright, 3.0, proxy)
+
+
+def test_reliability_weighting_ranks_a_doubt_where_members_are_usually_right_first():
+    ids, labels, wrong, member_scores, proxy = _faint_and_bright()
+    scores = EnsembleScores(ids=ids, given_labels=labels, member_names=("a", "b"), member_scores=member_scores)
+    plain = rank_round(scores=scores, reviews=empty_reviews(), features=None, difficulty=proxy)
+    weighted = rank_round(scores=scores, reviews=empty_reviews(), features=None, difficulty=proxy,
+                          evidence=EvidenceConfig(reliability=1.0, reliability_bins=2))
+    np.testing.assert_array_equal(plain.rank_score, plain.mean_disagreement)  # reliability 0: the plain ranking
+    np.testing.assert_array_equal(weighted.mean_disagreement, plain.mean_disagreement)
+    auprc_plain = average_precision_score(wrong, plain.rank_score)
+    auprc_weighted = average_precision_score(wrong, weighted.rank_score)
+    assert auprc_plain < 0.3 < 0.7 < auprc_weighted, (auprc_plain, auprc_weighted)
+    with pytest.raises(ValueError, match="no difficulty proxy"):
+        rank_round(scores=scores, reviews=empty_reviews(), features=None,
+                   evidence=EvidenceConfig(reliability=1.0))
+
+
+def test_the_default_evidence_of_params_yaml_names_an_autoscan_feature_as_its_proxy():
+    from pathlib import Path
+
+    import yaml
+
+    from realbogus.params import config_from_mapping
+    from realbogus.release.layout import FEATURE_NAMES
+
+    params = yaml.safe_load((Path(__file__).resolve().parents[2] / "params.yaml").read_text())
+    evidence = config_from_mapping(EvidenceConfig, params["mine"]["evidence"], where="params.yaml mine.evidence")
+    assert evidence.reliability > 0 and evidence.reliability_proxy in FEATURE_NAMES

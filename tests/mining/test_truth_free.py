@@ -88,8 +88,8 @@ print(json.dumps(sorted(m for m in sys.modules if "truth_eval" in m or m.split("
 
 
 def test_the_mine_stage_output_is_the_same_with_without_or_with_another_truth(tmp_path):
-    """A second review round: the members' margins and a model of round 1's review outcomes
-    join the ranking, and still nothing depends on the truth."""
+    """A second review round: the members' margins, their regional reliability and a model of
+    round 1's review outcomes join the ranking, and still nothing depends on the truth."""
     import json
 
     import numpy as np
@@ -105,7 +105,7 @@ def test_the_mine_stage_output_is_the_same_with_without_or_with_another_truth(tm
     labels = rng.integers(0, 2, n)
     params = yaml.safe_load((repo / "params.yaml").read_text())
     params["ensemble"]["members"] = list(members)
-    params["mine"].update(gallery_size=3, evidence={"training_dynamics": 0.5})
+    params["mine"].update(gallery_size=3, evidence={"training_dynamics": 0.5, "reliability": 1.0})
     params["tracking"]["enabled"] = False
     (tmp_path / "params.yaml").write_text(yaml.safe_dump(params))
     start, crossfit = tmp_path / "data/rounds/round2/start", tmp_path / "data/rounds/round2/crossfit"

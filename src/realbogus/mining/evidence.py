@@ -21,6 +21,23 @@ of disagreement turned out real is exactly what a one-shot method cannot know: a
 (:func:`review_outcome_probability`) learns P(label wrong | evidence, features, label) from
 the reviewed samples and re-ranks the rest.
 
+**Where each member is reliable** (from the first round on).  A member's doubt means more
+where that member usually agrees with the given labels.  Per member j, per given label and
+per quantile bin of a difficulty proxy the release carries (``reliability_proxy``, an
+autoScan feature, SNR by default: the detection's signal-to-noise ratio), the
+member's mean disagreement over the bin is its cross-fitted error rate there against the
+given labels, e_j(region); its reliability is 1 - e_j (:func:`regional_reliability`).  A
+mislabel is confidently contradicted where the members are usually right (a fake on a bad
+column well above the limit); a hard but correct sample is doubted where they often err
+(a faint fake near the limit, a noise peak).  The members' disagreement is weighted by it
+(:func:`reliability_weighted_disagreement`, strength b = ``reliability``):
+
+    mean_disagreement_i = sum_j w_j d_ij (1 - e_j(region_i))^b / sum_j w_j
+
+b = 0 is the plain mean disagreement.  The regions come from the features, so this is not a
+function of the probabilities either; the bins are few (``reliability_bins``): finer regions
+start to describe where the mislabels themselves gather, and subtract them.
+
 How they combine (:func:`combined_rank_score`), all truth-free:
 
     base_i = (1 - a) mean_disagreement_i + a (1 - margin_area_i) / 2      a = training_dynamics
@@ -53,12 +70,21 @@ class EvidenceConfig:
     training_dynamics: weight a of the area-under-the-margin suspicion in the base score
         (0 ignores it; 1 uses it alone where a margin exists).  Off by default: with the
         boosted trees' margins, 0.5 ranked round 1 0.12-0.18 AUPRC worse (docs/mining.md).
+    reliability: the exponent b of the regional reliability weighting of the members'
+        disagreement (0 turns it off; 1 weights each doubt by the member's agreement rate
+        with the given labels in the sample's region; larger b discounts the doubt in
+        regions where the members often err more steeply).
+    reliability_proxy: the autoScan feature whose quantile bins (per given label) are the
+        regions; reliability_bins: how many.
     review_model: learn from earlier rounds' review outcomes (from the second round on).
     review_model_iterations / review_model_leaf_nodes / review_model_min_leaf: the
         boosted trees of the review model (small: a few hundred reviewed samples).
     """
 
     training_dynamics: float = 0.0
+    reliability: float = 0.0
+    reliability_proxy: str = "SNR"
+    reliability_bins: int = 2
     review_model: bool = True
     review_model_iterations: int = 100
     review_model_leaf_nodes: int = 8
@@ -67,9 +93,72 @@ class EvidenceConfig:
     def __post_init__(self) -> None:
         if not 0.0 <= self.training_dynamics <= 1.0:
             raise ValueError(f"training_dynamics must be in [0, 1], got {self.training_dynamics!r}")
+        if not 0.0 <= self.reliability < float("inf"):
+            raise ValueError(f"reliability must be a finite exponent >= 0, got {self.reliability!r}")
+        if isinstance(self.reliability_bins, bool) or int(self.reliability_bins) != self.reliability_bins \
+                or self.reliability_bins < 1:
+            raise ValueError(f"reliability_bins must be a positive whole number, got {self.reliability_bins!r}")
+        if not isinstance(self.reliability_proxy, str) or not self.reliability_proxy:
+            raise ValueError(f"reliability_proxy must name an autoScan feature, got {self.reliability_proxy!r}")
         for name in ("review_model_iterations", "review_model_leaf_nodes", "review_model_min_leaf"):
             if int(getattr(self, name)) < (2 if name == "review_model_leaf_nodes" else 1):
                 raise ValueError(f"{name} must be a positive whole number, got {getattr(self, name)!r}")
+
+
+def difficulty_regions(*, given_labels: np.ndarray, proxy: np.ndarray, bins: int) -> np.ndarray:
+    """(N,) region number per sample: its given label and the quantile bin of ``proxy`` among
+    the samples with that label (``bins`` bins of about equal size), label * bins + bin.
+
+    A missing proxy counts as the lowest value: for the flux-based proxies (SNR,
+    MAG_FROM_LIMIT) it is missing where the source has no positive flux, fainter than any
+    measured one.  (As a region of its own it held many mislabels -- 15 of the 90 of the
+    default release had no SNR -- whose doubt was then discounted as the region's usual error.)
+    """
+    labels = check_given_labels(given_labels)
+    values = np.asarray(proxy, dtype=np.float64)
+    if values.shape != labels.shape:
+        raise ValueError(f"proxy: expected one value per sample ({labels.shape[0]}), got shape {values.shape}")
+    values = np.where(np.isnan(values), -np.inf, values)
+    regions = np.empty(labels.shape[0], dtype=np.int64)
+    for label in (0, 1):
+        members = labels == label
+        if not members.any():
+            continue
+        finite = values[members][np.isfinite(values[members])]
+        # Cut points at the inner quantiles; ties fall into the upper bin.
+        cuts = np.quantile(finite, np.linspace(0.0, 1.0, bins + 1)[1:-1]) if finite.size else np.zeros(0)
+        regions[members] = label * bins + np.searchsorted(cuts, values[members], side="right")
+    return regions
+
+
+def regional_reliability(*, disagreement: np.ndarray, regions: np.ndarray) -> np.ndarray:
+    """(N, M) each member's reliability in each sample's region: 1 - its mean disagreement with
+    the given labels over the region's samples (its cross-fitted agreement rate there).
+
+    disagreement: (N, M) from :func:`realbogus.mining.ranking.label_disagreement`.
+    regions: (N,) from :func:`difficulty_regions`.
+    """
+    doubt = np.asarray(disagreement, dtype=np.float64)
+    region = np.asarray(regions, dtype=np.int64)
+    if doubt.ndim != 2 or region.shape != (doubt.shape[0],):
+        raise ValueError(f"disagreement (N, M) and regions (N,) expected, got {doubt.shape} and {region.shape}")
+    _, index = np.unique(region, return_inverse=True)
+    counts = np.bincount(index).astype(np.float64)
+    mean_doubt = np.column_stack([np.bincount(index, weights=doubt[:, member]) / counts
+                                  for member in range(doubt.shape[1])])
+    return 1.0 - mean_doubt[index]
+
+
+def reliability_weighted_disagreement(*, disagreement: np.ndarray, reliability: np.ndarray, member_weights: np.ndarray,
+                                      strength: float) -> np.ndarray:
+    """(N,) sum_j w_j d_ij r_ij^strength / sum_j w_j (module docstring); strength 0 gives the
+    plain weighted mean disagreement."""
+    doubt = np.asarray(disagreement, dtype=np.float64)
+    weights = np.asarray(member_weights, dtype=np.float64)
+    if strength == 0.0:
+        return doubt @ weights / weights.sum()
+    factor = np.clip(np.asarray(reliability, dtype=np.float64), 0.0, 1.0) ** strength
+    return (doubt * factor) @ weights / weights.sum()
 
 
 def ensemble_margin_area(*, margin_areas: np.ndarray, member_weights: np.ndarray | None = None) -> np.ndarray:

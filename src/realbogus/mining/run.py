@@ -23,12 +23,21 @@ from realbogus.mining.evidence import (
     EvidenceConfig,
     base_suspicion,
     combined_rank_score,
+    difficulty_regions,
     ensemble_margin_area,
+    regional_reliability,
+    reliability_weighted_disagreement,
     review_context,
     review_outcome_probability,
 )
 from realbogus.mining.gallery import write_candidate_gallery
-from realbogus.mining.ranking import candidate_table, disagreement_ranking, select_candidates, write_candidates_csv
+from realbogus.mining.ranking import (
+    candidate_table,
+    disagreement_ranking,
+    label_disagreement,
+    select_candidates,
+    write_candidates_csv,
+)
 from realbogus.mining.rounds import CORRECTED, UNDECIDED, empty_reviews, read_round_labels, reviewed_mask
 from realbogus.mining.tables import cross_member_placement, member_category_table, plot_cross_member_placement
 from realbogus.stage_tables import check_stamps_in_id_order
@@ -110,7 +119,8 @@ class RoundRanking:
 
 def rank_round(*, scores: EnsembleScores, reviews: pd.DataFrame, features: np.ndarray | None,
                method: str = OUR_METHOD, weighting: str = "auc", rank_by: str = "mean",
-               evidence: EvidenceConfig = EvidenceConfig(), seed: int = 0) -> RoundRanking:
+               evidence: EvidenceConfig = EvidenceConfig(), seed: int = 0,
+               difficulty: np.ndarray | None = None) -> RoundRanking:
     """Score every sample of one round (truth-free).
 
     reviews: the ledger of earlier rounds (``realbogus.mining.rounds``).  features: (N, F)
@@ -118,6 +128,9 @@ def rank_round(*, scores: EnsembleScores, reviews: pd.DataFrame, features: np.nd
     model reads the member scores only).  method: ``ensemble_disagreement`` (ours: the
     disagreement ranking with the evidence of :mod:`realbogus.mining.evidence`) or one of
     cleanlab's (``CLEANLAB_METHODS``: cleanlab re-run on this round's scores, nothing else).
+    difficulty: (N,) the release's difficulty proxy (``evidence.reliability_proxy``) whose
+    regions weight each member's doubt by its reliability there; needed when
+    ``evidence.reliability`` > 0.
     """
     labels = scores.given_labels
     ranking = disagreement_ranking(given_labels=labels, member_scores=scores.member_scores,
@@ -129,9 +142,20 @@ def rank_round(*, scores: EnsembleScores, reviews: pd.DataFrame, features: np.nd
     if method == OUR_METHOD:
         if scores.margin_areas is not None:
             margin = ensemble_margin_area(margin_areas=scores.margin_areas, member_weights=ranking.member_weights)
+        disagreement = ranking.mean_disagreement
+        if evidence.reliability > 0.0:
+            if difficulty is None:
+                raise ValueError(f"mine.evidence.reliability is {evidence.reliability} but no difficulty proxy "
+                                 f"({evidence.reliability_proxy}) was given to weight the members by region")
+            doubt = label_disagreement(given_labels=labels, member_scores=scores.member_scores)
+            reliability = regional_reliability(disagreement=doubt, regions=difficulty_regions(
+                given_labels=labels, proxy=difficulty, bins=evidence.reliability_bins))
+            disagreement = reliability_weighted_disagreement(disagreement=doubt, reliability=reliability,
+                                                             member_weights=ranking.member_weights,
+                                                             strength=evidence.reliability)
         # strong_votes ranks by votes + mean disagreement: the evidence enters through the mean.
         base = (ranking.rank_score - ranking.mean_disagreement) + base_suspicion(
-            mean_disagreement=ranking.mean_disagreement, margin_area=margin,
+            mean_disagreement=disagreement, margin_area=margin,
             training_dynamics=evidence.training_dynamics)
         probability = None
         if evidence.review_model and len(reviews):
@@ -183,7 +207,8 @@ def mine_round(*, scores: EnsembleScores, reviews: pd.DataFrame, features: np.nd
                rows: np.ndarray, out_dir: str | os.PathLike[str], reports_dir: str | os.PathLike[str], budget: int,
                method: str = OUR_METHOD, weighting: str = "auc", rank_by: str = "mean",
                evidence: EvidenceConfig = EvidenceConfig(), gallery_size: int = 24,
-               placement_reference: Sequence[str] | None = None, seed: int = 0) -> dict[str, Any]:
+               placement_reference: Sequence[str] | None = None, seed: int = 0,
+               difficulty: np.ndarray | None = None) -> dict[str, Any]:
     """Rank every sample of one review round and write the candidates for review.
 
     rows: (N,) row of each id in ``stamps`` (for the gallery).  reviews: the ledger of
@@ -196,7 +221,7 @@ def mine_round(*, scores: EnsembleScores, reviews: pd.DataFrame, features: np.nd
     out_dir, reports_dir = Path(out_dir), Path(reports_dir)
     stamps = _stamps_by_position(stamps, rows)  # before anything is written
     ranking = rank_round(scores=scores, reviews=reviews, features=features, method=method, weighting=weighting,
-                         rank_by=rank_by, evidence=evidence, seed=seed)
+                         rank_by=rank_by, evidence=evidence, seed=seed, difficulty=difficulty)
     chosen = select_round_candidates(ranking=ranking, budget=budget)
     candidates = candidate_table(ids=scores.ids, given_labels=scores.given_labels, member_scores=scores.member_scores,
                                  member_names=scores.member_names, rank_score=ranking.rank_score, rows=chosen)
