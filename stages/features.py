@@ -9,6 +9,7 @@ from realbogus.atomic import atomic_path
 from realbogus.command_errors import run_stage
 from realbogus.feature_table import build_feature_table
 from realbogus.params import load_params, section
+from realbogus.release.layout import FEATURE_NAMES
 from realbogus.stage_tables import read_table
 
 
@@ -19,7 +20,9 @@ def main(argv: list[str] | None = None) -> None:
     args = parser.parse_args(argv)
     params = load_params()
     settings = section(params, "features")
-    catalog = read_table(args.catalog, columns=("id", "row"), what="ingested catalog")
+    # The release's own features (when it has them) and what computing them needs; not the rest.
+    catalog = read_table(args.catalog, columns=("id", "row", "band", *FEATURE_NAMES), what="ingested catalog",
+                         only=True)
     table, origin = build_feature_table(catalog=catalog, release_dir=section(params, "release")["path"],
                                         source=settings["source"], workers=settings["workers"])
     with atomic_path(args.out, command="features", inputs=(args.catalog,)) as temporary:

@@ -28,7 +28,7 @@ def main(argv: list[str] | None = None) -> None:
     rounds = review_rounds(section(params, "mine").get("rounds"))
     last = rounds[-1].name
     labels, reviews = read_round_labels(Path(args.rounds_dir) / last)
-    release = labels_from_catalog(read_table(args.catalog, columns=("id", "label"), what="ingested catalog"))
+    release = labels_from_catalog(read_table(args.catalog, columns=("id", "label"), what="ingested catalog", only=True))
     changed = reviews[reviews["outcome"] == CORRECTED].sort_values("id")
     # A sample is reviewed in one round only, so its label when reviewed is the release's.
     if not (release.set_index("id")["label"].reindex(changed["id"]).to_numpy() == changed["old_label"]).all():

@@ -13,12 +13,13 @@ import numpy as np
 
 from realbogus import tracking
 from realbogus.command_errors import run_stage
-from realbogus.feature_models.matrix import feature_matrix
+from realbogus.feature_models.matrix import read_feature_matrix
 from realbogus.mining.evidence import EvidenceConfig
 from realbogus.mining.rounds import read_round_labels
 from realbogus.mining.run import mine_round, read_crossfit_scores
 from realbogus.params import config_from_mapping, load_params, section
 from realbogus.provenance import content_hash
+from realbogus.release.layout import FEATURE_NAMES
 from realbogus.stage_tables import LABELS_FILE, align, read_table, write_json
 
 
@@ -43,12 +44,13 @@ def main(argv: list[str] | None = None) -> None:
     if not np.array_equal(align(labels, scores.ids, column="label", what=f"{args.start} labels"), scores.given_labels):
         raise ValueError(f"{args.crossfit_dir}: the members were cross-fitted on other labels than {args.start}; "
                          "re-run the round's crossfit stages")
-    catalog = read_table(Path(args.ingested) / "catalog.parquet", columns=("id", "row"), what="ingested catalog")
+    catalog = read_table(Path(args.ingested) / "catalog.parquet", columns=("id", "row"), what="ingested catalog",
+                         only=True)
     rows = align(catalog, scores.ids, column="row", what="ingested catalog").astype(np.int64)
-    features = read_table(args.features, columns=("id",), what="feature table").set_index("id").loc[scores.ids]
-    if evidence.reliability_proxy not in features.columns:
-        raise ValueError(f"{args.features}: no column {evidence.reliability_proxy!r} (params.yaml "
-                         f"mine.evidence.reliability_proxy); expected one of the autoScan features")
+    if evidence.reliability_proxy not in FEATURE_NAMES:
+        raise ValueError(f"params.yaml mine.evidence.reliability_proxy: {evidence.reliability_proxy!r} is not "
+                         f"an autoScan feature; expected one of {list(FEATURE_NAMES)}")
+    features = read_feature_matrix(args.features, ids=scores.ids)
     with tracking.stage_run(stage="mine", params={"mine": {key: value for key, value in settings.items()
                                                            if key != "rounds"},
                                                   "round": {"name": args.round, "budget": args.budget},
@@ -57,13 +59,13 @@ def main(argv: list[str] | None = None) -> None:
                             data_version=content_hash(Path(args.ingested) / "catalog.parquet"),
                             labels_version=content_hash(Path(args.start) / LABELS_FILE),
                             data_source=str(section(params, "release")["path"])) as run:
-        summary = mine_round(scores=scores, reviews=reviews, features=feature_matrix(features.reset_index()),
+        summary = mine_round(scores=scores, reviews=reviews, features=features,
                              stamps=np.load(Path(args.ingested) / "stamps.npy", mmap_mode="r"), rows=rows,
                              out_dir=args.out, reports_dir=args.reports, budget=args.budget,
                              method=settings.get("method", "ensemble_disagreement"),
                              weighting=settings["member_weighting"], rank_by=settings["rank_by"], evidence=evidence,
                              gallery_size=settings["gallery_size"], seed=int(section(params, "ensemble")["seed"]),
-                             difficulty=features[evidence.reliability_proxy].to_numpy(dtype=np.float64))
+                             difficulty=features[:, FEATURE_NAMES.index(evidence.reliability_proxy)])
         write_json(summary, args.metrics)
         run.log_metrics({key: value for key, value in summary.items()
                          if isinstance(value, (int, float)) and not isinstance(value, bool)})

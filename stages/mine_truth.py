@@ -37,7 +37,8 @@ def main(argv: list[str] | None = None) -> None:
         return
     mine = section(params, "mine")
     rounds = review_rounds(mine.get("rounds"))
-    catalog = read_table(Path(args.ingested) / "catalog.parquet", columns=("id", "row"), what="ingested catalog")
+    catalog = read_table(Path(args.ingested) / "catalog.parquet", columns=("id", "row"), what="ingested catalog",
+                         only=True)
     ids = np.sort(catalog["id"].to_numpy())
     with tracking.stage_run(stage="mine_truth", params={"mine": mine},
                             data_version=content_hash(Path(args.ingested) / "catalog.parquet"),

@@ -9,6 +9,7 @@ import argparse
 from pathlib import Path
 
 import pandas as pd
+import pyarrow.parquet as pq
 
 from realbogus import tracking
 from realbogus.ingest import load_stamps
@@ -38,7 +39,10 @@ def main(argv: list[str] | None = None) -> None:
     scores = {member: read_table(Path(args.models) / member / "scores.parquet", columns=SCORE_COLUMNS,
                                  what=f"{member} scores") for member in members}
     truth_path = Path(args.truth)
-    truth = pd.read_parquet(truth_path) if truth_path.exists() else None
+    truth = None
+    if truth_path.exists():  # the report needs the true label only (the table has ~40 columns)
+        present = pq.read_schema(truth_path).names
+        truth = pd.read_parquet(truth_path, columns=["id", "true_label"] if "true_label" in present else None)
     catalog = Path(args.ingested) / "catalog.parquet"
     with tracking.stage_run(stage="realism", params={"realism": settings, "ensemble": {"members": members}},
                             data_version=content_hash(catalog), labels_version=content_hash(catalog),

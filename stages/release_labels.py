@@ -15,7 +15,7 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--catalog", default="data/ingested/catalog.parquet")
     parser.add_argument("--out", default="data/rounds/release", help="folder for labels.csv and reviews.csv")
     args = parser.parse_args(argv)
-    labels = labels_from_catalog(read_table(args.catalog, columns=("id", "label"), what="ingested catalog"))
+    labels = labels_from_catalog(read_table(args.catalog, columns=("id", "label"), what="ingested catalog", only=True))
     write_round_labels(labels=labels, reviews=empty_reviews(), folder=args.out, command="release_labels")
     print(f"label version 0: {len(labels)} labels from {args.catalog}")
 

@@ -17,7 +17,7 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--out", default="data/split/split.csv")
     args = parser.parse_args(argv)
     split = section(load_params(), "split")
-    catalog = read_table(args.catalog, columns=("id", "label"), what="ingested catalog")
+    catalog = read_table(args.catalog, columns=("id", "label"), what="ingested catalog", only=True)
     table = split_table(ids=catalog["id"].to_numpy(), labels=catalog["label"].to_numpy(),
                         fractions=split["fractions"], seed=split["seed"])
     with atomic_path(args.out, command="split", inputs=(args.catalog,)) as temporary:

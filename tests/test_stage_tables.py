@@ -52,3 +52,14 @@ def test_mining_refuses_stamps_out_of_id_order(tmp_path):
         mine_ensemble(scores=scores, stamps=stamps, rows=np.arange(10)[::-1].copy(), out_dir=tmp_path / "mine",
                       reports_dir=tmp_path / "reports", budget=3)
     assert not (tmp_path / "mine").exists() and not (tmp_path / "reports").exists()
+
+
+@pytest.mark.parametrize("suffix", [".parquet", ".csv"])
+def test_read_table_only_reads_the_named_columns_and_still_checks_them(tmp_path, suffix):
+    table = pd.DataFrame({"id": [2, 1], "label": [1, 0], "band": ["g", "r"], "SNR": [5.0, 7.0]})
+    path = tmp_path / f"catalog{suffix}"
+    table.to_parquet(path, index=False) if suffix == ".parquet" else table.to_csv(path, index=False)
+    assert list(read_table(path, columns=("id", "label"), what="catalog", only=True).columns) == ["id", "label"]
+    assert list(read_table(path, columns=("id", "label"), what="catalog").columns) == ["id", "label", "band", "SNR"]
+    with pytest.raises(ValueError, match=rf"catalog{suffix}: catalog lacks column\(s\) \['row'\]"):
+        read_table(path, columns=("id", "row"), what="catalog", only=True)

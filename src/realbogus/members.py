@@ -144,20 +144,29 @@ def fit_and_score(*, spec: MemberSpec, labels: np.ndarray, train_rows: np.ndarra
                     score_rows=score_rows, seed=seed, on_epoch_end=on_epoch_end, record_training=record_training)
 
 
-def _fit_feature_model(*, feature_model: FeatureModel, spec: MemberSpec, inputs: pd.DataFrame, labels: np.ndarray,
+def _fit_feature_model(*, feature_model: FeatureModel, spec: MemberSpec, inputs: pd.DataFrame | np.ndarray,
+                       labels: np.ndarray,
                        train_rows: np.ndarray, val_rows: np.ndarray, score_rows: np.ndarray, seed: int,
                        on_epoch_end: Callable[[int, dict[str, float]], None] | None,
                        record_training: bool = False) -> FittedMember:
     """Every feature-model kind: its classifier fitted on the training rows of the feature matrix."""
     import joblib
 
-    from realbogus.feature_models.matrix import artifact_scores, fit_on_rows, staged_artifact_scores
+    from realbogus.feature_models.matrix import (
+        artifact_scores,
+        as_feature_matrix,
+        fit_on_rows,
+        staged_artifact_scores,
+    )
 
-    model = fit_on_rows(feature_model.build(spec.config, seed=seed), features=inputs, labels=labels,
+    # One matrix for the fit and the scoring: row subsets of the table would each copy it.
+    matrix = as_feature_matrix(inputs)
+    model = fit_on_rows(feature_model.build(spec.config, seed=seed), features=matrix, labels=labels,
                         train_rows=train_rows)
     artifact_score = np.full(len(labels), np.nan, dtype=np.float32)
-    artifact_score[score_rows] = artifact_scores(model=model, features=inputs.iloc[score_rows])
-    training_scores = (staged_artifact_scores(model=model, features=inputs.iloc[train_rows])
+    all_rows = len(score_rows) == len(matrix) and np.array_equal(score_rows, np.arange(len(matrix)))
+    artifact_score[score_rows] = artifact_scores(model=model, features=matrix if all_rows else matrix[score_rows])
+    training_scores = (staged_artifact_scores(model=model, features=matrix[train_rows])
                        if record_training else None)
 
     def save(folder: Path) -> Path:

@@ -23,6 +23,7 @@ from realbogus import tracking
 from realbogus.atomic import atomic_path
 from realbogus.cluster import is_chief
 from realbogus.evaluation import evaluate_scores
+from realbogus.feature_models.matrix import read_feature_matrix
 from realbogus.members import FEATURES, STAMPS, MemberSpec, fit_and_score
 from realbogus.metrics import headline_metrics
 from realbogus.provenance import content_hash
@@ -48,13 +49,13 @@ class StageInputs:
     """What a training stage reads for one member, aligned on the catalog's id order.
 
     ids: (N,) detection ids, ascending; labels: (N,) the label version trained on (1 =
-    artifact); features: the feature table in id order, for a member reading features;
+    artifact); features: the (N, 38) feature matrix in id order, for a member reading features;
     stamps: the (N, 51, 51, 3) memmap, row i = ids[i], for a member reading stamps.
     """
 
     ids: np.ndarray
     labels: np.ndarray
-    features: pd.DataFrame | None
+    features: np.ndarray | None
     stamps: np.ndarray | None
     data_version: str
     labels_version: str
@@ -65,16 +66,16 @@ def load_inputs(*, spec: MemberSpec, ingested_dir: str | Path, features_path: st
     """The ids, labels and whichever of features and stamps member ``spec`` reads."""
     ingested_dir = Path(ingested_dir)
     catalog_path = ingested_dir / "catalog.parquet"
-    catalog = read_table(catalog_path, columns=("id", "row", "label"),
-                         what="ingested catalog").sort_values("id").reset_index(drop=True)
+    catalog = read_table(catalog_path, columns=("id", "row", "label"), what="ingested catalog",
+                         only=True).sort_values("id").reset_index(drop=True)
     ids = catalog["id"].to_numpy()
     features = stamps = None
     if spec.reads == FEATURES:
-        features = read_table(features_path, columns=("id",), what="feature table").set_index("id").loc[ids].reset_index()
+        features = read_feature_matrix(features_path, ids=ids)
     elif spec.reads == STAMPS:
         stamps = np.load(ingested_dir / "stamps.npy", mmap_mode="r")
         check_stamps_in_id_order(rows=catalog["row"].to_numpy(), n_stamps=len(stamps), where=catalog_path)
-    labels = align(read_table(labels_path, columns=("id", "label"), what="labels"), ids, column="label",
+    labels = align(read_table(labels_path, columns=("id", "label"), what="labels", only=True), ids, column="label",
                    what=str(labels_path)).astype(np.int64)
     return StageInputs(ids=ids, labels=labels, features=features, stamps=stamps,
                        data_version=content_hash(catalog_path), labels_version=content_hash(labels_path))
@@ -192,8 +193,8 @@ def new_split(*, ids: np.ndarray, release_labels: np.ndarray, fractions: Mapping
 def read_release_labels(*, ingested_dir: str | Path, ids: np.ndarray) -> np.ndarray:
     """(N,) the labels the release came with (the ingested catalog), aligned with ``ids``."""
     catalog_path = Path(ingested_dir) / "catalog.parquet"
-    return align(read_table(catalog_path, columns=("id", "label"), what="ingested catalog"), ids, column="label",
-                 what=str(catalog_path)).astype(np.int64)
+    catalog = read_table(catalog_path, columns=("id", "label"), what="ingested catalog", only=True)
+    return align(catalog, ids, column="label", what=str(catalog_path)).astype(np.int64)
 
 
 def crossfit_folds(*, ids: np.ndarray, labels: np.ndarray, folds: int, seed: int) -> np.ndarray:
