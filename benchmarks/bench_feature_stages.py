@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import multiprocessing
 import os
 import shutil
 import subprocess
@@ -91,7 +92,15 @@ def main() -> int:
     for n in args.sizes:
         with tempfile.TemporaryDirectory(prefix=f"realbogus-feature-stages-{n}-") as scratch:
             work = Path(scratch)
-            write_subset(args.release, work, n=n)
+            # In a process of its own: a stage's peak RSS (wait4's ru_maxrss) counts the memory
+            # its process had between fork and exec, a copy of this one's, so this one must stay
+            # small rather than hold the release's tables.
+            writer = multiprocessing.get_context("spawn").Process(target=write_subset, args=(args.release, work),
+                                                                  kwargs={"n": n})
+            writer.start()
+            writer.join()
+            if writer.exitcode != 0:
+                raise SystemExit(f"writing the {n}-sample subset of {args.release} failed")
             env["MLFLOW_TRACKING_URI"] = f"sqlite:///{work / 'mlflow.db'}"
             run = {"n": n, "stages": {}}
             for name, command in stage_commands(args.members):
