@@ -35,9 +35,9 @@ def read_table(path: str | os.PathLike[str], *, columns: Sequence[str], what: st
                only: bool = False) -> pd.DataFrame:
     """A parquet or CSV table that must hold ``columns``; the error names the file and what it is.
 
-    only: read just ``columns`` and no other.  At the full release's
-    size the catalog's other columns (38 features, band, source) cost ~0.5 KB per sample in
-    every stage that only wants ids, rows and labels.
+    only: read just ``columns`` and no other.  At the full release's size the catalog's
+    other columns (38 features, band, source) cost ~0.5 KB per sample in every stage that
+    only wants ids, rows and labels.
     """
     path = Path(path)
     if not path.exists():
