@@ -16,7 +16,14 @@ from feature_models.synthetic import synthetic_features
 from realbogus.feature_models import FeatureModel, register_feature_model
 from realbogus.members import resolve_member
 from realbogus.split import assign_splits
-from realbogus.training_runs import StageInputs, crossfit_folds, crossfit_member, new_split, read_release_labels
+from realbogus.training_runs import (
+    StageInputs,
+    crossfit_folds,
+    crossfit_member,
+    new_split,
+    read_release_labels,
+    records_training_dynamics,
+)
 
 # The feature column that carries each sample's id into the model, so the model can say
 # which samples it saw (feature models see only the 38-feature matrix).
@@ -314,3 +321,24 @@ def test_release_labels_missing_an_id_is_an_error_naming_the_catalog(tmp_path):
     pd.DataFrame({"id": [1, 2], "row": [0, 1], "label": [0, 1]}).to_parquet(tmp_path / "catalog.parquet")
     with pytest.raises(ValueError, match="catalog.parquet"):
         read_release_labels(ingested_dir=tmp_path, ids=np.array([1, 2, 3]))
+
+
+@pytest.mark.parametrize("setting, member, expected", [
+    (False, "model1", False), (True, "hgb", True), (True, "model1", True),
+    (["model1"], "model1", True), (["model1"], "hgb", False), ([], "model1", False),
+    (["model1", "model2"], "model2", True),
+])
+def test_crossfit_training_dynamics_names_the_members_that_record_it(setting, member, expected):
+    known = ["rf", "hgb", "model1", "model2"]
+    assert records_training_dynamics(setting, member=member, known_members=known) is expected
+
+
+def test_crossfit_training_dynamics_rejects_an_unknown_member_and_a_bad_value():
+    # A member defined in params but not in the ensemble is fine (it is just not cross-fitted).
+    assert records_training_dynamics(["model2"], member="rf", known_members=["rf", "model2"]) is False
+    with pytest.raises(ValueError, match=r"crossfit.training_dynamics names \['modle1'\]"):
+        records_training_dynamics(["modle1"], member="model1", known_members=["rf", "model1"])
+    with pytest.raises(ValueError, match="true, false or a list"):
+        records_training_dynamics("yes", member="model1", known_members=["model1"])
+    with pytest.raises(ValueError, match="true, false or a list"):
+        records_training_dynamics([1], member="model1", known_members=["model1"])

@@ -11,7 +11,7 @@ stage; all fit, the chief alone writes the outputs and logs (the others' trackin
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -204,6 +204,27 @@ def crossfit_folds(*, ids: np.ndarray, labels: np.ndarray, folds: int, seed: int
     names = assign_splits(ids=ids, labels=labels, seed=seed,
                           fractions={f"fold{k}": 1.0 / folds for k in range(folds)}, required=())
     return np.array([int(name[4:]) for name in names])
+
+
+def records_training_dynamics(setting: Any, *, member: str, known_members: Iterable[str]) -> bool:
+    """Whether the cross-fit of ``member`` records its training samples' area under the margin,
+    from params.yaml ``crossfit.training_dynamics``: false (no member), true (every member
+    that trains in steps: the CNNs and the boosted trees), or a list of member names (those
+    members only).  A listed name must be one of ``known_members`` (the names under
+    params.yaml feature_models and models), so a typo is an error; it need not be in the
+    ensemble (a member dropped from ``ensemble.members`` is simply not cross-fitted).
+    """
+    where = "params.yaml crossfit.training_dynamics"
+    if isinstance(setting, bool):
+        return setting
+    if isinstance(setting, (list, tuple)) and all(isinstance(name, str) for name in setting):
+        known = sorted(set(known_members))
+        unknown = sorted(set(setting) - set(known))
+        if unknown:
+            raise ValueError(f"{where} names {unknown}, which are not members defined under params.yaml "
+                             f"feature_models or models ({known})")
+        return member in setting
+    raise ValueError(f"{where} must be true, false or a list of member names, got {setting!r}")
 
 
 def crossfit_member(*, spec: MemberSpec, inputs: StageInputs, folds: int, seed: int, validation_fraction: float,

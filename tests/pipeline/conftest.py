@@ -23,8 +23,8 @@ TINY_PARAMS = {
                         "inner_dropout": None}},
     # Two epochs: a learning curve of two points; two seeds: the CNN's figures as mean and spread.
     "train": {"max_epochs": 2, "batch_size": 64, "seeds": 2},
-    # The margins recorded (off by default: their mining weight is 0), to run that path too.
-    "crossfit": {"training_dynamics": True},
+    # The CNN's margins recorded and mixed into the ranking, as the default does for model1.
+    "crossfit": {"training_dynamics": ["tiny"]},
     "mine": {"rounds": {"round1": {"after": "release", "budget": 40}, "round2": {"after": "round1", "budget": 10}},
              "gallery_size": 4},
     "feature_models": {"rf": {"n_estimators": 20, "n_jobs": 1}, "hgb": {"max_iter": 20}},
