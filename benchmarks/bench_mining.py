@@ -173,64 +173,82 @@ def paired_fpr_comparison(*, one: pd.DataFrame, three: pd.DataFrame, truth: pd.D
             "difference_90pct_interval": paired["difference_90pct_interval"]}
 
 
-def crossval_retrain_comparison(*, clone: Path, members: list[str], truth: pd.DataFrame, first: str = ROUNDS[0],
-                                last: str = ROUNDS[-1], folds: int = 5, repeats: int = 2, resamples: int = 1000,
-                                seed: int = 0) -> dict:
-    """Each feature member trained on the labels after ``first`` and after ``last``, compared on
-    every sample of the release instead of one test split: K-fold cross-validation with the
-    same folds for both label versions (stratified by the release's labels, ``repeats`` fold
-    draws whose out-of-fold scores are averaged), FPR at MDR 0.05 against the truth over all
-    N samples, and a paired bootstrap over the samples of the difference
-    (:func:`paired_fpr_bootstrap`: before = after ``first``, after = after ``last``).
+def crossval_fpr_comparison(*, folder: Path, params: dict, ids: np.ndarray, before: np.ndarray, after: np.ndarray,
+                            true_label: np.ndarray, members: list[str], folds: int = 5, repeats: int = 2,
+                            resamples: int = 1000, seed: int = 0) -> dict:
+    """Each feature member trained on two label versions of the same samples, compared on
+    every sample instead of one test split: K-fold cross-validation with the same folds for
+    both versions (stratified by the release's labels, ``repeats`` fold draws whose
+    out-of-fold scores are averaged), FPR at MDR 0.05 against the truth over all samples and
+    a paired bootstrap of the difference (:func:`paired_fpr_bootstrap`).
 
-    The pipeline's retrain tests on 20 % of the release (~1,000 real detections at 10,000
-    samples), where one false positive is 0.1 point; this asks the same question with five
-    times the test samples and fewer model seeds in the answer.  The CNN members are not
-    cross-validated here (K trainings per label version and repeat): their comparison is
-    the pipeline's split (``retrain_paired``)."""
+    folder: a pipeline's folder (``data/ingested``, ``data/features``); ids: (N,) the samples;
+    before, after, true_label: (N,) labels aligned with ids.  The CNN members are not
+    cross-validated (K trainings per version and repeat): see ``retrain_paired``.
+    """
     from realbogus.feature_models.matrix import read_feature_matrix
     from realbogus.members import FEATURES, fit_and_score, resolve_member
-    from realbogus.stage_tables import align, read_table
     from realbogus.training_runs import crossfit_folds, read_release_labels
 
-    params = yaml.safe_load((clone / "params.yaml").read_text())
-    versions = {}
-    for name in (first, last):
-        table = read_table(clone / "data" / "rounds" / name / "labels.csv", columns=("id", "label"),
-                           what=f"{name} labels", only=True).sort_values("id")
-        versions[name] = table
-    ids = versions[first]["id"].to_numpy()
-    labels = {name: align(table, ids, column="label", what=f"{name} labels").astype(np.int64)
-              for name, table in versions.items()}
-    release = read_release_labels(ingested_dir=clone / "data" / "ingested", ids=ids)
-    true_label = align(truth, ids, column="true_label", what="truth").astype(np.int64)
-    matrix = read_feature_matrix(clone / "data" / "features" / "features.parquet", ids=ids)
+    release = read_release_labels(ingested_dir=folder / "data" / "ingested", ids=ids)
+    matrix = read_feature_matrix(folder / "data" / "features" / "features.parquet", ids=ids)
     no_rows = np.zeros(0, dtype=np.int64)
-    out: dict = {"folds": folds, "repeats": repeats, "n_samples": int(len(ids)), "n_real": int((true_label == 0).sum()),
-                 "labels_changed_between": int((labels[first] != labels[last]).sum()),
-                 "wrong_labels": {name: int((version != true_label).sum()) for name, version in labels.items()},
-                 "members": {}}
+    versions = {"before": before, "after": after}
+    out: dict = {}
     for member in members:
         spec = resolve_member(member, params)
         if spec.reads != FEATURES:
-            out["members"][member] = "not cross-validated (a CNN): see retrain_paired"
+            out[member] = "not cross-validated (a CNN): see retrain_paired"
             continue
-        scores = {name: np.zeros(len(ids)) for name in labels}
+        scores = {name: np.zeros(len(ids)) for name in versions}
         for repeat in range(repeats):
             fold = crossfit_folds(ids=ids, labels=release, folds=folds, seed=seed + repeat)
             for k in range(folds):
                 train_rows, test_rows = np.flatnonzero(fold != k), np.flatnonzero(fold == k)
-                for name, version in labels.items():
-                    fitted = fit_and_score(spec=spec, labels=version, train_rows=train_rows, val_rows=no_rows,
+                for name, labels in versions.items():
+                    fitted = fit_and_score(spec=spec, labels=labels, train_rows=train_rows, val_rows=no_rows,
                                            score_rows=test_rows, seed=seed + repeat, features=matrix)
                     scores[name][test_rows] += fitted.artifact_score[test_rows] / repeats
-
-        paired = paired_fpr_bootstrap(true_label=true_label, before=scores[first], after=scores[last],
-                                      resamples=resamples, seed=seed)
-        out["members"][member] = {f"fpr_after_{first}": paired["fpr_before"], f"fpr_after_{last}": paired["fpr_after"],
-                                  "bootstrap_share_last_lower": paired["bootstrap_share_after_lower"],
-                                  "difference_90pct_interval": paired["difference_90pct_interval"]}
+        out[member] = paired_fpr_bootstrap(true_label=true_label, before=scores["before"], after=scores["after"],
+                                           resamples=resamples, seed=seed)
     return out
+
+
+def round_labels(folder: Path, round_name: str, ids: np.ndarray) -> np.ndarray:
+    """(N,) the labels a review round's merge wrote, aligned with ``ids``."""
+    from realbogus.stage_tables import align, read_table
+
+    path = folder / "data" / "rounds" / round_name / "labels.csv"
+    table = read_table(path, columns=("id", "label"), what=f"{round_name} labels", only=True)
+    return align(table, ids, column="label", what=str(path)).astype(np.int64)
+
+
+def crossval_retrain_comparison(*, clone: Path, members: list[str], truth: pd.DataFrame, first: str = ROUNDS[0],
+                                last: str = ROUNDS[-1], folds: int = 5, repeats: int = 2, resamples: int = 1000,
+                                seed: int = 0) -> dict:
+    """Each feature member trained on the labels after ``first`` and after ``last``, compared by
+    :func:`crossval_fpr_comparison` on every sample of the release.
+
+    The pipeline's retrain tests on 20 % of the release (~1,000 real detections at 10,000
+    samples), where one false positive is 0.1 point; this asks the same question with five
+    times the test samples and fewer model seeds in the answer."""
+    from realbogus.stage_tables import align
+
+    params = yaml.safe_load((clone / "params.yaml").read_text())
+    ids = np.sort(truth["id"].to_numpy())
+    labels = {name: round_labels(clone, name, ids) for name in (first, last)}
+    true_label = align(truth, ids, column="true_label", what="truth").astype(np.int64)
+    compared = crossval_fpr_comparison(folder=clone, params=params, ids=ids, before=labels[first], after=labels[last],
+                                       true_label=true_label, members=members, folds=folds, repeats=repeats,
+                                       resamples=resamples, seed=seed)
+    return {"folds": folds, "repeats": repeats, "n_samples": int(len(ids)), "n_real": int((true_label == 0).sum()),
+            "labels_changed_between": int((labels[first] != labels[last]).sum()),
+            "wrong_labels": {name: int((version != true_label).sum()) for name, version in labels.items()},
+            "members": {member: entry if isinstance(entry, str) else {
+                f"fpr_after_{first}": entry["fpr_before"], f"fpr_after_{last}": entry["fpr_after"],
+                "bootstrap_share_last_lower": entry["bootstrap_share_after_lower"],
+                "difference_90pct_interval": entry["difference_90pct_interval"]}
+                for member, entry in compared.items()}}
 
 
 def round_table(clone: Path) -> pd.DataFrame:

@@ -8,7 +8,8 @@ margins, the feature table and the simulated truth, and ranks round 1 exactly as
 the grid, with the margins of one member at a time or of all members that record one (the
 random forest records none), at the release's own reliability setting (params.yaml) and
 without it.  Beside it: the best of cleanlab's five methods on the same scores, which reads
-the probabilities only.
+the probabilities only.  And the other evidence the issue proposed, agreement between the
+members that see the pixels and those that see the features (``views``).
 
     python benchmarks/mining_margin.py --repo /tmp/a/repo
 """
@@ -26,7 +27,9 @@ import yaml
 
 from realbogus.feature_models.matrix import read_feature_matrix
 from realbogus.mining.cleanlab_methods import cleanlab_suspicion
-from realbogus.mining.evidence import EvidenceConfig
+from realbogus.members import STAMPS, resolve_member
+from realbogus.mining.evidence import EvidenceConfig, difficulty_regions, regional_reliability
+from realbogus.mining.ranking import disagreement_ranking, label_disagreement
 from realbogus.mining.rounds import empty_reviews
 from realbogus.mining.run import rank_round, read_crossfit_scores
 from realbogus.mining.truth_eval import evaluate_suspicion
@@ -40,6 +43,34 @@ def evaluation(suspicion: np.ndarray, *, given: np.ndarray, truth: pd.DataFrame,
                              mechanism=truth["mislabel_mechanism"].to_numpy(), budget=budget).iloc[0]
     return {"auprc": round(float(row["auprc"]), 4), "precision": round(float(row["precision_at_budget"]), 4),
             "recall": round(float(row["recall_at_budget"]), 4)}
+
+
+def view_agreement(*, params: dict, scores, given: np.ndarray, difficulty: np.ndarray, evidence: EvidenceConfig, weighting: str,
+                   truth: pd.DataFrame, budget: int) -> dict:
+    """The other evidence the issue proposed: agreement between members that see different
+    views, the stamps' pixels (the CNNs) and the autoScan features (the rest), each member's
+    doubt weighted by where it is reliable (the release's reliability setting).  Per view the
+    weighted mean doubt, then: each view alone, their mean (what the ranking does), and
+    three ways of asking both views to doubt -- geometric mean, harmonic mean, minimum."""
+    ranking = disagreement_ranking(given_labels=given, member_scores=scores.member_scores, weighting=weighting)
+    doubt = label_disagreement(given_labels=given, member_scores=scores.member_scores)
+    if evidence.reliability > 0:
+        doubt = doubt * np.clip(regional_reliability(disagreement=doubt, regions=difficulty_regions(
+            given_labels=given, proxy=difficulty, bins=evidence.reliability_bins)), 0.0, 1.0) ** evidence.reliability
+    pixels = np.array([resolve_member(name, params).reads == STAMPS for name in scores.member_names])
+    if pixels.all() or not pixels.any():
+        return {"note": "one view only: no agreement between views to measure"}
+    weights = ranking.member_weights
+
+    def view(mask):
+        return doubt[:, mask] @ weights[mask] / weights[mask].sum()
+
+    pixel, feature = view(pixels), view(~pixels)
+    combos = {"pixels_only": pixel, "features_only": feature, "mean_of_all_members": doubt @ weights / weights.sum(),
+              "geometric_mean_of_views": np.sqrt(pixel * feature),
+              "harmonic_mean_of_views": 2 * pixel * feature / np.maximum(pixel + feature, 1e-12),
+              "minimum_of_views": np.minimum(pixel, feature)}
+    return {name: evaluation(value, given=given, truth=truth, budget=budget) for name, value in combos.items()}
 
 
 def measure(repo: Path) -> dict:
@@ -78,11 +109,13 @@ def measure(repo: Path) -> dict:
                                      evidence=evidence, difficulty=difficulty)
                 grid[f"margin={source}/b={reliability:g}/a={weight:g}"] = evaluation(
                     ranking.rank_score, given=given, truth=truth, budget=budget)
+    views = view_agreement(params=params, scores=scores, given=given, difficulty=difficulty, evidence=release_evidence,
+                           weighting=params["mine"]["member_weighting"], truth=truth, budget=budget)
     wrong = truth["true_label"].to_numpy() != given
     return {"repo": str(repo), "seed": params["simulate"]["seed"], "label_noise": params["simulate"]["label_noise"],
             "n": int(len(given)), "members": members, "margin_members": recorded, "budget": budget,
             "n_mislabelled": int(wrong.sum()), "cleanlab": cleanlab, "best_cleanlab": best_method,
-            "ours": grid,
+            "ours": grid, "views": views,
             "auprc_over_best_cleanlab": {key: round(value["auprc"] - cleanlab[best_method]["auprc"], 4)
                                          for key, value in grid.items()}}
 
