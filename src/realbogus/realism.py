@@ -148,6 +148,22 @@ def member_figures(*, scores: pd.DataFrame, truth: pd.DataFrame | None = None,
     return figures
 
 
+def strong_votes(*, scores_by_member: Mapping[str, pd.DataFrame], split: str | None = "test") -> pd.DataFrame:
+    """Per sample that every member scored on ``split`` (index id): its given ``label`` and, per
+    member (a column named after it), whether that member puts it in category 1 or 6."""
+    frames = []
+    for member, scores in scores_by_member.items():
+        chosen = _test_rows(scores, split)
+        strong = np.isin(categories(labels=chosen["label"].to_numpy().astype(np.int8),
+                                    artifact_score=chosen["artifact_score"].to_numpy()), STRONG_CATEGORIES)
+        frames.append(pd.DataFrame({"id": chosen["id"].to_numpy(), "label": chosen["label"].to_numpy(),
+                                    member: strong}).set_index("id"))
+    joined = frames[0]
+    for frame in frames[1:]:
+        joined = joined.join(frame.drop(columns="label"), how="inner")
+    return joined
+
+
 def strongly_misclassified_by_several(*, scores_by_member: Mapping[str, pd.DataFrame],
                                       truth: pd.DataFrame | None = None, min_members: int = 2,
                                       split: str | None = "test") -> dict[str, Any]:
@@ -161,16 +177,7 @@ def strongly_misclassified_by_several(*, scores_by_member: Mapping[str, pd.DataF
     """
     if len(scores_by_member) < min_members:
         raise ValueError(f"need at least {min_members} members' scores, got {sorted(scores_by_member)}")
-    frames = []
-    for member, scores in scores_by_member.items():
-        chosen = _test_rows(scores, split)
-        strong = np.isin(categories(labels=chosen["label"].to_numpy().astype(np.int8),
-                                    artifact_score=chosen["artifact_score"].to_numpy()), STRONG_CATEGORIES)
-        frames.append(pd.DataFrame({"id": chosen["id"].to_numpy(), "label": chosen["label"].to_numpy(),
-                                    member: strong}).set_index("id"))
-    joined = frames[0]
-    for frame in frames[1:]:
-        joined = joined.join(frame.drop(columns="label"), how="inner")
+    joined = strong_votes(scores_by_member=scores_by_member, split=split)
     votes = joined[list(scores_by_member)].sum(axis=1).to_numpy()
     flagged = votes >= min_members
     result: dict[str, Any] = {"min_members": min_members, "members": list(scores_by_member),
