@@ -173,18 +173,16 @@ def paired_fpr_comparison(*, one: pd.DataFrame, three: pd.DataFrame, truth: pd.D
             "difference_90pct_interval": paired["difference_90pct_interval"]}
 
 
-def crossval_fpr_comparison(*, folder: Path, params: dict, ids: np.ndarray, before: np.ndarray, after: np.ndarray,
-                            true_label: np.ndarray, members: list[str], folds: int = 5, repeats: int = 2,
-                            resamples: int = 1000, seed: int = 0) -> dict:
-    """Each feature member trained on two label versions of the same samples, compared on
-    every sample instead of one test split: K-fold cross-validation with the same folds for
-    both versions (stratified by the release's labels, ``repeats`` fold draws whose
-    out-of-fold scores are averaged), FPR at MDR 0.05 against the truth over all samples and
-    a paired bootstrap of the difference (:func:`paired_fpr_bootstrap`).
+def crossval_scores(*, folder: Path, params: dict, ids: np.ndarray, versions: dict[str, np.ndarray],
+                    members: list[str], folds: int = 5, repeats: int = 2, seed: int = 0) -> dict:
+    """Each feature member's out-of-fold artifact scores for every sample, trained on each label
+    version: K-fold cross-validation with the same folds for every version (stratified by the
+    release's labels), ``repeats`` fold draws averaged.  Returns {member: {version: (N,) scores}}
+    ({member: str} for a CNN member, which is not cross-validated: K trainings per version
+    and repeat; see ``retrain_paired``).
 
     folder: a pipeline's folder (``data/ingested``, ``data/features``); ids: (N,) the samples;
-    before, after, true_label: (N,) labels aligned with ids.  The CNN members are not
-    cross-validated (K trainings per version and repeat): see ``retrain_paired``.
+    versions: {name: (N,) labels aligned with ids}.
     """
     from realbogus.feature_models.matrix import read_feature_matrix
     from realbogus.members import FEATURES, fit_and_score, resolve_member
@@ -193,7 +191,6 @@ def crossval_fpr_comparison(*, folder: Path, params: dict, ids: np.ndarray, befo
     release = read_release_labels(ingested_dir=folder / "data" / "ingested", ids=ids)
     matrix = read_feature_matrix(folder / "data" / "features" / "features.parquet", ids=ids)
     no_rows = np.zeros(0, dtype=np.int64)
-    versions = {"before": before, "after": after}
     out: dict = {}
     for member in members:
         spec = resolve_member(member, params)
@@ -209,9 +206,22 @@ def crossval_fpr_comparison(*, folder: Path, params: dict, ids: np.ndarray, befo
                     fitted = fit_and_score(spec=spec, labels=labels, train_rows=train_rows, val_rows=no_rows,
                                            score_rows=test_rows, seed=seed + repeat, features=matrix)
                     scores[name][test_rows] += fitted.artifact_score[test_rows] / repeats
-        out[member] = paired_fpr_bootstrap(true_label=true_label, before=scores["before"], after=scores["after"],
-                                           resamples=resamples, seed=seed)
+        out[member] = scores
     return out
+
+
+def crossval_fpr_comparison(*, folder: Path, params: dict, ids: np.ndarray, before: np.ndarray, after: np.ndarray,
+                            true_label: np.ndarray, members: list[str], folds: int = 5, repeats: int = 2,
+                            resamples: int = 1000, seed: int = 0) -> dict:
+    """Each feature member trained on two label versions of the same samples, compared on
+    every sample instead of one test split (:func:`crossval_scores`): FPR at MDR 0.05 against
+    the truth over all samples and a paired bootstrap of the difference
+    (:func:`paired_fpr_bootstrap`).  before, after, true_label: (N,) aligned with ids."""
+    scores = crossval_scores(folder=folder, params=params, ids=ids, versions={"before": before, "after": after},
+                             members=members, folds=folds, repeats=repeats, seed=seed)
+    return {member: entry if isinstance(entry, str) else paired_fpr_bootstrap(
+        true_label=true_label, before=entry["before"], after=entry["after"], resamples=resamples, seed=seed)
+        for member, entry in scores.items()}
 
 
 def round_labels(folder: Path, round_name: str, ids: np.ndarray) -> np.ndarray:

@@ -5,8 +5,9 @@ data/rounds/<round>/labels.csv, data/simulated/truth.parquet), each feature memb
 params.yaml's ensemble is trained on the release's own labels and on a better version --
 each review round's merged labels, and the truth itself (every label right: a perfect review
 of every sample, the ceiling no review can pass) -- and the two are compared on every
-sample by K-fold cross-validation, against the truth (``bench_mining.crossval_fpr_comparison``:
-the same folds for both versions, a paired bootstrap of the difference).
+sample by K-fold cross-validation, against the truth (``bench_mining.crossval_scores``: the
+same folds for every version, each version's models fitted once; a paired bootstrap of the
+difference).
 
 If even the truth does not lower a member's FPR measurably, no number of review rounds can:
 the label noise left is below what the member's FPR at MDR 0.05 responds to.
@@ -24,7 +25,7 @@ import numpy as np
 import yaml
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from bench_mining import crossval_fpr_comparison, round_labels  # noqa: E402
+from bench_mining import crossval_scores, paired_fpr_bootstrap, round_labels  # noqa: E402
 
 from realbogus.stage_tables import align, read_table  # noqa: E402
 from realbogus.training_runs import read_release_labels  # noqa: E402
@@ -42,11 +43,15 @@ def main() -> None:
     members = list(params["ensemble"]["members"])
     result = {"folder": str(folder.resolve()), "n_samples": int(len(ids)), "n_real": int((true_label == 0).sum()),
               "wrong_release_labels": int((release != true_label).sum()), "versions": {}}
+    # Every version's models once, the release's labels among them, on the same folds.
+    scores = crossval_scores(folder=folder, params=params, ids=ids, versions={"release": release, **versions},
+                             members=members)
     for name, labels in versions.items():
         result["versions"][name] = {
             "wrong_labels": int((labels != true_label).sum()),
-            "members": crossval_fpr_comparison(folder=folder, params=params, ids=ids, before=release, after=labels,
-                                               true_label=true_label, members=members)}
+            "members": {member: entry if isinstance(entry, str) else paired_fpr_bootstrap(
+                true_label=true_label, before=entry["release"], after=entry[name], resamples=1000, seed=0)
+                for member, entry in scores.items()}}
         print(json.dumps({"done": name, **result["versions"][name]}), file=sys.stderr, flush=True)
     print(json.dumps({"benchmark": "retrain_label_ceiling", **result}, indent=2))
 
