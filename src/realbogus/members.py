@@ -67,8 +67,9 @@ class FittedMember:
     artifact_score: (N,) float32 for all N samples (rows never scored hold NaN).
     history: per-epoch learning curves (CNNs; empty for feature models).
     save: writes the model into a folder (``model.keras`` or ``model.joblib``).
-    training_scores: (T, R) the artifact scores of the R training rows after each of T
-        epochs (a CNN) or boosting iterations (boosted trees), when asked for with
+    training_scores: (T, R) the artifact scores of the R training rows in each of T epochs
+        (a CNN: as its training step saw them) or after each of T boosting iterations
+        (boosted trees), when asked for with
         ``record_training=True`` and the kind trains in steps; else None (a forest).
     """
 
@@ -188,7 +189,7 @@ def _fit_cnn(*, spec: MemberSpec, inputs: np.ndarray, labels: np.ndarray, train_
     result = train_cnn(stamps=inputs, labels=labels, train_rows=train_rows, val_rows=val_rows,
                        model_config=spec.config.model, train_config=spec.config.train, seed=seed,
                        on_epoch_end=on_epoch_end, progress=lambda line: print(f"{spec.name}: {line}", flush=True),
-                       record_rows=train_rows if record_training else None)
+                       record_training=record_training)
     artifact_score = np.full(len(labels), np.nan, dtype=np.float32)
     artifact_score[score_rows] = predict_artifact_scores(model=result.model, stamps=inputs, rows=score_rows)
 

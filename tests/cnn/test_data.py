@@ -36,6 +36,20 @@ def test_each_epoch_covers_every_row_once_in_sorted_batches() -> None:
     np.testing.assert_array_equal(np.concatenate([again[i][0][:, 0, 0, 0] for i in range(len(again))]), epochs[0])
 
 
+@pytest.mark.parametrize("shuffle", [True, False])
+def test_epoch_positions_say_which_row_each_yielded_sample_is(shuffle: bool) -> None:
+    stamps = _stamps(120)
+    rows = np.arange(110, 10, -1)  # descending, with a last batch of 4
+    batches = StampBatches(stamps=stamps, labels=np.zeros(120, dtype=np.int64), rows=rows, batch_size=16,
+                           shuffle=shuffle, seed=5)
+    for epoch in range(2):
+        yielded = np.concatenate([batches[i][0][:, 0, 0, 0] for i in range(len(batches))]).astype(np.int64)
+        positions = batches.epoch_positions(epoch)
+        np.testing.assert_array_equal(np.sort(positions), np.arange(rows.size))
+        np.testing.assert_array_equal(rows[positions], yielded)
+        batches.on_epoch_end()
+
+
 def test_unshuffled_batches_keep_the_given_row_order_from_a_memmap(tmp_path: Path) -> None:
     path = tmp_path / "stamps.npy"
     np.save(path, _stamps(50))

@@ -130,13 +130,34 @@ class StampBatches(keras.utils.PyDataset):
         self.seed = int(seed)
         self.augment = augment
         self.epoch = 0
+        # The epoch whose order the batches last read came from: Keras may read and end an
+        # epoch of its own before fitting (to build the model), so the fit's epoch k need
+        # not be this count's k.
+        self.served_epoch: int | None = None
         self._order = self._rows_for_epoch(0)
 
-    def _rows_for_epoch(self, epoch: int) -> np.ndarray:
+    def _permutation(self, epoch: int) -> np.ndarray:
+        """The epoch's order of positions into ``rows`` (seeded by seed and epoch)."""
         if not self.shuffle:
-            return self.rows
-        rng = np.random.default_rng([self.seed, epoch])
-        return self.rows[rng.permutation(len(self.rows))]
+            return np.arange(len(self.rows))
+        return np.random.default_rng([self.seed, epoch]).permutation(len(self.rows))
+
+    def _rows_for_epoch(self, epoch: int) -> np.ndarray:
+        return self.rows[self._permutation(epoch)]
+
+    def epoch_positions(self, epoch: int) -> np.ndarray:
+        """Positions into ``rows`` in the order the batches of ``epoch`` yield their samples
+        (shuffled: the epoch's order, each batch in ascending row order): what a training
+        step's outputs line up with (:mod:`realbogus.cnn.step_scores`).  One process only."""
+        if self.process_count > 1:
+            raise ValueError("epoch_positions is defined for one process; across processes each reads a share")
+        positions = self._permutation(epoch)
+        if not self.shuffle:
+            return positions
+        for start in range(0, len(positions), self.batch_size):
+            batch = positions[start : start + self.batch_size]
+            positions[start : start + self.batch_size] = batch[np.argsort(self.rows[batch], kind="stable")]
+        return positions
 
     def __len__(self) -> int:
         if self.process_count > 1 and self.shuffle:
@@ -147,6 +168,7 @@ class StampBatches(keras.utils.PyDataset):
         if not 0 <= index < len(self):
             raise IndexError(f"batch index {index} out of range for {len(self)} batches")
         batch_rows = self._order[index * self.batch_size : (index + 1) * self.batch_size]
+        self.served_epoch = self.epoch
         if self.shuffle:
             batch_rows = np.sort(batch_rows)
         weights = None

@@ -35,6 +35,7 @@ from realbogus.cluster import ClusterSpec, cluster_from_environment
 from realbogus.cnn.backend import cpu_numerics, fix_cpu_threads
 from realbogus.cnn.data import StampBatches, validate_rows
 from realbogus.cnn.models import CNNConfig, build_model
+from realbogus.cnn.step_scores import StepScoreRecorder, StepScores
 from realbogus.release.layout import check_stamp_array
 
 MIXED_PRECISION_POLICIES = ("mixed_float16", "mixed_bfloat16")
@@ -142,8 +143,8 @@ class TrainResult:
     replicas: devices the training ran on in sync (1 unless multi_device or across processes).
     processes: processes that trained it together (1 unless across machines); ``model`` is
         then this process's own copy of the trained weights, for predicting and saving.
-    recorded_scores: (epochs_run, R) artifact scores of ``record_rows`` after each epoch
-        (the weights of that epoch, before any best-weight restore), or None.
+    recorded_scores: (epochs_run, R) artifact scores of the R ``train_rows`` (in that
+        order) in each epoch, with ``record_training``, or None (see :func:`train_cnn`).
     """
 
     model: keras.Model
@@ -431,7 +432,7 @@ def train_cnn(
     on_epoch_end: Callable[[int, dict[str, float]], None] | None = None,
     initial_model: str | os.PathLike[str] | None = None,
     progress: Callable[[str], None] | None = None,
-    record_rows: np.ndarray | None = None,
+    record_training: bool = False,
 ) -> TrainResult:
     """Train one CNN on ``stamps[train_rows]``, validating on ``stamps[val_rows]``.
 
@@ -449,9 +450,12 @@ def train_cnn(
         loss, accuracy, val_loss, val_accuracy and learning_rate, e.g. to log to MLflow.
     progress: called with one line of text before training (backend, how the steps are
         compiled, samples) and after each epoch (:class:`EpochLines`), e.g. ``print``.
-    record_rows: (R,) rows to score after every epoch (``TrainResult.recorded_scores``):
-        the training dynamics mining reads, at the cost of one inference pass over them per
-        epoch (inference runs several times faster than training).
+    record_training: keep each training row's artifact score of every epoch
+        (``TrainResult.recorded_scores``): the training dynamics mining reads.  On one
+        device they are the scores the training step computed as it trained on the row
+        (:mod:`realbogus.cnn.step_scores`: no extra pass); across devices or processes,
+        where a step's outputs are split among them, the rows are scored after every epoch
+        instead (one inference pass over them per epoch, with that epoch's final weights).
 
     Across machines (``KERAS_DISTRIBUTION_*`` set, :mod:`realbogus.cluster`): every process
     calls this with the same arguments; each reads its share of each global batch of
@@ -494,12 +498,6 @@ def train_cnn(
     callbacks = training_callbacks(train_config=train_config, has_validation=has_validation,
                                    on_epoch_end=on_epoch_end, progress=progress, train_samples=len(train_rows))
     recorded: list[np.ndarray] = []
-    if record_rows is not None:
-        record_rows = validate_rows(record_rows, n_samples=len(stamps), what="record_rows")
-        # Before the lines and the caller's hook, so an epoch's line includes its recording.
-        callbacks.insert(0, keras.callbacks.LambdaCallback(on_epoch_end=lambda epoch, logs: recorded.append(
-            predict_artifact_scores(model=model, stamps=stamps, rows=record_rows,
-                                    batch_size=max(train_config.batch_size, 256), workers=train_config.loader_workers))))
 
     with op_determinism(enabled=train_config.deterministic), distribution_scope(
         multi_device=train_config.multi_device, cluster=cluster
@@ -508,13 +506,28 @@ def train_cnn(
             model = (build_model(config=model_config) if initial_model is None
                      else keras.saving.load_model(Path(initial_model), compile=False))
         compile_model(model=model, train_config=train_config, weighted_mean=cluster is not None)
+        fit_model = model
+        if record_training and replicas == 1 and cluster is None:
+            # The fit runs a model with the recording layer on top; its weights are model's.
+            step_scores = StepScores(capacity=len(train_rows), name="step_scores")
+            fit_model = compile_model(model=keras.Sequential([model, step_scores], name=f"{model.name}_recording"),
+                                      train_config=train_config)
+            recorder = StepScoreRecorder(layer=step_scores, batches=train_batches)
+            recorded = recorder.epoch_scores
+            # Before the lines and the caller's hook, so an epoch's line includes its recording.
+            callbacks.insert(0, recorder)
+        elif record_training:
+            callbacks.insert(0, keras.callbacks.LambdaCallback(on_epoch_end=lambda epoch, logs: recorded.append(
+                predict_artifact_scores(model=model, stamps=stamps, rows=train_rows,
+                                        batch_size=max(train_config.batch_size, 256),
+                                        workers=train_config.loader_workers))))
         if progress is not None:
             progress(f"training on {len(train_rows):,} samples (validation {len(val_rows):,}), "
                      f"batch {train_config.batch_size}, up to {train_config.max_epochs} epochs; "
-                     f"{step_compilation(model)}, {train_config.mixed_precision or 'float32'}, {replicas} device(s)"
+                     f"{step_compilation(fit_model)}, {train_config.mixed_precision or 'float32'}, {replicas} device(s)"
                      + (f", {numerics}" if (numerics := cpu_numerics()) else ""))
         started = time.perf_counter()
-        fit_history = model.fit(
+        fit_history = fit_model.fit(
             train_batches,
             validation_data=val_batches,
             epochs=train_config.max_epochs,
