@@ -5,15 +5,15 @@ margin (``crossfit.training_dynamics``).  Measured side by side in one run, alte
 on the same rows with the member's own settings (params.yaml, e.g. model1: batch 64):
 
 * ``none``: ``train_cnn`` without recording;
-* ``in_step``: ``train_cnn(record_training=True)`` on one device: the training step's own
-  scores (``realbogus.cnn.step_scores``);
-* ``scoring_pass``: what recording cost before it was taken from the step, and still costs
-  across devices or processes: one ``predict_artifact_scores`` pass over the training rows
-  after every epoch, timed on its own after each ``none`` fit and added to it.
+* ``step``: ``record_from="step"``, the training step's own scores
+  (``realbogus.cnn.step_scores``);
+* ``epoch_end``: ``record_from="epoch_end"`` (the default), one inference pass over the
+  training rows after every epoch.
 
 Each fit runs ``--epochs`` epochs on ``--train`` random stamps (uint8 noise with a bar on
 the artifacts, so the model learns) with ``--val`` validation rows; the figures are
-seconds per epoch including tracing, as the cross-fit pays it.  Medians over ``--repeats``.
+seconds per epoch of the whole fit (tracing, validation and recording included, as the
+cross-fit pays them).  Medians over ``--repeats``; the three alternate within a repeat.
 
     python benchmarks/bench_training_dynamics.py --member model1 --train 3000 --epochs 2 --repeats 3
 """
@@ -25,13 +25,12 @@ import dataclasses
 import json
 import platform
 import statistics
-import time
 from pathlib import Path
 
 import numpy as np
 import yaml
 
-from realbogus.cnn.training import predict_artifact_scores, train_cnn  # imports keras quietly
+from realbogus.cnn.training import train_cnn  # imports keras quietly
 from realbogus.members import resolve_member
 import keras  # noqa: E402
 
@@ -64,21 +63,15 @@ def main(argv: list[str] | None = None) -> int:
                                        restore_best_weights=False)
     stamps, labels = learnable_stamps(args.train + args.val, seed=0)
     train_rows, val_rows = np.arange(args.train), np.arange(args.train, args.train + args.val)
-    seconds: dict[str, list[float]] = {"none": [], "in_step": [], "scoring_pass": []}
-    pass_seconds: list[float] = []
+    variants = ("none", "step", "epoch_end")
+    seconds: dict[str, list[float]] = {variant: [] for variant in variants}
     for repeat in range(args.repeats):
-        for variant in ("none", "in_step"):
+        for variant in variants:
             result = train_cnn(stamps=stamps, labels=labels, train_rows=train_rows, val_rows=val_rows,
                                model_config=spec.config.model, train_config=train_config, seed=repeat,
-                               record_training=variant == "in_step")
+                               record_training=variant != "none",
+                               record_from="epoch_end" if variant == "none" else variant)
             seconds[variant].append(result.fit_seconds / result.epochs_run)
-            if variant == "none":
-                started = time.perf_counter()
-                predict_artifact_scores(model=result.model, stamps=stamps, rows=train_rows,
-                                        batch_size=max(train_config.batch_size, 256),
-                                        workers=train_config.loader_workers)
-                pass_seconds.append(time.perf_counter() - started)
-                seconds["scoring_pass"].append(seconds["none"][-1] + pass_seconds[-1])
             keras.backend.clear_session()
     median = {variant: statistics.median(values) for variant, values in seconds.items()}
     print(json.dumps({
@@ -86,10 +79,9 @@ def main(argv: list[str] | None = None) -> int:
         "machine": platform.machine(), "train_rows": args.train, "val_rows": args.val, "epochs": args.epochs,
         "batch_size": train_config.batch_size, "repeats": args.repeats,
         "seconds_per_epoch": {variant: [round(value, 2) for value in values] for variant, values in seconds.items()},
-        "scoring_pass_seconds": [round(value, 2) for value in pass_seconds],
         "median_seconds_per_epoch": {variant: round(value, 2) for variant, value in median.items()},
-        "in_step_over_none": round(median["in_step"] / median["none"], 3),
-        "scoring_pass_over_none": round(median["scoring_pass"] / median["none"], 3),
+        "step_over_none": round(median["step"] / median["none"], 3),
+        "epoch_end_over_none": round(median["epoch_end"] / median["none"], 3),
     }, indent=2))
     return 0
 

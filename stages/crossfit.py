@@ -10,7 +10,7 @@ import argparse
 from realbogus.command_errors import run_stage
 from realbogus.members import resolve_member
 from realbogus.params import load_params, section
-from realbogus.training_runs import crossfit_member, load_inputs, records_training_dynamics
+from realbogus.training_runs import crossfit_member, load_inputs, margin_score_source, records_training_dynamics
 
 
 def main(argv: list[str] | None = None) -> None:
@@ -28,11 +28,12 @@ def main(argv: list[str] | None = None) -> None:
     record = records_training_dynamics(settings.get("training_dynamics", False), member=args.member,
                                        known_members=[*(params.get("feature_models") or {}),
                                                       *(params.get("models") or {})])
+    margin_scores = margin_score_source(settings.get("margin_scores", "epoch_end"))
     inputs = load_inputs(spec=spec, ingested_dir=args.ingested, features_path=args.features, labels_path=args.labels)
     table = crossfit_member(spec=spec, inputs=inputs, folds=settings["folds"], seed=settings["seed"],
                             validation_fraction=settings["validation_fraction"], out_path=args.out,
                             data_source=str(section(params, "release")["path"]), run_params={"crossfit": settings},
-                            review_round=args.round, training_dynamics=record)
+                            review_round=args.round, training_dynamics=record, margin_scores=margin_scores)
     print(f"{args.member}: cross-fitted scores for {table['artifact_score'].notna().sum()} samples")
 
 

@@ -22,6 +22,7 @@ from realbogus.training_runs import (
     crossfit_member,
     new_split,
     read_release_labels,
+    margin_score_source,
     records_training_dynamics,
 )
 
@@ -331,6 +332,12 @@ def test_release_labels_missing_an_id_is_an_error_naming_the_catalog(tmp_path):
 def test_crossfit_training_dynamics_names_the_members_that_record_it(setting, member, expected):
     known = ["rf", "hgb", "model1", "model2"]
     assert records_training_dynamics(setting, member=member, known_members=known) is expected
+
+
+def test_crossfit_margin_scores_is_a_known_source():
+    assert [margin_score_source(source) for source in ("epoch_end", "step")] == ["epoch_end", "step"]
+    with pytest.raises(ValueError, match=r"crossfit.margin_scores must be one of \['epoch_end', 'step'\], got 'pass'"):
+        margin_score_source("pass")
 
 
 def test_crossfit_training_dynamics_rejects_an_unknown_member_and_a_bad_value():

@@ -129,28 +129,31 @@ def fit_and_score(*, spec: MemberSpec, labels: np.ndarray, train_rows: np.ndarra
                   score_rows: np.ndarray, seed: int, features: pd.DataFrame | None = None,
                   stamps: np.ndarray | None = None,
                   on_epoch_end: Callable[[int, dict[str, float]], None] | None = None,
-                  record_training: bool = False) -> FittedMember:
+                  record_training: bool = False, record_from: str = "epoch_end") -> FittedMember:
     """Train member ``spec`` on ``train_rows`` (validating on ``val_rows``) and score ``score_rows``.
 
     labels: (N,) 1 = artifact; rows index what the member reads: ``features`` (a table of
     the 38 features aligned with labels) or ``stamps`` ((N, 51, 51, 3) uint8, a memmap is
     fine).  The fitter is the one :func:`resolve_member` looked up by the member's kind.
-    record_training: also keep the training rows' scores after every epoch / boosting
-    iteration (``FittedMember.training_scores``; the cross-fit's training dynamics).
+    record_training: also keep the training rows' scores of every epoch / boosting
+    iteration (``FittedMember.training_scores``; the cross-fit's training dynamics);
+    record_from: a CNN's source of them (``realbogus.training_dynamics.SCORE_SOURCES``).
     """
     given = {FEATURES: features, STAMPS: stamps}[spec.reads]
     if given is None:
         raise ValueError(f"member {spec.name!r} reads the {spec.reads}, which were not given")
     return spec.fit(spec=spec, inputs=given, labels=np.asarray(labels), train_rows=train_rows, val_rows=val_rows,
-                    score_rows=score_rows, seed=seed, on_epoch_end=on_epoch_end, record_training=record_training)
+                    score_rows=score_rows, seed=seed, on_epoch_end=on_epoch_end, record_training=record_training,
+                    record_from=record_from)
 
 
 def _fit_feature_model(*, feature_model: FeatureModel, spec: MemberSpec, inputs: pd.DataFrame | np.ndarray,
                        labels: np.ndarray,
                        train_rows: np.ndarray, val_rows: np.ndarray, score_rows: np.ndarray, seed: int,
                        on_epoch_end: Callable[[int, dict[str, float]], None] | None,
-                       record_training: bool = False) -> FittedMember:
-    """Every feature-model kind: its classifier fitted on the training rows of the feature matrix."""
+                       record_training: bool = False, record_from: str = "epoch_end") -> FittedMember:
+    """Every feature-model kind: its classifier fitted on the training rows of the feature matrix
+    (recorded training scores are its staged predictions, whatever ``record_from``)."""
     import joblib
 
     from realbogus.feature_models.matrix import (
@@ -182,14 +185,14 @@ def _fit_feature_model(*, feature_model: FeatureModel, spec: MemberSpec, inputs:
 def _fit_cnn(*, spec: MemberSpec, inputs: np.ndarray, labels: np.ndarray, train_rows: np.ndarray,
              val_rows: np.ndarray, score_rows: np.ndarray, seed: int,
              on_epoch_end: Callable[[int, dict[str, float]], None] | None,
-             record_training: bool = False) -> FittedMember:
+             record_training: bool = False, record_from: str = "epoch_end") -> FittedMember:
     from realbogus.cnn.models import count_params
     from realbogus.cnn.training import predict_artifact_scores, train_cnn
 
     result = train_cnn(stamps=inputs, labels=labels, train_rows=train_rows, val_rows=val_rows,
                        model_config=spec.config.model, train_config=spec.config.train, seed=seed,
                        on_epoch_end=on_epoch_end, progress=lambda line: print(f"{spec.name}: {line}", flush=True),
-                       record_training=record_training)
+                       record_training=record_training, record_from=record_from)
     artifact_score = np.full(len(labels), np.nan, dtype=np.float32)
     artifact_score[score_rows] = predict_artifact_scores(model=result.model, stamps=inputs, rows=score_rows)
 

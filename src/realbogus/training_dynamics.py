@@ -6,12 +6,21 @@ Under the Margin Ranking"): the margin of a training sample is the model's proba
 its given label minus that of the other label, ``2 P(given) - 1`` in [-1, 1] for two
 classes; its area is the mean of the margin over the training steps (epochs of a CNN,
 iterations of boosted trees).  A sample whose label contradicts the samples that look like
-it keeps a low margin until the model memorises it, if ever.
+it keeps a low margin until the model memorises it, if ever.  A CNN's scores are those its
+training step computed on the sample (as Pleiss et al. take them: no extra pass over the
+data, :mod:`realbogus.cnn.step_scores`) or, by default, a scoring pass after each epoch
+(``SCORE_SOURCES``); boosted trees' are their staged predictions.
 """
 
 from __future__ import annotations
 
 import numpy as np
+
+# Where a CNN's per-epoch training scores come from (params.yaml crossfit.margin_scores):
+# epoch_end, a scoring pass over the training rows after each epoch (inference mode, the
+# epoch's final weights); step, the training step's own outputs (no extra pass; the batch's
+# dropout and statistics, the weights of the moment).
+SCORE_SOURCES = ("epoch_end", "step")
 
 
 def margin_area(*, given_labels: np.ndarray, epoch_scores: np.ndarray) -> np.ndarray:

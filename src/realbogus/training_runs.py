@@ -39,7 +39,7 @@ from realbogus.stage_tables import (
     write_scores,
     write_seed_scores,
 )
-from realbogus.training_dynamics import margin_area
+from realbogus.training_dynamics import SCORE_SOURCES, margin_area
 
 EVALUATED_SPLITS = ("val", "test")
 
@@ -227,10 +227,17 @@ def records_training_dynamics(setting: Any, *, member: str, known_members: Itera
     raise ValueError(f"{where} must be true, false or a list of member names, got {setting!r}")
 
 
+def margin_score_source(setting: Any) -> str:
+    """params.yaml ``crossfit.margin_scores``, checked: one of ``SCORE_SOURCES``."""
+    if setting not in SCORE_SOURCES:
+        raise ValueError(f"params.yaml crossfit.margin_scores must be one of {list(SCORE_SOURCES)}, got {setting!r}")
+    return setting
+
+
 def crossfit_member(*, spec: MemberSpec, inputs: StageInputs, folds: int, seed: int, validation_fraction: float,
                     out_path: str | Path, data_source: str, run_params: Mapping[str, Any],
                     stage: str = "crossfit", review_round: str | None = None,
-                    training_dynamics: bool = False) -> pd.DataFrame:
+                    training_dynamics: bool = False, margin_scores: str = "epoch_end") -> pd.DataFrame:
     """Cross-fitted artifact scores: each sample scored by a model that never trained on it.
 
     For each of ``folds`` label-stratified folds, member ``spec`` trains on the other folds
@@ -239,7 +246,8 @@ def crossfit_member(*, spec: MemberSpec, inputs: StageInputs, folds: int, seed: 
     given).  Writes and returns a table id, fold, label, artifact_score and, with
     ``training_dynamics``, margin_area: each sample's area under the margin over the
     training of the folds it trained in (``realbogus.training_dynamics.margin_area``; NaN
-    for a member that trains in one go, and for a sample that only validated).
+    for a member that trains in one go, and for a sample that only validated), from a CNN's
+    ``margin_scores`` (``realbogus.training_dynamics.SCORE_SOURCES``).
     """
     from realbogus.metrics import headline_metrics
 
@@ -258,7 +266,7 @@ def crossfit_member(*, spec: MemberSpec, inputs: StageInputs, folds: int, seed: 
             fitted = fit_and_score(
                 spec=spec, labels=inputs.labels, seed=seed + fold, train_rows=training[~is_val],
                 val_rows=training[is_val], score_rows=held_out, features=inputs.features, stamps=inputs.stamps,
-                on_epoch_end=_epoch_logger(run), record_training=training_dynamics)
+                on_epoch_end=_epoch_logger(run), record_training=training_dynamics, record_from=margin_scores)
             artifact_score[held_out] = fitted.artifact_score[held_out]
             if fitted.training_scores is not None:
                 trained = training[~is_val]

@@ -117,12 +117,31 @@ def test_loss_falls_and_scores_separate_classes(small_config: CNNConfig, learnab
     assert train_scores[labels[:160] == 1].mean() > train_scores[labels[:160] == 0].mean() + 0.3
 
 
-def test_record_training_gives_each_training_row_its_score_epoch_by_epoch(small_config: CNNConfig,
-                                                                          learnable_stamps) -> None:
+def test_recorded_epoch_end_scores_are_each_epochs_final_model_scores(small_config: CNNConfig,
+                                                                       learnable_stamps) -> None:
+    stamps, labels = learnable_stamps
+    train_rows = np.arange(160)
+    result = train_cnn(stamps=stamps, labels=labels, train_rows=train_rows, val_rows=np.array([], dtype=np.int64),
+                       model_config=small_config, train_config=FAST, seed=1, record_training=True)
+    scores = result.recorded_scores
+    assert scores.shape == (result.epochs_run, train_rows.size) and scores.dtype == np.float32
+    # Without validation the final weights are the last epoch's: its record is their score.
+    np.testing.assert_allclose(scores[-1], predict_artifact_scores(model=result.model, stamps=stamps,
+                                                                   rows=train_rows), atol=1e-5)
+    margin = np.where(labels[train_rows] == 1, 2 * scores - 1, 1 - 2 * scores)
+    assert margin[-1].mean() > margin[0].mean()
+    with pytest.raises(ValueError, match=r"record_from must be one of \('epoch_end', 'step'\), got 'steps'"):
+        train_cnn(stamps=stamps, labels=labels, train_rows=train_rows, val_rows=np.arange(160, 192),
+                  model_config=small_config, train_config=FAST, seed=1, record_training=True, record_from="steps")
+
+
+def test_recorded_step_scores_give_each_training_row_its_score_epoch_by_epoch(small_config: CNNConfig,
+                                                                              learnable_stamps) -> None:
     stamps, labels = learnable_stamps
     train_rows = np.arange(159, -1, -1)  # any order: the scores follow it
     result = train_cnn(stamps=stamps, labels=labels, train_rows=train_rows, val_rows=np.arange(160, 192),
-                       model_config=small_config, train_config=FAST, seed=1, record_training=True)
+                       model_config=small_config, train_config=FAST, seed=1, record_training=True,
+                       record_from="step")
     scores = result.recorded_scores
     assert scores.shape == (result.epochs_run, train_rows.size) and scores.dtype == np.float32
     assert np.all((scores >= 0) & (scores <= 1))

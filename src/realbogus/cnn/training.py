@@ -37,6 +37,7 @@ from realbogus.cnn.data import StampBatches, validate_rows
 from realbogus.cnn.models import CNNConfig, build_model
 from realbogus.cnn.step_scores import StepScoreRecorder, StepScores
 from realbogus.release.layout import check_stamp_array
+from realbogus.training_dynamics import SCORE_SOURCES
 
 MIXED_PRECISION_POLICIES = ("mixed_float16", "mixed_bfloat16")
 
@@ -144,7 +145,8 @@ class TrainResult:
     processes: processes that trained it together (1 unless across machines); ``model`` is
         then this process's own copy of the trained weights, for predicting and saving.
     recorded_scores: (epochs_run, R) artifact scores of the R ``train_rows`` (in that
-        order) in each epoch, with ``record_training``, or None (see :func:`train_cnn`).
+        order) in each epoch, with ``record_training``, or None (``record_from`` of
+        :func:`train_cnn` says which scores).
     """
 
     model: keras.Model
@@ -433,6 +435,7 @@ def train_cnn(
     initial_model: str | os.PathLike[str] | None = None,
     progress: Callable[[str], None] | None = None,
     record_training: bool = False,
+    record_from: str = "epoch_end",
 ) -> TrainResult:
     """Train one CNN on ``stamps[train_rows]``, validating on ``stamps[val_rows]``.
 
@@ -451,11 +454,12 @@ def train_cnn(
     progress: called with one line of text before training (backend, how the steps are
         compiled, samples) and after each epoch (:class:`EpochLines`), e.g. ``print``.
     record_training: keep each training row's artifact score of every epoch
-        (``TrainResult.recorded_scores``): the training dynamics mining reads.  On one
-        device they are the scores the training step computed as it trained on the row
-        (:mod:`realbogus.cnn.step_scores`: no extra pass); across devices or processes,
-        where a step's outputs are split among them, the rows are scored after every epoch
-        instead (one inference pass over them per epoch, with that epoch's final weights).
+        (``TrainResult.recorded_scores``): the training dynamics mining reads.
+    record_from: where those scores come from (``realbogus.training_dynamics.SCORE_SOURCES``):
+        ``epoch_end``, one inference pass over the training rows after every epoch with that
+        epoch's final weights; ``step``, the scores the training step computed as it trained
+        on each row (:mod:`realbogus.cnn.step_scores`: no extra pass; one device in one
+        process only, since across them a step's outputs are split).
 
     Across machines (``KERAS_DISTRIBUTION_*`` set, :mod:`realbogus.cluster`): every process
     calls this with the same arguments; each reads its share of each global batch of
@@ -463,6 +467,8 @@ def train_cnn(
     last batch), and each gets back its own copy of it (``TrainResult.model``).
     """
     check_stamp_array(stamps, where="stamps")
+    if record_from not in SCORE_SOURCES:
+        raise ValueError(f"record_from must be one of {SCORE_SOURCES}, got {record_from!r}")
     labels = np.asarray(labels)
     if labels.shape != (len(stamps),):
         raise ValueError(f"labels must have shape ({len(stamps)},) to match stamps, got {labels.shape}")
@@ -507,7 +513,11 @@ def train_cnn(
                      else keras.saving.load_model(Path(initial_model), compile=False))
         compile_model(model=model, train_config=train_config, weighted_mean=cluster is not None)
         fit_model = model
-        if record_training and replicas == 1 and cluster is None:
+        if record_training and record_from == "step":
+            if replicas > 1 or cluster is not None:
+                raise ValueError(f"training scores from the step are recorded on one device in one process, and this "
+                                 f"training runs on {replicas} device(s) in {1 if cluster is None else cluster.num_processes} "
+                                 f"process(es): set crossfit.margin_scores: epoch_end")
             # The fit runs a model with the recording layer on top; its weights are model's.
             step_scores = StepScores(capacity=len(train_rows), name="step_scores")
             fit_model = compile_model(model=keras.Sequential([model, step_scores], name=f"{model.name}_recording"),
@@ -517,6 +527,7 @@ def train_cnn(
             # Before the lines and the caller's hook, so an epoch's line includes its recording.
             callbacks.insert(0, recorder)
         elif record_training:
+            # epoch_end: the training rows scored in inference mode with the epoch's final weights.
             callbacks.insert(0, keras.callbacks.LambdaCallback(on_epoch_end=lambda epoch, logs: recorded.append(
                 predict_artifact_scores(model=model, stamps=stamps, rows=train_rows,
                                         batch_size=max(train_config.batch_size, 256),
