@@ -13,7 +13,9 @@ on the same rows with the member's own settings (params.yaml, e.g. model1: batch
 Each fit runs ``--epochs`` epochs on ``--train`` random stamps (uint8 noise with a bar on
 the artifacts, so the model learns) with ``--val`` validation rows; the figures are
 seconds per epoch of the whole fit (tracing, validation and recording included, as the
-cross-fit pays them).  Medians over ``--repeats``; the three alternate within a repeat.
+cross-fit pays them), wall and CPU (the process's, every thread): on a shared machine whose
+wall times jump, the CPU seconds show the work.  Medians over ``--repeats``; the three
+alternate within a repeat.
 
     python benchmarks/bench_training_dynamics.py --member model1 --train 3000 --epochs 2 --repeats 3
 """
@@ -25,6 +27,7 @@ import dataclasses
 import json
 import platform
 import statistics
+import time
 from pathlib import Path
 
 import numpy as np
@@ -65,15 +68,19 @@ def main(argv: list[str] | None = None) -> int:
     train_rows, val_rows = np.arange(args.train), np.arange(args.train, args.train + args.val)
     variants = ("none", "step", "epoch_end")
     seconds: dict[str, list[float]] = {variant: [] for variant in variants}
+    cpu_seconds: dict[str, list[float]] = {variant: [] for variant in variants}
     for repeat in range(args.repeats):
         for variant in variants:
+            cpu_started = time.process_time()
             result = train_cnn(stamps=stamps, labels=labels, train_rows=train_rows, val_rows=val_rows,
                                model_config=spec.config.model, train_config=train_config, seed=repeat,
                                record_training=variant != "none",
                                record_from="epoch_end" if variant == "none" else variant)
+            cpu_seconds[variant].append((time.process_time() - cpu_started) / result.epochs_run)
             seconds[variant].append(result.fit_seconds / result.epochs_run)
             keras.backend.clear_session()
     median = {variant: statistics.median(values) for variant, values in seconds.items()}
+    cpu_median = {variant: statistics.median(values) for variant, values in cpu_seconds.items()}
     print(json.dumps({
         "benchmark": "training_dynamics_cost", "member": args.member, "backend": keras.backend.backend(),
         "machine": platform.machine(), "train_rows": args.train, "val_rows": args.val, "epochs": args.epochs,
@@ -82,6 +89,11 @@ def main(argv: list[str] | None = None) -> int:
         "median_seconds_per_epoch": {variant: round(value, 2) for variant, value in median.items()},
         "step_over_none": round(median["step"] / median["none"], 3),
         "epoch_end_over_none": round(median["epoch_end"] / median["none"], 3),
+        "cpu_seconds_per_epoch": {variant: [round(value, 2) for value in values]
+                                  for variant, values in cpu_seconds.items()},
+        "median_cpu_seconds_per_epoch": {variant: round(value, 2) for variant, value in cpu_median.items()},
+        "cpu_step_over_none": round(cpu_median["step"] / cpu_median["none"], 3),
+        "cpu_epoch_end_over_none": round(cpu_median["epoch_end"] / cpu_median["none"], 3),
     }, indent=2))
     return 0
 
