@@ -68,7 +68,7 @@ class FittedMember:
     history: per-epoch learning curves (CNNs; empty for feature models).
     save: writes the model into a folder (``model.keras`` or ``model.joblib``).
     training_scores: (T, R) the artifact scores of the R training rows in each of T epochs
-        (a CNN: as its training step saw them) or after each of T boosting iterations
+        (a CNN, from the source ``record_from`` names) or after each of T boosting iterations
         (boosted trees), when asked for with
         ``record_training=True`` and the kind trains in steps; else None (a forest).
     """

@@ -13,8 +13,9 @@ the buffer at the end of every epoch and puts the scores back in the training ro
 These are the scores the model gave while it learned: with the batch's augmentation and
 dropout, and the weights of that step.  Written with ``keras.ops`` only, so they record the
 same way under every backend's compiled steps.  One device in one process: across devices
-or processes a step's outputs are split among them (the training then scores the samples
-after each epoch instead, see :func:`realbogus.cnn.training.train_cnn`).
+or processes a step's outputs are split among them, and :func:`realbogus.cnn.training.train_cnn`
+refuses ``record_from="step"`` there (its default scoring pass after each epoch works
+everywhere).
 """
 
 from __future__ import annotations
