@@ -349,3 +349,28 @@ def test_crossfit_training_dynamics_rejects_an_unknown_member_and_a_bad_value():
         records_training_dynamics("yes", member="model1", known_members=["model1"])
     with pytest.raises(ValueError, match="true, false or a list"):
         records_training_dynamics([1], member="model1", known_members=["model1"])
+
+
+def test_a_cnns_crossfit_records_the_margin_from_either_source_and_scores_the_same(tmp_path, monkeypatch):
+    from cnn.conftest import make_learnable_stamps
+
+    monkeypatch.setenv("REALBOGUS_TRACKING", "0")
+    stamps, labels = make_learnable_stamps(n_samples=160, seed=3)
+    spec = resolve_member("tiny", {"models": {"tiny": {"filters": [6], "kernel": 3, "pool": 2, "strides": [1],
+                                                       "dense_units": 8}},
+                                   "train": {"max_epochs": 2, "batch_size": 32, "learning_rate": 3e-3}})
+    inputs = StageInputs(ids=np.arange(1000, 1160), labels=labels.astype(np.int64), features=None, stamps=stamps,
+                         data_version="d", labels_version="l")
+    tables = {source: crossfit_member(spec=spec, inputs=inputs, folds=2, seed=11, validation_fraction=0.1,
+                                      out_path=tmp_path / f"{source}.parquet", data_source="test", run_params={},
+                                      training_dynamics=True, margin_scores=source)
+              for source in ("epoch_end", "step")}
+    # The source of the margins changes nothing in the training: the same cross-fitted scores.
+    np.testing.assert_array_equal(tables["step"]["artifact_score"], tables["epoch_end"]["artifact_score"])
+    for table in tables.values():
+        area = table["margin_area"].to_numpy()
+        recorded = np.isfinite(area)
+        # Every sample trains in one fold unless drawn for validation there (10 %).
+        assert 0.8 * len(area) < recorded.sum() < len(area)
+        assert np.all((area[recorded] >= -1) & (area[recorded] <= 1))
+    assert not np.allclose(tables["step"]["margin_area"], tables["epoch_end"]["margin_area"], equal_nan=True)
