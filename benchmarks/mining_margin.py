@@ -73,12 +73,14 @@ def view_agreement(*, params: dict, scores, given: np.ndarray, difficulty: np.nd
     return {name: evaluation(value, given=given, truth=truth, budget=budget) for name, value in combos.items()}
 
 
-def measure(repo: Path) -> dict:
+def measure(repo: Path, crossfit_files: dict[str, Path] | None = None) -> dict:
+    """The figures of one repository; ``crossfit_files`` replaces members' round-1 cross-fit
+    tables (member -> path), e.g. one re-run with other margins."""
     params = yaml.safe_load((repo / "params.yaml").read_text())
     members = params["ensemble"]["members"]
     budget = int(params["mine"]["rounds"]["round1"]["budget"])
-    scores = read_crossfit_scores({member: repo / "data/rounds/round1/crossfit" / f"{member}.parquet"
-                                   for member in members})
+    scores = read_crossfit_scores({member: (crossfit_files or {}).get(
+        member, repo / "data/rounds/round1/crossfit" / f"{member}.parquet") for member in members})
     if scores.margin_areas is None:
         raise SystemExit(f"{repo}: round 1's cross-fit recorded no margin_area; set crossfit.training_dynamics: "
                          f"true and rerun its crossfit@round1 stages")
