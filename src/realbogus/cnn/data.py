@@ -134,30 +134,27 @@ class StampBatches(keras.utils.PyDataset):
         # epoch of its own before fitting (to build the model), so the fit's epoch k need
         # not be this count's k.
         self.served_epoch: int | None = None
-        self._order = self._rows_for_epoch(0)
+        self._order = self.rows[self._batch_ordered_positions(0)]
 
-    def _permutation(self, epoch: int) -> np.ndarray:
-        """The epoch's order of positions into ``rows`` (seeded by seed and epoch)."""
+    def _batch_ordered_positions(self, epoch: int) -> np.ndarray:
+        """Positions into ``rows`` in the order of ``epoch``'s (global) batches: unshuffled,
+        as given; shuffled, the epoch's seeded permutation with each batch in ascending row
+        order, so that its disk reads run forward."""
         if not self.shuffle:
             return np.arange(len(self.rows))
-        return np.random.default_rng([self.seed, epoch]).permutation(len(self.rows))
-
-    def _rows_for_epoch(self, epoch: int) -> np.ndarray:
-        return self.rows[self._permutation(epoch)]
-
-    def epoch_positions(self, epoch: int) -> np.ndarray:
-        """Positions into ``rows`` in the order the batches of ``epoch`` yield their samples
-        (shuffled: the epoch's order, each batch in ascending row order): what a training
-        step's outputs line up with (:mod:`realbogus.cnn.step_scores`).  One process only."""
-        if self.process_count > 1:
-            raise ValueError("epoch_positions is defined for one process; across processes each reads a share")
-        positions = self._permutation(epoch)
-        if not self.shuffle:
-            return positions
+        positions = np.random.default_rng([self.seed, epoch]).permutation(len(self.rows))
         for start in range(0, len(positions), self.batch_size):
             batch = positions[start : start + self.batch_size]
             positions[start : start + self.batch_size] = batch[np.argsort(self.rows[batch], kind="stable")]
         return positions
+
+    def epoch_positions(self, epoch: int) -> np.ndarray:
+        """Positions into ``rows`` in the order the batches of ``epoch`` yield their samples:
+        what a training step's outputs line up with (:mod:`realbogus.cnn.step_scores`).  One
+        process only (across processes each yields a share of every batch)."""
+        if self.process_count > 1:
+            raise ValueError("epoch_positions is defined for one process; across processes each reads a share")
+        return self._batch_ordered_positions(epoch)
 
     def __len__(self) -> int:
         if self.process_count > 1 and self.shuffle:
@@ -169,8 +166,6 @@ class StampBatches(keras.utils.PyDataset):
             raise IndexError(f"batch index {index} out of range for {len(self)} batches")
         batch_rows = self._order[index * self.batch_size : (index + 1) * self.batch_size]
         self.served_epoch = self.epoch
-        if self.shuffle:
-            batch_rows = np.sort(batch_rows)
         weights = None
         if self.process_count > 1:
             batch_rows, weights = self._share(batch_rows)
@@ -203,4 +198,4 @@ class StampBatches(keras.utils.PyDataset):
         # Keras stops the prefetching threads before calling this, so no worker reads the
         # order while it changes.
         self.epoch += 1
-        self._order = self._rows_for_epoch(self.epoch)
+        self._order = self.rows[self._batch_ordered_positions(self.epoch)]
