@@ -19,6 +19,8 @@ def test_from_mapping_merges_weight_tables_and_refuses_typos() -> None:
     (dict(artifact_fraction=1.0), "artifact_fraction"),
     (dict(artifact_type_weights=(("dipoles", 1.0),)), "unknown name"),
     (dict(seeing_fwhm_arcsec_range=(2.0, 1.0)), "seeing_fwhm_arcsec_range"),
+    (dict(psf_shape_error=-0.01), "psf_shape_error must be >= 0"),
+    (dict(source_psf_shape_error_sigma=-0.04), "source_psf_shape_error_sigma must be >= 0"),
 ])
 def test_bad_config_is_refused(kwargs: dict, message: str) -> None:
     with pytest.raises(ValueError, match=message):

@@ -72,10 +72,14 @@ def test_each_artifact_type_renders_a_detection_at_the_centre(dry_truth, artifac
     assert center.size and center.max() > 0
 
 
-def test_masked_edge_stamps_hold_1e30_and_consistent_ccd_position(dry_truth) -> None:
+def test_masked_edge_stamps_hold_1e30_and_consistent_ccd_position() -> None:
     seen_edge = seen_mask = False
-    for offset in range(12):
-        plan, rendered = _render(_first(dry_truth, "masked_edge", offset))
+    # Masked patches need their mis-subtracted star to pass the threshold: 1 in 7-20 of the
+    # type, so look through more plans than the module's dry truth holds.
+    plans = draw_truth_table(n=5000, seed=SEED)
+    rows = plans.index[(plans["artifact_type"] == "masked_edge") & (plans["scene_kind"] == "artifact")]
+    for index in rows:
+        plan, rendered = _render(int(index))
         masked = rendered.difference == np.float32(MASKED_PIXEL_VALUE)
         assert masked.any() and 0 < rendered.truth["masked_fraction"] < 1
         if rendered.truth["artifact_detail"] == "ccd_edge":
@@ -284,6 +288,86 @@ def test_a_template_psf_modelled_too_narrow_leaves_a_positive_core() -> None:
         center = signal.difference_signal[round(canvas.detection_y), round(canvas.detection_x)]
         cores.setdefault(canvas.template_psf_model_error < 0.0, []).append(center)
     assert min(cores[True]) > 0.0 and max(cores[False]) < 0.0
+
+
+def _second_moment_ellipticity(image: np.ndarray) -> tuple[float, float]:
+    rows, columns = np.mgrid[:image.shape[0], :image.shape[1]].astype(float)
+    total = image.sum()
+    y0, x0 = (image * rows).sum() / total, (image * columns).sum() / total
+    ixx = (image * (columns - x0) ** 2).sum() / total
+    iyy = (image * (rows - y0) ** 2).sum() / total
+    ixy = (image * (columns - x0) * (rows - y0)).sum() / total
+    return (ixx - iyy) / (ixx + iyy), 2.0 * ixy / (ixx + iyy)
+
+
+def test_a_shape_error_changes_the_modelled_psf_ellipticity_by_that_much() -> None:
+    from realbogus.simulate import psf
+
+    sigma = 2.0
+    round_psf = psf.gaussian_transfer(sigma_y=sigma, sigma_x=sigma)
+    for e1, e2 in ((0.05, 0.0), (0.0, -0.04), (0.03, 0.03)):
+        model = round_psf * psf.model_error_transfer(sigma_psf=sigma, fractional_error=0.0, shape_error=(e1, e2))
+        measured = _second_moment_ellipticity(np.fft.fftshift(irfft2(model)))
+        assert measured == pytest.approx((e1, e2), abs=2e-3)
+    # Without a shape error it is the width-only factor it always was.
+    widened = psf.model_error_transfer(sigma_psf=sigma, fractional_error=0.05)
+    assert np.array_equal(widened, psf.model_error_transfer(sigma_psf=sigma, fractional_error=0.05, shape_error=(0, 0)))
+    width = _fwhm_free_width(np.fft.fftshift(irfft2(round_psf * widened)))
+    assert width == pytest.approx(sigma * 1.05, rel=2e-3)
+
+
+def _fwhm_free_width(image: np.ndarray) -> float:
+    rows, columns = np.mgrid[:image.shape[0], :image.shape[1]].astype(float)
+    total = image.sum()
+    y0, x0 = (image * rows).sum() / total, (image * columns).sum() / total
+    return float(np.sqrt((image * ((columns - x0) ** 2 + (rows - y0) ** 2)).sum() / total / 2.0))
+
+
+def test_a_kernel_shape_error_alone_leaves_a_four_lobed_residual() -> None:
+    # A star subtracted with a kernel that is right in width but wrong in shape: positive
+    # along one axis, negative across it, no net flux; the prescreen still over-estimates it.
+    config = SimulationConfig(star_density=0.0, galaxy_density=0.0, registration_error_px=0.0, psf_model_error=0.0,
+                              psf_shape_error=0.0, flux_scale_error=0.0, artifact_type_weights=(("bad_subtraction", 1.0),),
+                              artifact_fraction=0.99, source_psf_error_sigma=0.0, star_flux_change_sigma=0.0,
+                              source_psf_shape_error_sigma=0.1)
+    seen, ratios = 0, []
+    for index in range(60):
+        rng = sample_rng(seed=3, index=index)
+        plan = draw_plan(rng, index=index, label_noise=0.0, flip_ratio=3.0, config=config)
+        if plan.scene_kind != "artifact":
+            continue
+        signal = render_signal(plan, rng, config=config)
+        canvas = signal.canvas
+        difference = signal.difference_signal
+        star_y, star_x, flux = canvas.stars[0]
+        rows, columns = np.mgrid[:GRID, :GRID].astype(float)
+        near = np.hypot(rows - star_y, columns - star_x) < 10
+        assert abs(difference[near].sum()) < 5e-3 * flux  # the kernel keeps the flux
+        # The residual's quadrupole (xx - yy, 2 xy) opposes the kernel's shape error: a kernel
+        # that wrongly stretches the matched image along an axis leaves a negative residual along it.
+        e1, e2 = np.subtract(canvas.search_psf_shape_error, canvas.template_psf_shape_error)
+        q1 = (difference * near * ((columns - star_x) ** 2 - (rows - star_y) ** 2)).sum()
+        q2 = (difference * near * 2 * (columns - star_x) * (rows - star_y)).sum()
+        assert np.dot((q1, q2), (e1, e2)) < 0
+        positive = difference[near].max()
+        assert positive > 0 and difference[near].min() < -0.5 * positive
+        ratios.append(signal.detection_snr() / canvas.details["predicted_snr"])
+        seen += 1
+    assert seen >= 30
+    assert np.mean(np.array(ratios) < 1.0) >= 0.9
+
+
+def test_shape_errors_draw_from_their_own_stream(dry_truth) -> None:
+    # A release with and without PSF shape errors draws everything else alike: a fake's
+    # template and search are the same, only the difference (the kernel) changes.
+    without = SimulationConfig(psf_shape_error=0.0, source_psf_shape_error_sigma=0.0)
+    index = int(dry_truth.index[dry_truth["scene_kind"] == "fake"][0])
+    plan, shaped = _render(index)
+    same_plan, plain = _render(index, config=without)
+    assert plan == same_plan
+    assert np.array_equal(shaped.template, plain.template) and np.array_equal(shaped.search, plain.search)
+    assert not np.array_equal(shaped.difference, plain.difference)
+    assert shaped.truth["psf_shape_error"] > 0.0 and plain.truth["psf_shape_error"] == 0.0
 
 
 def test_stamps_always_have_the_release_shape() -> None:

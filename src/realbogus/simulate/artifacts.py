@@ -61,6 +61,7 @@ class ResidualCause:
     shift_y: float = 0.0        # the source's own position change, search minus template (px)
     shift_x: float = 0.0
     psf_error: float = 0.0      # fractional FWHM error of one image's modelled PSF at the source
+    shape_error: tuple[float, float] = (0.0, 0.0)  # ellipticity error (e1, e2) of the same image's model
     psf_error_on_template: bool = True
     flux_change: float = 0.0    # fractional flux change of the source in the search image (a variable star)
     galaxy: bool = False        # an extended source: its residual is smaller than a star's
@@ -68,10 +69,12 @@ class ResidualCause:
     def predicted_snr(self, canvas) -> float:  # noqa: ANN001
         """Noise-free S/N of the residual's positive part, an upper estimate, with the canvas's image-wide errors.
 
-        A point source of S/N s leaves about s * (0.17 |shift| + r |kernel error| + max(flux change
-        - scale error, 0)): 0.17 per pixel of shift (noise-free renders of stars: 0.156-0.177),
-        r = 1 per unit FWHM error of the matching kernel when its residual has a positive
-        core, 0.15 when the positive part is the ring around a negative core.  A galaxy leaves
+        A point source of S/N s leaves about s * (0.17 |shift| + r |kernel error| + q |shape
+        error| + max(flux change - scale error, 0)): 0.17 per pixel of shift (noise-free renders
+        of stars: 0.156-0.177), r = 1 per unit FWHM error of the matching kernel when its
+        residual has a positive core, 0.15 when the positive part is the ring around a negative
+        core, q per unit ellipticity error of the kernel (a four-lobed residual, two lobes
+        positive; the terms add, so the sum stays an upper estimate).  A galaxy leaves
         at most 0.6 of a star's (noise-free renders of galaxy cores: median 0.53, p90 0.84 of
         the star estimate).  A flux drop leaves a negative residual, which a detection of
         positive sources does not pick up.
@@ -84,8 +87,21 @@ class ResidualCause:
         template_error = canvas.template_psf_model_error + (self.psf_error if self.psf_error_on_template else 0.0)
         kernel_error = kernel_width_error(template_error=template_error, search_error=search_error)
         core_response = 1.0 if kernel_error > 0.0 else RING_RESPONSE
+        shape_error = math.hypot(*self.kernel_shape_error(canvas))
         net_flux_change = self.flux_change - canvas.flux_scale_error
-        return source_snr * (SHIFT_RESPONSE_PER_PX * shift + core_response * abs(kernel_error) + max(net_flux_change, 0.0))
+        return source_snr * (SHIFT_RESPONSE_PER_PX * shift + core_response * abs(kernel_error)
+                             + SHAPE_RESPONSE * shape_error + max(net_flux_change, 0.0))
+
+    def kernel_shape_error(self, canvas) -> tuple[float, float]:  # noqa: ANN001
+        """Ellipticity error (e1, e2) of the matching kernel at the source: search model minus template model."""
+        search = np.array(canvas.search_psf_shape_error)
+        template = np.array(canvas.template_psf_shape_error)
+        if self.psf_error_on_template:
+            template = template + self.shape_error
+        else:
+            search = search + self.shape_error
+        difference = search - template
+        return float(difference[0]), float(difference[1])
 
 
 def kernel_width_error(*, template_error: float, search_error: float) -> float:
@@ -103,6 +119,11 @@ SHIFT_RESPONSE_PER_PX = 0.17
 # Residual S/N per unit FWHM error when the residual's positive part is a ring, relative to a core.
 RING_RESPONSE = 0.15
 GALAXY_RESPONSE = 0.6
+# Residual S/N of a point source of S/N 1 per unit ellipticity error of the matching kernel
+# (noise-free renders of stars: median 0.13, p90 0.155): at the same fractional error a shape
+# error leaves a far weaker positive residual than a width error, two lobes of a four-lobed
+# pattern instead of a core.
+SHAPE_RESPONSE = 0.16
 # A cause whose predicted residual S/N is below this is drawn again before rendering: with
 # the measured S/N scattering by 1 around it, it would pass S/N 5 less than 0.2 % of the time.
 PRESCREEN_SNR = 2.0
@@ -128,6 +149,7 @@ def _draw_cause(canvas, rng: np.random.Generator, *, shift: bool, psf: bool, flu
             shift_y=float(rng.normal(0.0, config.source_shift_px_sigma)) if shift else 0.0,
             shift_x=float(rng.normal(0.0, config.source_shift_px_sigma)) if shift else 0.0,
             psf_error=float(rng.normal(0.0, config.source_psf_error_sigma)) if psf else 0.0,
+            shape_error=_shape_error(canvas.shape_rng, sigma=config.source_psf_shape_error_sigma) if psf else (0.0, 0.0),
             psf_error_on_template=bool(rng.random() < 0.5),
             flux_change=float(rng.normal(0.0, config.star_flux_change_sigma)) if flux_change else 0.0,
             galaxy=galaxy,
@@ -137,6 +159,14 @@ def _draw_cause(canvas, rng: np.random.Generator, *, shift: bool, psf: bool, flu
     return cause
 
 
+def _shape_error(rng: np.random.Generator, *, sigma: float) -> tuple[float, float]:
+    """An ellipticity error (e1, e2), each component Gaussian; none drawn when sigma is 0."""
+    if sigma <= 0.0:
+        return (0.0, 0.0)
+    e1, e2 = rng.normal(0.0, sigma, size=2)
+    return (float(e1), float(e2))
+
+
 def _apply_errors(canvas, cause: ResidualCause, *, y: float, x: float) -> None:  # noqa: ANN001
     """Put a cause's errors on top of the image-wide ones already on the canvas (source at y, x)."""
     canvas.details["predicted_snr"] = cause.predicted_snr(canvas)
@@ -144,11 +174,17 @@ def _apply_errors(canvas, cause: ResidualCause, *, y: float, x: float) -> None: 
     canvas.shift_x += cause.shift_x
     if cause.psf_error_on_template:
         canvas.template_psf_model_error += cause.psf_error
+        canvas.template_psf_shape_error = _added(canvas.template_psf_shape_error, cause.shape_error)
     else:
         canvas.search_psf_model_error += cause.psf_error
+        canvas.search_psf_shape_error = _added(canvas.search_psf_shape_error, cause.shape_error)
     if cause.flux_change:
         canvas.flux_changes.append((y, x, cause.flux_change * canvas.conditions.flux(cause.magnitude)))
     canvas.details["source_magnitude"] = cause.magnitude
+
+
+def _added(first: tuple[float, float], second: tuple[float, float]) -> tuple[float, float]:
+    return (first[0] + second[0], first[1] + second[1])
 
 
 # --------------------------------------------------------------------------- sky-side artifacts

@@ -84,6 +84,14 @@ class Canvas:
     shift_x: float = 0.0
     template_psf_model_error: float = 0.0   # fractional FWHM error of the modelled PSF_T
     search_psf_model_error: float = 0.0
+    # Ellipticity error (e1, e2) of the modelled PSF_T and PSF_S: a kernel fit over the CCD
+    # misses the local PSF's shape as well as its size.
+    template_psf_shape_error: tuple[float, float] = (0.0, 0.0)
+    search_psf_shape_error: tuple[float, float] = (0.0, 0.0)
+    # The shape errors are drawn from a stream of their own, so that a release made with
+    # and without them (``psf_shape_error``, ``source_psf_shape_error_sigma``) draws every
+    # other quantity alike and the two differ only where the shape matters.
+    shape_rng: np.random.Generator | None = None
     flux_scale_error: float = 0.0
     noise_excess: tuple[float, float, float, float] | None = None  # y, x, sigma, factor
     # (axis "x"|"y", side "low"|"high", canvas index of the last on-CCD column/row)

@@ -84,6 +84,7 @@ class SimulationConfig:
     Subtraction imperfections of ordinary (non-artifact) detections
         registration_error_px: sigma of the template-search misregistration.
         psf_model_error: fractional sigma of the PSF-model FWHM error.
+        psf_shape_error: per-component sigma of the PSF-model ellipticity error (e1, e2).
         flux_scale_error: fractional sigma of the flux-scale (SCALE) error.
     Fakes (non-artifacts)
         fake_mag_from_limit_max: faintest INJECTED fake, magnitudes relative to the 5-sigma
@@ -101,8 +102,11 @@ class SimulationConfig:
         source_shift_px_sigma: per-axis Gaussian sigma of a source's own position change
             between template and search (colour-dependent refraction, proper motion), on
             top of the image registration error: dipoles and galaxy cores.
-        source_psf_error_sigma: Gaussian sigma of the local PSF-model (kernel-shape) error
+        source_psf_error_sigma: Gaussian sigma of the local PSF-model (kernel-width) error
             at a source, on top of the image-wide ``psf_model_error``.
+        source_psf_shape_error_sigma: per-component Gaussian sigma of the local PSF-model
+            ellipticity error at such a source, on top of the image-wide ``psf_shape_error``:
+            a model fit over the CCD misses the local PSF's shape as much as its size.
         star_flux_change_sigma: Gaussian sigma of the fractional flux change of the stars
             of bad subtractions (stellar variability and a local scale error), in half of them.
         noise_peak_excess_range: local noise under-estimate factor of noise peaks.
@@ -151,6 +155,7 @@ class SimulationConfig:
 
     registration_error_px: float = 0.04
     psf_model_error: float = 0.015
+    psf_shape_error: float = 0.015
     flux_scale_error: float = 0.01
 
     # Fakes are injected down to a magnitude fainter than the limit; the efficiency
@@ -179,6 +184,7 @@ class SimulationConfig:
     # residuals that pass the detection threshold stay (docs/simulation.md).
     source_shift_px_sigma: float = 0.15
     source_psf_error_sigma: float = 0.04
+    source_psf_shape_error_sigma: float = 0.04
     star_flux_change_sigma: float = 0.03
     noise_peak_excess_range: tuple[float, float] = (1.5, 2.5)
     artifact_source_mag_range: tuple[float, float] = (1.5, 4.5)
@@ -209,7 +215,8 @@ class SimulationConfig:
         if not 0.0 <= faintest <= brightest:
             raise ValueError(f"artifact_source_mag_range must be (faintest, brightest) magnitudes above the limit "
                              f"with 0 <= faintest <= brightest, got {self.artifact_source_mag_range}")
-        for name in ("source_shift_px_sigma", "source_psf_error_sigma", "star_flux_change_sigma",
+        for name in ("psf_shape_error", "source_shift_px_sigma", "source_psf_error_sigma",
+                     "source_psf_shape_error_sigma", "star_flux_change_sigma",
                      "host_luminosity_scatter_mag", "transient_below_peak_mag_scale"):
             if not getattr(self, name) >= 0.0:
                 raise ValueError(f"{name} must be >= 0, got {getattr(self, name)}")

@@ -219,15 +219,24 @@ def irfft2(transform: np.ndarray) -> np.ndarray:
     return scipy.fft.irfft2(transform, s=(GRID, GRID))
 
 
-def width_change_transfer(*, sigma_psf: float, fractional_error: float, size: int = GRID) -> np.ndarray:
-    """Fourier factor that widens (or, for a negative error, narrows) a PSF by ``fractional_error``.
+def model_error_transfer(*, sigma_psf: float, fractional_error: float,
+                         shape_error: tuple[float, float] = (0.0, 0.0), size: int = GRID) -> np.ndarray:
+    """Fourier factor that turns a PSF into a mis-modelled one: wider (or, for a negative
+    error, narrower) by ``fractional_error`` and, with ``shape_error`` = (e1, e2), more
+    elongated by that much.
 
-    A Gaussian of variance ((1 + e)^2 - 1) sigma_psf^2: exact for Gaussian PSFs, close for
-    Moffat cores; it lets a mis-modelled PSF be made without another FFT.
+    A Gaussian of covariance ((1 + e)^2 - 1) sigma_psf^2 I + sigma_psf^2 [[e1, e2], [e2, -e1]]:
+    exact for Gaussian PSFs (whose ellipticity (Ixx - Iyy, 2 Ixy) / (Ixx + Iyy) then changes
+    by (e1, e2)), close for Moffat cores; it lets a mis-modelled PSF be made without another FFT.
     """
     variance = ((1.0 + fractional_error) ** 2 - 1.0) * sigma_psf * sigma_psf
+    e1, e2 = shape_error
     frequency_y, frequency_x = _frequencies(size)
-    exponent = -2.0 * math.pi * math.pi * variance * (frequency_y ** 2 + frequency_x ** 2)
+    quadratic = variance * (frequency_y ** 2 + frequency_x ** 2)
+    if e1 or e2:
+        quadratic = quadratic + sigma_psf * sigma_psf * (
+            e1 * (frequency_x ** 2 - frequency_y ** 2) + 2.0 * e2 * frequency_x * frequency_y)
+    exponent = -2.0 * math.pi * math.pi * quadratic
     # A narrowing factor grows with frequency; cap it where the PSF has no power anyway.
     return np.exp(np.minimum(exponent, 3.0))
 

@@ -54,6 +54,7 @@ from realbogus.simulate.psf import (
     effective_area,
     gaussian_transfer,
     irfft2,
+    model_error_transfer,
     moffat_image,
     moffat_transfer,
     point_sources_transfer,
@@ -62,7 +63,6 @@ from realbogus.simulate.psf import (
     sersic_b,
     sersic_image,
     shift_transfer,
-    width_change_transfer,
 )
 
 HALF_STAMP = STAMP_SIZE // 2
@@ -417,6 +417,12 @@ def render_signal(plan: SamplePlan, rng: np.random.Generator, *, config: Simulat
     canvas.shift_y, canvas.shift_x = rng.normal(0.0, config.registration_error_px, size=2)
     canvas.template_psf_model_error, canvas.search_psf_model_error = rng.normal(0.0, config.psf_model_error, size=2)
     canvas.flux_scale_error = float(rng.normal(0.0, config.flux_scale_error))
+    # A jump ahead of this rendering's stream: its own, and it leaves ``rng`` where it was.
+    canvas.shape_rng = np.random.Generator(rng.bit_generator.jumped())
+    if config.psf_shape_error > 0.0:
+        template_shape, search_shape = canvas.shape_rng.normal(0.0, config.psf_shape_error, size=(2, 2))
+        canvas.template_psf_shape_error = (float(template_shape[0]), float(template_shape[1]))
+        canvas.search_psf_shape_error = (float(search_shape[0]), float(search_shape[1]))
     _add_field(canvas, rng)
     if plan.scene_kind in ("fake", "real_transient", *ON_DEFECT_KINDS):
         add_transient(canvas, rng, magnitude=plan.magnitude, host=plan.host_galaxy,
@@ -543,6 +549,8 @@ def render_noisy(plan: SamplePlan, signal: SignalRendering, rng: np.random.Gener
         "shift_px": math.hypot(canvas.shift_y, canvas.shift_x),
         "template_psf_model_error": float(canvas.template_psf_model_error),
         "search_psf_model_error": float(canvas.search_psf_model_error),
+        "psf_shape_error": float(math.hypot(*np.subtract(canvas.search_psf_shape_error,
+                                                         canvas.template_psf_shape_error))),
         "flux_scale_error": canvas.flux_scale_error,
         "masked_fraction": masked_fraction,
         "detection_offset_px": math.hypot(center_y - canvas.detection_y, center_x - canvas.detection_x),
@@ -563,10 +571,12 @@ def _subtraction(canvas: Canvas, *, template_psf: np.ndarray, search_psf: np.nda
     image's noise, which gives the difference its correlated look.
     """
     conditions = canvas.conditions
-    template_model = template_psf * width_change_transfer(
-        sigma_psf=_fwhm_to_sigma(conditions.template_seeing_fwhm_px), fractional_error=canvas.template_psf_model_error)
-    search_model = search_psf * width_change_transfer(
-        sigma_psf=_fwhm_to_sigma(conditions.seeing_fwhm_px), fractional_error=canvas.search_psf_model_error)
+    template_model = template_psf * model_error_transfer(
+        sigma_psf=_fwhm_to_sigma(conditions.template_seeing_fwhm_px), fractional_error=canvas.template_psf_model_error,
+        shape_error=canvas.template_psf_shape_error)
+    search_model = search_psf * model_error_transfer(
+        sigma_psf=_fwhm_to_sigma(conditions.seeing_fwhm_px), fractional_error=canvas.search_psf_model_error,
+        shape_error=canvas.search_psf_shape_error)
     sigma_template = _fwhm_to_sigma(conditions.template_seeing_fwhm_px * (1.0 + canvas.template_psf_model_error))
     sigma_search = _fwhm_to_sigma(conditions.seeing_fwhm_px * (1.0 + canvas.search_psf_model_error))
     scale = 1.0 + canvas.flux_scale_error
