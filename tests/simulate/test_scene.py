@@ -265,6 +265,15 @@ def test_residual_artifacts_crowd_the_detection_threshold(dry_truth) -> None:
     assert min(snrs) >= config.detection_snr_min and np.median(snrs) < 10.0
 
 
+def _residual_signals(config: SimulationConfig, *, n_plans: int):
+    """Noise-free renders of the artifact plans among the first ``n_plans`` (seed 3)."""
+    for index in range(n_plans):
+        rng = sample_rng(seed=3, index=index)
+        plan = draw_plan(rng, index=index, label_noise=0.0, flip_ratio=3.0, config=config)
+        if plan.scene_kind == "artifact":
+            yield render_signal(plan, rng, config=config)
+
+
 def test_a_template_psf_modelled_too_narrow_leaves_a_positive_core() -> None:
     from realbogus.simulate.artifacts import kernel_width_error
 
@@ -276,12 +285,7 @@ def test_a_template_psf_modelled_too_narrow_leaves_a_positive_core() -> None:
                               flux_scale_error=0.0, artifact_type_weights=(("bad_subtraction", 1.0),),
                               artifact_fraction=0.99, source_psf_error_sigma=0.3)
     cores: dict[bool, list[float]] = {True: [], False: []}
-    for index in range(80):
-        rng = sample_rng(seed=3, index=index)
-        plan = draw_plan(rng, index=index, label_noise=0.0, flip_ratio=3.0, config=config)
-        if plan.scene_kind != "artifact":
-            continue
-        signal = render_signal(plan, rng, config=config)
+    for signal in _residual_signals(config, n_plans=80):
         canvas = signal.canvas
         if canvas.flux_changes or canvas.template_psf_model_error == 0.0:
             continue  # only the template-PSF errors alone
@@ -290,14 +294,12 @@ def test_a_template_psf_modelled_too_narrow_leaves_a_positive_core() -> None:
     assert min(cores[True]) > 0.0 and max(cores[False]) < 0.0
 
 
-def _second_moment_ellipticity(image: np.ndarray) -> tuple[float, float]:
+def _second_moments(image: np.ndarray) -> tuple[float, float, float]:
+    """(Ixx, Iyy, Ixy) of an image about its centroid."""
     rows, columns = np.mgrid[:image.shape[0], :image.shape[1]].astype(float)
     total = image.sum()
-    y0, x0 = (image * rows).sum() / total, (image * columns).sum() / total
-    ixx = (image * (columns - x0) ** 2).sum() / total
-    iyy = (image * (rows - y0) ** 2).sum() / total
-    ixy = (image * (columns - x0) * (rows - y0)).sum() / total
-    return (ixx - iyy) / (ixx + iyy), 2.0 * ixy / (ixx + iyy)
+    dy, dx = rows - (image * rows).sum() / total, columns - (image * columns).sum() / total
+    return (image * dx * dx).sum() / total, (image * dy * dy).sum() / total, (image * dx * dy).sum() / total
 
 
 def test_a_shape_error_changes_the_modelled_psf_ellipticity_by_that_much() -> None:
@@ -307,20 +309,13 @@ def test_a_shape_error_changes_the_modelled_psf_ellipticity_by_that_much() -> No
     round_psf = psf.gaussian_transfer(sigma_y=sigma, sigma_x=sigma)
     for e1, e2 in ((0.05, 0.0), (0.0, -0.04), (0.03, 0.03)):
         model = round_psf * psf.model_error_transfer(sigma_psf=sigma, fractional_error=0.0, shape_error=(e1, e2))
-        measured = _second_moment_ellipticity(np.fft.fftshift(irfft2(model)))
-        assert measured == pytest.approx((e1, e2), abs=2e-3)
+        ixx, iyy, ixy = _second_moments(np.fft.fftshift(irfft2(model)))
+        assert ((ixx - iyy) / (ixx + iyy), 2.0 * ixy / (ixx + iyy)) == pytest.approx((e1, e2), abs=2e-3)
     # Without a shape error it is the width-only factor it always was.
     widened = psf.model_error_transfer(sigma_psf=sigma, fractional_error=0.05)
     assert np.array_equal(widened, psf.model_error_transfer(sigma_psf=sigma, fractional_error=0.05, shape_error=(0, 0)))
-    width = _fwhm_free_width(np.fft.fftshift(irfft2(round_psf * widened)))
-    assert width == pytest.approx(sigma * 1.05, rel=2e-3)
-
-
-def _fwhm_free_width(image: np.ndarray) -> float:
-    rows, columns = np.mgrid[:image.shape[0], :image.shape[1]].astype(float)
-    total = image.sum()
-    y0, x0 = (image * rows).sum() / total, (image * columns).sum() / total
-    return float(np.sqrt((image * ((columns - x0) ** 2 + (rows - y0) ** 2)).sum() / total / 2.0))
+    ixx, iyy, _ = _second_moments(np.fft.fftshift(irfft2(round_psf * widened)))
+    assert np.sqrt((ixx + iyy) / 2.0) == pytest.approx(sigma * 1.05, rel=2e-3)
 
 
 def test_a_kernel_shape_error_alone_leaves_a_four_lobed_residual() -> None:
@@ -331,12 +326,7 @@ def test_a_kernel_shape_error_alone_leaves_a_four_lobed_residual() -> None:
                               artifact_fraction=0.99, source_psf_error_sigma=0.0, star_flux_change_sigma=0.0,
                               source_psf_shape_error_sigma=0.1)
     seen, ratios = 0, []
-    for index in range(60):
-        rng = sample_rng(seed=3, index=index)
-        plan = draw_plan(rng, index=index, label_noise=0.0, flip_ratio=3.0, config=config)
-        if plan.scene_kind != "artifact":
-            continue
-        signal = render_signal(plan, rng, config=config)
+    for signal in _residual_signals(config, n_plans=60):
         canvas = signal.canvas
         difference = signal.difference_signal
         star_y, star_x, flux = canvas.stars[0]
