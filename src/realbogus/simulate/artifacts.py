@@ -94,14 +94,12 @@ class ResidualCause:
 
     def kernel_shape_error(self, canvas) -> tuple[float, float]:  # noqa: ANN001
         """Ellipticity error (e1, e2) of the matching kernel at the source: search model minus template model."""
-        search = np.array(canvas.search_psf_shape_error)
-        template = np.array(canvas.template_psf_shape_error)
+        search, template = canvas.search_psf_shape_error, canvas.template_psf_shape_error
         if self.psf_error_on_template:
-            template = template + self.shape_error
+            template = _added(template, self.shape_error)
         else:
-            search = search + self.shape_error
-        difference = search - template
-        return float(difference[0]), float(difference[1])
+            search = _added(search, self.shape_error)
+        return search[0] - template[0], search[1] - template[1]
 
 
 def kernel_width_error(*, template_error: float, search_error: float) -> float:
@@ -149,7 +147,8 @@ def _draw_cause(canvas, rng: np.random.Generator, *, shift: bool, psf: bool, flu
             shift_y=float(rng.normal(0.0, config.source_shift_px_sigma)) if shift else 0.0,
             shift_x=float(rng.normal(0.0, config.source_shift_px_sigma)) if shift else 0.0,
             psf_error=float(rng.normal(0.0, config.source_psf_error_sigma)) if psf else 0.0,
-            shape_error=_shape_error(canvas.shape_rng, sigma=config.source_psf_shape_error_sigma) if psf else (0.0, 0.0),
+            shape_error=(_shape_error(canvas.shape_rng, sigma=config.source_psf_shape_error_sigma) if psf
+                         else (0.0, 0.0)),
             psf_error_on_template=bool(rng.random() < 0.5),
             flux_change=float(rng.normal(0.0, config.star_flux_change_sigma)) if flux_change else 0.0,
             galaxy=galaxy,

@@ -43,8 +43,8 @@ TRUTH_COLUMNS: tuple[str, ...] = (
     "seeing_fwhm_arcsec", "template_seeing_fwhm_arcsec", "band", "host_galaxy", "host_magnitude",
     "host_offset_px", "ccdid", "x_ccd", "y_ccd", "night", "field", "folder", "zeropoint",
     "template_zeropoint", "template_depth_mag", "scale", "flux_scale_error", "template_psf_model_error",
-    "search_psf_model_error", "psf_shape_error", "shift_px", "masked_fraction", "detection_offset_px", "edge_distance_px",
-    "saturated_star_offset_px", "source_magnitude",
+    "search_psf_model_error", "psf_shape_error", "shift_px", "masked_fraction", "detection_offset_px",
+    "edge_distance_px", "saturated_star_offset_px", "source_magnitude",
 )
 
 
