@@ -1,6 +1,6 @@
 """Simulator throughput: samples/s and peak RSS for writing a release of N samples.
 
-Usage: python benchmarks/bench_simulate.py N [--workers W] [--repeats R]
+Usage: python benchmarks/bench_simulate.py N [--workers W] [--repeats R] [--config-json '{"knob": value}']
 
 Prints one JSON object: the median samples/s over the repeats of the whole release
 (rendering, features, GIF/FITS encoding, tar writing), the median render-only rate of
@@ -11,6 +11,8 @@ The box is shared, so wall-clock rates swing with other load: the JSON also give
 time per sample (main process plus workers, median over repeats) and the load average
 before and after, and ``capacity_samples_per_second_at_workers_cores`` = workers / CPU
 time per sample, the rate the run would reach with ``workers`` cores to itself.
+``--config-json`` sets SimulationConfig knobs (e.g. a physics option switched off), so two
+runs price what a knob costs.
 """
 
 from __future__ import annotations
@@ -28,8 +30,7 @@ from pathlib import Path
 from realbogus.simulate import SimulationConfig, simulate_release, simulate_sample
 
 
-def _render_only_rate(n: int) -> float:
-    config = SimulationConfig()
+def _render_only_rate(n: int, config: SimulationConfig) -> float:
     started = time.perf_counter()
     for index in range(n):
         simulate_sample(seed=0, index=index, label_noise=0.015, flip_ratio=3.0, config=config)
@@ -50,21 +51,24 @@ def main() -> int:
     parser.add_argument("n", type=int, nargs="?", default=20_000)
     parser.add_argument("--workers", type=int, default=2)
     parser.add_argument("--repeats", type=int, default=3)
+    parser.add_argument("--config-json", default="{}", help="SimulationConfig knobs to set (default: none)")
     args = parser.parse_args()
+    config = SimulationConfig.from_mapping(json.loads(args.config_json), where="--config-json")
     rates, render_rates, cpu_ms = [], [], []
     load_before = os.getloadavg()[0]
     for repeat in range(args.repeats):
         cpu_before = _cpu_seconds()
         with tempfile.TemporaryDirectory() as tmp:
             summary = simulate_release(out_dir=Path(tmp) / "release", truth_path=Path(tmp) / "truth.parquet",
-                                       n=args.n, seed=repeat, workers=args.workers, progress=False)
+                                       n=args.n, seed=repeat, workers=args.workers, progress=False, config=config)
             rates.append(summary.samples_per_second)
         cpu_ms.append(1e3 * (_cpu_seconds() - cpu_before) / args.n)
-        render_rates.append(_render_only_rate(min(args.n, 500)))
+        render_rates.append(_render_only_rate(min(args.n, 500), config))
     kib_self = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
     kib_children = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss
     print(json.dumps({
         "benchmark": "simulate", "n": args.n, "workers": args.workers, "repeats": args.repeats,
+        "config_json": json.loads(args.config_json),
         "samples_per_second_median": statistics.median(rates), "samples_per_second": rates,
         "cpu_ms_per_sample_median": statistics.median(cpu_ms), "cpu_ms_per_sample": cpu_ms,
         "capacity_samples_per_second_at_workers_cores": args.workers * 1e3 / statistics.median(cpu_ms),

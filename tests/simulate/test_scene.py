@@ -345,6 +345,11 @@ def test_a_kernel_shape_error_alone_leaves_a_four_lobed_residual() -> None:
         seen += 1
     assert seen >= 30
     assert np.mean(np.array(ratios) < 1.0) >= 0.9
+    # With the shape error alone the prescreen's estimate is SHAPE_RESPONSE per unit error,
+    # so this is the response itself: about 0.13 of the source's S/N per unit error.
+    from realbogus.simulate.artifacts import SHAPE_RESPONSE
+
+    assert 0.10 < np.median(np.array(ratios) * SHAPE_RESPONSE) < 0.16
 
 
 def test_shape_errors_draw_from_their_own_stream(dry_truth) -> None:
