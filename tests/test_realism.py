@@ -67,6 +67,17 @@ def test_member_figures_count_categories_1_and_6_and_judge_by_the_truth() -> Non
     assert "truth_auc" not in without_truth and without_truth["auc"] == figures["auc"]
 
 
+def test_member_figures_count_a_stored_boundary_score_as_the_category_table_does() -> None:
+    from realbogus.metrics import categories
+
+    # A forest's 0.9 stored as float32 is 0.8999999762; the category table puts it in category 6.
+    score = np.array([0.9, 0.1, 0.5, 0.3], dtype=np.float32)
+    labels = np.array([0, 1, 1, 0])
+    assert list(categories(labels=labels, artifact_score=score)) == [6, 2, 3, 4]
+    figures = member_figures(scores=_scores(np.arange(1, 5), labels, score))
+    assert figures["strongly_misclassified_share"] == pytest.approx(0.25)
+
+
 def test_several_members_flag_and_the_truth_says_how_many_are_mislabelled() -> None:
     ids = np.arange(1, 7)
     labels = np.array([0, 0, 0, 1, 1, 1])

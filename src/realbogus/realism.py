@@ -131,7 +131,8 @@ def member_figures(*, scores: pd.DataFrame, truth: pd.DataFrame | None = None,
     """
     chosen = _test_rows(scores, split)
     labels = chosen["label"].to_numpy().astype(np.int8)
-    score = chosen["artifact_score"].to_numpy().astype(np.float64)
+    stored_score = chosen["artifact_score"].to_numpy()
+    score = stored_score.astype(np.float64)
     figures: dict[str, float | int | None] = {"n": int(len(chosen))}
     judged = {"": labels}
     true = _truth_labels(chosen["id"].to_numpy(), truth)
@@ -143,7 +144,9 @@ def member_figures(*, scores: pd.DataFrame, truth: pd.DataFrame | None = None,
         for target in MDR_TARGETS:
             value = fpr_at_mdr(labels=judged_labels, artifact_score=score, mdr=target) if both else None
             figures[f"{prefix}{fpr_at_mdr_key(target)}"] = None if value is None else float(value)
-    strong = np.isin(categories(labels=labels, artifact_score=score), STRONG_CATEGORIES)
+    # The categories at the stored precision, as the evaluate stage's table counts them: a float32
+    # score of 0.9 is category 6 there, and would fall to 5 once widened to float64 (0.8999999762).
+    strong = np.isin(categories(labels=labels, artifact_score=stored_score), STRONG_CATEGORIES)
     figures["strongly_misclassified_share"] = float(strong.mean()) if strong.size else None
     return figures
 
