@@ -13,6 +13,9 @@ This separates the two: one release of ``n`` samples (simulated in memory exactl
 and the members trained on nested training sets of the given sizes (the first ``k`` rows of
 a seeded shuffle of the 70 % training split; the validation rows shrink in proportion).
 
+CNN members (``--members rf,hgb,model1``) train at params.yaml ``train`` settings on the
+stamps held in memory (the GIF stamps, as ingest would read them).
+
 Per size and member: ``realbogus.realism.member_figures`` (AUC, FPR at MDR 0.03 / 0.04 / 0.05
 by the given labels and by the truth, the share in categories 1 + 6) and that share split
 into truly mislabelled and correctly labelled samples; per size, the samples at least two
@@ -23,6 +26,7 @@ flags' purity down).
 from __future__ import annotations
 
 import argparse
+import contextlib
 import json
 import os
 import sys
@@ -83,8 +87,11 @@ def correct_flags_by_kind(*, scores_by_member: dict[str, pd.DataFrame], truth: p
 
 
 def training_size_curve(*, features: pd.DataFrame, truth: pd.DataFrame, params: dict, sizes: list[int],
-                        members: list[str], seed: int, min_members: int = 2) -> list[dict]:
-    """The members' realism figures on one fixed test split, per training-set size."""
+                        members: list[str], seed: int, min_members: int = 2,
+                        stamps: np.ndarray | None = None) -> list[dict]:
+    """The members' realism figures on one fixed test split, per training-set size.
+
+    stamps: (N, 51, 51, 3) uint8 aligned with ``features``, for CNN members (params.yaml models)."""
     from realbogus.members import fit_and_score, resolve_member
     from realbogus.realism import member_figures, strongly_misclassified_by_several
     from realbogus.split import assign_splits
@@ -98,8 +105,10 @@ def training_size_curve(*, features: pd.DataFrame, truth: pd.DataFrame, params: 
         scores_by_member = {}
         for name in members:
             started = time.process_time()
-            fitted = fit_and_score(spec=resolve_member(name, params), labels=labels, seed=seed,
-                                   train_rows=train_rows, val_rows=val_rows, score_rows=test_rows, features=features)
+            with contextlib.redirect_stdout(sys.stderr):  # a CNN prints its epochs; stdout is the JSON's
+                fitted = fit_and_score(spec=resolve_member(name, params), labels=labels, seed=seed,
+                                       train_rows=train_rows, val_rows=val_rows, score_rows=test_rows,
+                                       features=features, stamps=stamps)
             scores = pd.DataFrame({"id": ids[test_rows], "split": "test", "label": labels[test_rows],
                                    "artifact_score": fitted.artifact_score[test_rows]})
             scores_by_member[name] = scores
@@ -123,7 +132,8 @@ def main() -> int:
     parser.add_argument("--workers", type=int, default=2)
     parser.add_argument("--train-sizes", default="14000,42000,140000",
                         help="comma-separated training-set sizes (14,000 is the default release's)")
-    parser.add_argument("--members", default="rf,hgb", help="feature members (params.yaml feature_models)")
+    parser.add_argument("--members", default="rf,hgb",
+                        help="members: params.yaml feature_models, or models (a CNN, at train.max_epochs; slow on a CPU)")
     args = parser.parse_args()
 
     from realbogus.params import load_params, section
@@ -134,14 +144,16 @@ def main() -> int:
     simulate = section(params, "simulate")
     config = SimulationConfig.from_mapping(simulate.get("config") or {})
     started = time.perf_counter()
-    _, features, truth = simulate_in_memory(n=args.n, seed=args.seed, label_noise=simulate["label_noise"],
+    stamps, features, truth = simulate_in_memory(n=args.n, seed=args.seed, label_noise=simulate["label_noise"],
                                             flip_ratio=simulate["flip_ratio"], config=config, workers=args.workers,
                                             pixels_only=False)
     seconds_simulate = time.perf_counter() - started
     sizes = [int(size) for size in args.train_sizes.split(",")]
     members = [name.strip() for name in args.members.split(",") if name.strip()]
+    if not set(members) & set(params.get("models") or {}):
+        stamps = None  # feature members only: free the stamps' memory
     curve = training_size_curve(features=features, truth=truth, params=params, sizes=sizes, members=members,
-                                seed=args.seed)
+                                seed=args.seed, stamps=stamps)
     print(json.dumps({"benchmark": "training_size", "n": args.n, "seed": args.seed,
                       "label_noise": simulate["label_noise"], "flip_ratio": simulate["flip_ratio"],
                       "seconds_simulate": seconds_simulate, "workers": args.workers,
