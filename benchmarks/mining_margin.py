@@ -56,7 +56,8 @@ def view_agreement(*, params: dict, scores, given: np.ndarray, difficulty: np.nd
     doubt = label_disagreement(given_labels=given, member_scores=scores.member_scores)
     if evidence.reliability > 0:
         doubt = doubt * np.clip(regional_reliability(disagreement=doubt, regions=difficulty_regions(
-            given_labels=given, proxy=difficulty, bins=evidence.reliability_bins)), 0.0, 1.0) ** evidence.reliability
+            given_labels=given, proxy=difficulty, bins=evidence.reliability_bins), trust=evidence.reliability_trust),
+            0.0, 1.0) ** evidence.reliability
     pixels = np.array([resolve_member(name, params).reads == STAMPS for name in scores.member_names])
     if pixels.all() or not pixels.any():
         return {"note": "one view only: no agreement between views to measure"}

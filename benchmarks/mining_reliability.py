@@ -4,7 +4,7 @@ of mined releases, against the truth and against cleanlab, printed as JSON.
 For each repository given (a repository, or a clone kept by ``bench_mining.py --keep DIR``,
 then ``DIR/repo``, after ``dvc repro mine@round1``), reads round 1's cross-fitted member
 scores, the feature table and the simulated truth, and measures the AUPRC of the miner's
-round-1 ranking for every (proxy, bins, exponent) of the grid -- exactly what ``mine@round1``
+round-1 ranking for every (proxy, bins, trust, exponent) of the grid -- exactly what ``mine@round1``
 ranks with those settings (no review outcomes exist in round 1) -- beside the best of
 cleanlab's five methods on the same scores.  ``margin_over_best_cleanlab`` per setting and
 release, and its minimum over the releases, are what chose the default.
@@ -32,8 +32,11 @@ from realbogus.mining.run import read_crossfit_scores
 from realbogus.mining.truth_eval import evaluate_suspicion
 
 PROXIES = ("SNR", "MAG_FROM_LIMIT")
-BINS = (2, 3, 4)
-EXPONENTS = (0.0, 1.0, 2.0, 3.0, 4.0)
+BINS = (2, 3, 4, 5)
+EXPONENTS = (0.0, 1.0, 2.0, 3.0, 4.0, 5.0, 6.0)
+# mine.evidence.reliability_trust: 1 measures a member's error rate in a region on every sample,
+# 0.5 on the samples the other members side with the label on (docs/mining.md, seventh pass).
+TRUSTS = (1.0, 0.5)
 
 
 def auprc(suspicion: np.ndarray, *, given: np.ndarray, truth: pd.DataFrame) -> float:
@@ -59,12 +62,15 @@ def measure(repo: Path) -> dict:
     grid = {}
     for proxy in PROXIES:
         for bins in BINS:
-            reliability = regional_reliability(disagreement=doubt, regions=difficulty_regions(
-                given_labels=given, proxy=features[proxy].to_numpy(dtype=np.float64), bins=bins))
-            for exponent in EXPONENTS:
-                ranking = reliability_weighted_disagreement(disagreement=doubt, reliability=reliability,
-                                                            member_weights=weights, strength=exponent)
-                grid[f"{proxy}/bins={bins}/b={exponent:g}"] = round(auprc(ranking, given=given, truth=truth), 4)
+            for trust in TRUSTS:
+                reliability = regional_reliability(disagreement=doubt, regions=difficulty_regions(
+                    given_labels=given, proxy=features[proxy].to_numpy(dtype=np.float64), bins=bins), trust=trust)
+                for exponent in EXPONENTS:
+                    ranking = reliability_weighted_disagreement(disagreement=doubt, reliability=reliability,
+                                                                member_weights=weights, strength=exponent)
+                    # trust 1 (every sample) keeps the key of the runs before reliability_trust existed
+                    key = f"{proxy}/bins={bins}/b={exponent:g}" + ("" if trust == 1.0 else f"/trust={trust:g}")
+                    grid[key] = round(auprc(ranking, given=given, truth=truth), 4)
     wrong = truth["true_label"].to_numpy() != given
     return {"repo": str(repo), "seed": params["simulate"]["seed"], "label_noise": params["simulate"]["label_noise"],
             "n": int(len(given)), "members": members, "n_mislabelled": int(wrong.sum()),

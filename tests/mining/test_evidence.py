@@ -158,6 +158,59 @@ def test_regional_reliability_is_each_members_agreement_rate_in_the_region():
             EvidenceConfig(**bad)
 
 
+def test_regional_reliability_can_count_only_the_samples_the_other_members_trust():
+    # Three members, one region.  Rows 0-1: every member doubts the label (a mislabel); rows 2-5:
+    # member 0 alone errs on row 2.  Counted on every sample, the mislabels are member 0's errors.
+    disagreement = np.array([[0.9, 0.8, 0.9], [0.8, 0.9, 0.9], [0.6, 0.1, 0.0],
+                             [0.0, 0.1, 0.1], [0.1, 0.0, 0.1], [0.1, 0.1, 0.0]])
+    regions = np.zeros(6, dtype=int)
+    everyone = regional_reliability(disagreement=disagreement, regions=regions)
+    trusted = regional_reliability(disagreement=disagreement, regions=regions, trust=0.5)
+    np.testing.assert_allclose(everyone[0], 1.0 - disagreement.mean(axis=0))
+    np.testing.assert_allclose(trusted[0], 1.0 - disagreement[2:].mean(axis=0))
+    np.testing.assert_array_equal(regional_reliability(disagreement=disagreement, regions=regions, trust=1.0), everyone)
+    # A region none of whose samples the others trust keeps every sample's estimate; one member
+    # has no others, so it counts every sample.
+    only_doubted = np.array([0, 0, 1, 1, 1, 1])
+    fallback = regional_reliability(disagreement=disagreement, regions=only_doubted, trust=0.5)
+    np.testing.assert_allclose(fallback[0], 1.0 - disagreement[:2].mean(axis=0))
+    np.testing.assert_allclose(regional_reliability(disagreement=disagreement[:, :1], regions=regions, trust=0.5),
+                               1.0 - np.full((6, 1), disagreement[:, 0].mean()))
+    for bad in (0.0, 1.5):
+        with pytest.raises(ValueError, match="trust"):
+            regional_reliability(disagreement=disagreement, regions=regions, trust=bad)
+        with pytest.raises(ValueError, match="reliability_trust"):
+            EvidenceConfig(reliability_trust=bad)
+
+
+def test_trusted_reliability_stops_the_mislabels_of_a_region_from_discounting_themselves():
+    """Mislabels gather where the members are sure (30 % of the bright samples, every member
+    doubts them: an extreme share, to show the mechanism); 20 % of the faint samples are
+    correct samples every member doubts alike,
+    among members that each err on their own there.  Counted on every sample the bright
+    region's error rate is its mislabels, higher than the faint one's, and the mislabels rank
+    below the hard samples; counted on the samples the other members trust, it is not."""
+    rng = np.random.default_rng(3)
+    n = 6000
+    bright = rng.random(n) < 0.5
+    wrong = bright & (rng.random(n) < 0.3)
+    hard = ~bright & (rng.random(n) < 0.2)
+    shared = np.where(wrong | hard, 0.85, 0.05)[:, None] + rng.normal(0.0, 0.03, (n, 3))
+    own_error = (~bright & ~hard)[:, None] & (rng.random((n, 3)) < 0.15)
+    doubt = np.clip(np.where(own_error, 0.5, shared), 0.0, 1.0)
+    labels = rng.integers(0, 2, n)
+    member_scores = np.where(labels[:, None] == 1, 1.0 - doubt, doubt)
+    scores = EnsembleScores(ids=np.arange(n) + 1, given_labels=labels, member_names=("a", "b", "c"),
+                            member_scores=member_scores)
+    proxy = np.where(bright, 10.0, 1.0) + rng.random(n)
+    auprc = {}
+    for trust in (1.0, 0.5):
+        ranking = rank_round(scores=scores, reviews=empty_reviews(), features=None, difficulty=proxy,
+                             evidence=EvidenceConfig(reliability=3.0, reliability_bins=2, reliability_trust=trust))
+        auprc[trust] = average_precision_score(wrong, ranking.rank_score)
+    assert auprc[1.0] < 0.6 < 0.9 < auprc[0.5], auprc
+
+
 def _faint_and_bright(seed: int = 0):
     """Faint samples (proxy low) are hard: the members doubt many correct labels there, at
     ~0.6; bright samples are easy, and the few mislabels among them are doubted at ~0.55 (the

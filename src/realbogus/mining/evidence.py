@@ -35,8 +35,16 @@ column well above the limit); a hard but correct sample is doubted where they of
     mean_disagreement_i = sum_j w_j d_ij (1 - e_j(region_i))^b / sum_j w_j
 
 b = 0 is the plain mean disagreement.  The regions come from the features, so this is not a
-function of the probabilities either; the bins are few (``reliability_bins``): finer regions
-start to describe where the mislabels themselves gather, and subtract them.
+function of the probabilities either.
+
+The error rate e_j is measured on the samples whose label the *other* members trust: their
+mean disagreement with it at most ``reliability_trust`` (0.5: they side with the label).
+Measured on every sample, e_j counts the region's mislabels as the member's errors, and
+mislabels gather in regions (fakes on bad columns and saturated stars are bright): the
+estimate then discounted the doubt exactly where the mislabels are, the more so the more
+labels are wrong and the finer the regions.  Left out of it, the mislabels no longer
+subtract themselves, and finer regions help instead of hurting (docs/mining.md, seventh
+pass).  ``reliability_trust`` 1 counts every sample (the estimate before that).
 
 How they combine (:func:`combined_rank_score`), all truth-free:
 
@@ -76,6 +84,9 @@ class EvidenceConfig:
         regions where the members often err more steeply).
     reliability_proxy: the autoScan feature whose quantile bins (per given label) are the
         regions; reliability_bins: how many.
+    reliability_trust: a member's error rate in a region is measured on the samples whose
+        other members' mean disagreement with the label is at most this (0.5: the samples
+        they think correctly labelled); 1 counts every sample.
     review_model: learn from earlier rounds' review outcomes (from the second round on).
     review_model_iterations / review_model_leaf_nodes / review_model_min_leaf: the
         boosted trees of the review model (small: a few hundred reviewed samples).
@@ -85,6 +96,7 @@ class EvidenceConfig:
     reliability: float = 0.0
     reliability_proxy: str = "SNR"
     reliability_bins: int = 2
+    reliability_trust: float = 1.0
     review_model: bool = True
     review_model_iterations: int = 100
     review_model_leaf_nodes: int = 8
@@ -98,6 +110,8 @@ class EvidenceConfig:
         if isinstance(self.reliability_bins, bool) or int(self.reliability_bins) != self.reliability_bins \
                 or self.reliability_bins < 1:
             raise ValueError(f"reliability_bins must be a positive whole number, got {self.reliability_bins!r}")
+        if not 0.0 < self.reliability_trust <= 1.0:
+            raise ValueError(f"reliability_trust must be in (0, 1], got {self.reliability_trust!r}")
         if not isinstance(self.reliability_proxy, str) or not self.reliability_proxy:
             raise ValueError(f"reliability_proxy must name an autoScan feature, got {self.reliability_proxy!r}")
         for name in ("review_model_iterations", "review_model_leaf_nodes", "review_model_min_leaf"):
@@ -131,22 +145,38 @@ def difficulty_regions(*, given_labels: np.ndarray, proxy: np.ndarray, bins: int
     return regions
 
 
-def regional_reliability(*, disagreement: np.ndarray, regions: np.ndarray) -> np.ndarray:
+def regional_reliability(*, disagreement: np.ndarray, regions: np.ndarray, trust: float = 1.0) -> np.ndarray:
     """(N, M) each member's reliability in each sample's region: 1 - its mean disagreement with
-    the given labels over the region's samples (its cross-fitted agreement rate there).
+    the given labels over the region's trusted samples (its cross-fitted agreement rate there).
 
     disagreement: (N, M) from :func:`realbogus.mining.ranking.label_disagreement`.
     regions: (N,) from :func:`difficulty_regions`.
+    trust: for member j, a sample counts when the mean disagreement of the other members is
+        at most ``trust`` (1: every sample; with one member, every sample).  A region where
+        none counts falls back to all its samples.
     """
     doubt = np.asarray(disagreement, dtype=np.float64)
     region = np.asarray(regions, dtype=np.int64)
     if doubt.ndim != 2 or region.shape != (doubt.shape[0],):
         raise ValueError(f"disagreement (N, M) and regions (N,) expected, got {doubt.shape} and {region.shape}")
+    if not 0.0 < trust <= 1.0:
+        raise ValueError(f"trust must be in (0, 1], got {trust!r}")
     _, index = np.unique(region, return_inverse=True)
-    counts = np.bincount(index).astype(np.float64)
-    mean_doubt = np.column_stack([np.bincount(index, weights=doubt[:, member]) / counts
-                                  for member in range(doubt.shape[1])])
-    return 1.0 - mean_doubt[index]
+    n_regions = int(index.max()) + 1 if index.size else 0
+    n_members = doubt.shape[1]
+    reliability = np.empty_like(doubt)
+    for member in range(n_members):
+        counted = np.ones(doubt.shape[0], dtype=bool)
+        if n_members > 1 and trust < 1.0:
+            others = (doubt.sum(axis=1) - doubt[:, member]) / (n_members - 1)
+            counted = others <= trust
+        totals = np.bincount(index[counted], weights=doubt[counted, member], minlength=n_regions)
+        counts = np.bincount(index[counted], minlength=n_regions).astype(np.float64)
+        everyone = np.bincount(index, weights=doubt[:, member], minlength=n_regions) / np.bincount(
+            index, minlength=n_regions)
+        mean_doubt = np.where(counts > 0, totals / np.maximum(counts, 1.0), everyone)
+        reliability[:, member] = 1.0 - mean_doubt[index]
+    return reliability
 
 
 def reliability_weighted_disagreement(*, disagreement: np.ndarray, reliability: np.ndarray, member_weights: np.ndarray,

@@ -149,7 +149,7 @@ def rank_round(*, scores: EnsembleScores, reviews: pd.DataFrame, features: np.nd
                                  f"({evidence.reliability_proxy}) was given to weight the members by region")
             doubt = label_disagreement(given_labels=labels, member_scores=scores.member_scores)
             reliability = regional_reliability(disagreement=doubt, regions=difficulty_regions(
-                given_labels=labels, proxy=difficulty, bins=evidence.reliability_bins))
+                given_labels=labels, proxy=difficulty, bins=evidence.reliability_bins), trust=evidence.reliability_trust)
             disagreement = reliability_weighted_disagreement(disagreement=doubt, reliability=reliability,
                                                              member_weights=ranking.member_weights,
                                                              strength=evidence.reliability)
