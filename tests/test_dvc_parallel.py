@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+import os
 import subprocess
 import sys
 import threading
@@ -8,7 +9,12 @@ from pathlib import Path
 
 import pytest
 
-from realbogus.dvc_parallel import repro_parallel, run_in_dependency_order
+from realbogus.dvc_parallel import (
+    THREAD_POOL_VARIABLES,
+    repro_parallel,
+    run_in_dependency_order,
+    shared_thread_environment,
+)
 
 DVC = str(Path(sys.executable).parent / "dvc")
 
@@ -52,6 +58,19 @@ def test_a_failing_stage_stops_new_starts_and_is_raised() -> None:
         run_in_dependency_order(dependencies={"a": {"b"}, "b": {"a"}}, jobs=2, run=lambda stage: None)
 
 
+def test_each_stage_gets_a_share_of_the_cores_unless_the_user_sized_the_pools() -> None:
+    shared = shared_thread_environment(4, environ={"PATH": "/bin"}, cores=16)
+    assert {variable: shared[variable] for variable in THREAD_POOL_VARIABLES} == dict.fromkeys(THREAD_POOL_VARIABLES, "4")
+    assert shared["PATH"] == "/bin"
+    # More stages than cores: one thread each, never zero.
+    assert shared_thread_environment(4, environ={}, cores=2)["OMP_NUM_THREADS"] == "1"
+    # A pool the user sized is left alone; an empty value counts as unset.
+    kept = shared_thread_environment(4, environ={"OMP_NUM_THREADS": "12", "MKL_NUM_THREADS": " "}, cores=16)
+    assert (kept["OMP_NUM_THREADS"], kept["OPENBLAS_NUM_THREADS"], kept["MKL_NUM_THREADS"]) == ("12", "4", "4")
+    with pytest.raises(ValueError, match="jobs"):
+        shared_thread_environment(0, environ={}, cores=16)
+
+
 @pytest.mark.slow  # a real dvc repo; four dvc processes (~20 s)
 def test_independent_dvc_stages_run_side_by_side_and_leave_the_pipeline_up_to_date(tmp_path: Path) -> None:
     repo = tmp_path / "repo"
@@ -64,8 +83,8 @@ def test_independent_dvc_stages_run_side_by_side_and_leave_the_pipeline_up_to_da
         "  member:\n"
         "    matrix:\n"
         "      name: [a, b, c]\n"
-        "    cmd: python -c \"import time; s = time.time(); time.sleep(3); "
-        "open('${item.name}.txt', 'w').write(f'{s} {time.time()}')\"\n"
+        "    cmd: python -c \"import os, time; s = time.time(); time.sleep(3); "
+        "open('${item.name}.txt', 'w').write(f'{s} {time.time()} {os.environ.get(\\\"OMP_NUM_THREADS\\\")}')\"\n"
         "    deps: [base.txt]\n"
         "    outs:\n"
         "      - ${item.name}.txt\n"
@@ -74,18 +93,23 @@ def test_independent_dvc_stages_run_side_by_side_and_leave_the_pipeline_up_to_da
         "    deps: [a.txt, b.txt, c.txt]\n"
         "    outs: [report.txt]\n"
     )
-    env_path = f"{Path(sys.executable).parent}:{__import__('os').environ['PATH']}"
+    env_path = f"{Path(sys.executable).parent}:{os.environ['PATH']}"
     for command in (["git", "init", "-q"], [DVC, "init", "-q"], ["git", "add", "-A"],
                     ["git", "-c", "user.name=t", "-c", "user.email=t@t", "commit", "-qm", "init"]):
         subprocess.run(command, cwd=repo, check=True, env={"PATH": env_path, "HOME": str(tmp_path)})
     lines: list[str] = []
     monkey_env = pytest.MonkeyPatch()
     monkey_env.setenv("PATH", env_path)
+    for variable in THREAD_POOL_VARIABLES:
+        monkey_env.delenv(variable, raising=False)
     try:
         repro_parallel(repo_dir=repo, jobs=3, dvc=DVC, write=lines.append)
     finally:
         monkey_env.undo()
-    windows = [tuple(map(float, (repo / f"{name}.txt").read_text().split())) for name in "abc"]
+    records = [(repo / f"{name}.txt").read_text().split() for name in "abc"]
+    windows = [(float(start), float(end)) for start, end, _threads in records]
+    # Each of the three stages running at once got a third of the cores for its OpenMP pool.
+    assert {threads for _start, _end, threads in records} == {str(max(1, len(os.sched_getaffinity(0)) // 3))}
     # All three ran at the same time: each started before any other had finished.
     assert max(start for start, _end in windows) < min(end for _start, end in windows)
     assert (repo / "report.txt").exists()
