@@ -1,0 +1,68 @@
+"""benchmarks/pipeline_without_dvc.py: the plan from a real dvc.yaml, then the stages run
+without DVC in dependency order, the failures named."""
+from __future__ import annotations
+
+import importlib.util
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[1]
+DVC = str(Path(sys.executable).parent / "dvc")
+
+
+def _runner():
+    spec = importlib.util.spec_from_file_location("pipeline_without_dvc", ROOT / "benchmarks" / "pipeline_without_dvc.py")
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+def _write_stage(name: str, after: list[str], *, fail: bool = False) -> str:
+    """A stage command: checks its dependencies' outputs exist, then writes its own (or fails)."""
+    checks = "; ".join(f"assert os.path.exists('{dependency}.txt')" for dependency in after) or "pass"
+    body = "raise SystemExit(3)" if fail else f"open('{name}.txt', 'w').write(os.environ['REALBOGUS_TRACKING'])"
+    return f"python -c \"import os; {checks}; {body}\""
+
+
+@pytest.mark.slow  # dvc init and one DVC index read (~5 s)
+def test_plan_from_dvc_yaml_then_run_in_order_without_dvc(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    repo = tmp_path / "repo"
+    repo.mkdir()
+    stages = {"base": [], "left": ["base"], "right": ["base"], "report": ["left", "right"]}
+    yaml = "stages:\n" + "".join(
+        f"  {name}:\n    cmd: {json.dumps(_write_stage(name, after))}\n"
+        + (f"    deps: [{', '.join(f'{d}.txt' for d in after)}]\n" if after else "")
+        + f"    outs: [{name}.txt]\n" for name, after in stages.items())
+    (repo / "dvc.yaml").write_text(yaml)
+    env = {"PATH": f"{Path(sys.executable).parent}:{os.environ['PATH']}", "HOME": str(tmp_path)}
+    for command in (["git", "init", "-q"], [DVC, "init", "-q"]):
+        subprocess.run(command, cwd=repo, check=True, env=env)
+    module = _runner()
+    plan = module.plan(repo)
+    assert {name: spec["deps"] for name, spec in plan.items()} == stages
+    assert plan["left"]["cmd"] == _write_stage("left", ["base"])
+
+    monkeypatch.chdir(repo)
+    (repo / "plan.json").write_text(json.dumps(plan))
+    assert module.main(["run", "--plan", "plan.json", "--jobs", "2", "--out", "timings"]) == 0
+    result = json.loads((repo / "timings" / "timings.json").read_text())
+    assert result["completed"] and [record["exit"] for record in result["stages"]] == [0, 0, 0, 0]
+    order = [record["stage"] for record in result["stages"]]
+    assert order[0] == "base" and order[-1] == "report"
+    # Tracking is off in every stage, and each stage's output went to its log folder.
+    assert all((repo / f"{name}.txt").read_text() == "0" for name in stages)
+    assert sorted(path.name for path in (repo / "timings" / "logs").iterdir()) == sorted(f"{n}.log" for n in stages)
+
+    # Only what an earlier plan did not hold runs again, and a failure is named.
+    plan["extra"] = {"cmd": _write_stage("extra", ["report"], fail=True), "deps": ["report"]}
+    (repo / "plan2.json").write_text(json.dumps(plan))
+    assert module.main(["run", "--plan", "plan2.json", "--skip-plan", "plan.json", "--rerun", "report",
+                        "--out", "timings"]) == 1
+    result = json.loads((repo / "timings" / "timings.json").read_text())
+    assert [record["stage"] for record in result["stages"]] == ["report", "extra"]
+    assert not result["completed"] and "stage extra failed (exit 3)" in result["error"]
