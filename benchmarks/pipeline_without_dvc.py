@@ -33,14 +33,12 @@ import time
 from pathlib import Path
 
 from realbogus.atomic import atomic_path
-from realbogus.dvc_parallel import run_in_dependency_order, shared_thread_environment
+from realbogus.dvc_parallel import run_in_dependency_order, shared_thread_environment, stage_dependencies
 
 
 def plan(repo_dir: Path) -> dict[str, dict]:
     """Each stage of ``repo_dir/dvc.yaml``: its command and the stages it depends on."""
-    from dvc.repo import Repo
-
-    from realbogus.dvc_parallel import stage_dependencies
+    from dvc.repo import Repo  # only here: the machine that runs the plan has no DVC
 
     dependencies = stage_dependencies(repo_dir)
     pipeline = (repo_dir / "dvc.yaml").resolve()

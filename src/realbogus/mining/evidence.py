@@ -165,15 +165,16 @@ def regional_reliability(*, disagreement: np.ndarray, regions: np.ndarray, trust
     n_regions = int(index.max()) + 1 if index.size else 0
     n_members = doubt.shape[1]
     reliability = np.empty_like(doubt)
+    everyone_counts = np.bincount(index, minlength=n_regions)
+    row_sums = doubt.sum(axis=1)
     for member in range(n_members):
         counted = np.ones(doubt.shape[0], dtype=bool)
         if n_members > 1 and trust < 1.0:
-            others = (doubt.sum(axis=1) - doubt[:, member]) / (n_members - 1)
+            others = (row_sums - doubt[:, member]) / (n_members - 1)
             counted = others <= trust
         totals = np.bincount(index[counted], weights=doubt[counted, member], minlength=n_regions)
         counts = np.bincount(index[counted], minlength=n_regions).astype(np.float64)
-        everyone = np.bincount(index, weights=doubt[:, member], minlength=n_regions) / np.bincount(
-            index, minlength=n_regions)
+        everyone = np.bincount(index, weights=doubt[:, member], minlength=n_regions) / everyone_counts
         mean_doubt = np.where(counts > 0, totals / np.maximum(counts, 1.0), everyone)
         reliability[:, member] = 1.0 - mean_doubt[index]
     return reliability
