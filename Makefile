@@ -52,7 +52,7 @@ repro: setup
 	$(BIN)/dvc repro
 
 # The whole pipeline with the GPU profile (params-gpu.yaml: the paper's four CNNs as members,
-# 50 epochs, batch 1024, bf16, compiled steps) on the jax backend.  The profile's values are
+# 50 epochs, batch 256, bf16, compiled steps) on the jax backend.  The profile's values are
 # written into params.yaml (as `dvc exp run -S` would; `git checkout params.yaml` switches
 # back), then up to GPU_JOBS independent stages run at once so the CNN members share the
 # GPU (GPU_JOBS=1: one at a time); jax must not take most of the GPU's memory up front.
