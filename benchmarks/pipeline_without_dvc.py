@@ -32,8 +32,15 @@ import threading
 import time
 from pathlib import Path
 
-from realbogus.atomic import atomic_path
-from realbogus.dvc_parallel import run_in_dependency_order, shared_thread_environment, stage_dependencies
+# The machines this runs on (a lent GPU machine) have the scientific stack but not this
+# project installed: the package is imported from the checkout it belongs to, for this script
+# as for the stages it starts.
+SRC = Path(__file__).resolve().parents[1] / "src"
+if str(SRC) not in sys.path:
+    sys.path.insert(0, str(SRC))
+
+from realbogus.atomic import atomic_path  # noqa: E402  (after the path above)
+from realbogus.dvc_parallel import run_in_dependency_order, shared_thread_environment, stage_dependencies  # noqa: E402
 
 
 def plan(repo_dir: Path) -> dict[str, dict]:
@@ -52,7 +59,7 @@ def run(stages: dict[str, dict], *, jobs: int, logs: Path, deadline_s: float | N
     """Run ``stages`` (a plan, or part of one) in dependency order; the timings."""
     logs.mkdir(parents=True, exist_ok=True)
     environment = {**shared_thread_environment(jobs), "REALBOGUS_TRACKING": "0", "PYTHONUNBUFFERED": "1",
-                   "PYTHONPATH": os.pathsep.join(filter(None, ["src", os.environ.get("PYTHONPATH", "")]))}
+                   "PYTHONPATH": os.pathsep.join(filter(None, [str(SRC), os.environ.get("PYTHONPATH", "")]))}
     began = time.monotonic()
     timings: list[dict] = []
     lock = threading.Lock()

@@ -66,3 +66,17 @@ def test_plan_from_dvc_yaml_then_run_in_order_without_dvc(tmp_path: Path, monkey
     result = json.loads((repo / "timings" / "timings.json").read_text())
     assert [record["stage"] for record in result["stages"]] == ["report", "extra"]
     assert not result["completed"] and "stage extra failed (exit 3)" in result["error"]
+
+
+def test_runs_where_the_package_is_not_installed(tmp_path: Path) -> None:
+    """A lent GPU machine has no editable install: the runner finds the package in its own
+    checkout (here `python -S`: no site-packages at all), and so do the stages it starts,
+    whatever folder they run in."""
+    stage = "python -c \"import os; open('path.txt', 'w').write(os.environ['PYTHONPATH'])\""
+    (tmp_path / "plan.json").write_text(json.dumps({"only": {"cmd": stage, "deps": []}}))
+    completed = subprocess.run([sys.executable, "-S", str(ROOT / "benchmarks" / "pipeline_without_dvc.py"), "run",
+                                "--plan", "plan.json", "--jobs", "1", "--out", "timings"],
+                               cwd=tmp_path, capture_output=True, text=True, env={"PATH": os.environ["PATH"]})
+    assert completed.returncode == 0, completed.stderr
+    assert json.loads(completed.stdout)["completed"]
+    assert (tmp_path / "path.txt").read_text().split(os.pathsep)[0] == str(ROOT / "src")
