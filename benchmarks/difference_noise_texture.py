@@ -1,0 +1,151 @@
+"""The texture of the difference stamps' noise, real against simulated, as drawn; prints JSON.
+
+Real DES stamps are at hand only as a picture (a grid of template / search / difference
+panels, each 51x51 stamp drawn ~80 pixels wide).  Drawing resamples, so the real noise's
+correlation can be compared only with simulated stamps drawn the same way: this script
+measures, in each difference panel's border ring (outside the central 35x35 of the stamp,
+pixels at 0 and 255 left out), the correlation of neighbouring drawn pixels along rows and
+columns at drawn lags 1-5, per stamp:
+
+* ``lag1``: the mean of the row and column correlations at lag 1 (how fine the grain is);
+* ``min_lag3_5``: the most negative correlation at lags 3-5 (~2-3 stamp pixels), in either
+  direction: a band-pass, "wormy" noise whose blobs alternate, as a matching kernel with
+  negative wings or a sharpening kernel leaves it, against the plain grain of resampled
+  white noise.
+
+and their percentiles over the stamps, for a picture (``--picture``), for simulated stamps
+drawn in pages of the same geometry (``--simulate N``: ten columns on a 12 x 3.5 inch page at
+100 dpi, ~80 pixels per stamp, as the reference picture), or both.
+
+    python benchmarks/difference_noise_texture.py --picture PICTURE.png --simulate 300 --seed 2013
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+import tempfile
+from pathlib import Path
+
+import numpy as np
+from PIL import Image
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))  # the sibling script's panel finder
+from score_stamp_picture import find_panels  # noqa: E402
+
+LAGS = (1, 2, 3, 4, 5)
+# The ring outside the central 35x35 of a 51-pixel stamp, as des_gif_statistics.md measures.
+RING_FRACTION = 8 / 51
+# A correlation this negative at lags 3-5 is far outside the noise of one estimate (~0.02).
+RINGING_LEVEL = -0.12
+COLUMNS_PER_PAGE = 10
+
+
+def ring_correlations(panel: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Row and column correlations at LAGS of the ring pixels of one drawn panel (its frame cut off)."""
+    panel = panel.astype(float)
+    size = panel.shape[0]
+    border = int(size * RING_FRACTION) + 1
+    usable = (panel > 0) & (panel < 255)
+    usable[border:size - border, border:size - border] = False
+    rows, columns = [], []
+    for lag in LAGS:
+        both = usable[:, :-lag] & usable[:, lag:]
+        rows.append(np.corrcoef(panel[:, :-lag][both], panel[:, lag:][both])[0, 1])
+        both = usable[:-lag, :] & usable[lag:, :]
+        columns.append(np.corrcoef(panel[:-lag, :][both], panel[lag:, :][both])[0, 1])
+    return np.array(rows), np.array(columns)
+
+
+def picture_texture(page: np.ndarray) -> list[dict[str, float]]:
+    """Per difference panel (the third row of panels) of a drawn page: lag1 and min_lag3_5."""
+    rows, columns = find_panels(page)
+    if len(rows) != 3:
+        raise ValueError(f"expected 3 rows of panels (template, search, difference), found {len(rows)}")
+    top, bottom = rows[2]
+    stamps = []
+    for left, right in columns:
+        along_rows, along_columns = ring_correlations(page[top + 2:bottom - 2, left + 2:right - 2])
+        stamps.append({"lag1": float((along_rows[0] + along_columns[0]) / 2),
+                       "min_lag3_5": float(min(along_rows[2:].min(), along_columns[2:].min()))})
+    return stamps
+
+
+def draw_page(triplets: list[tuple[np.ndarray, np.ndarray, np.ndarray]], path: Path) -> None:
+    """Draw up to ten display triplets as the reference picture draws them (gray, 0..255)."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    figure, axes = plt.subplots(3, COLUMNS_PER_PAGE, figsize=(12, 3.5), dpi=100, squeeze=False)
+    for column in range(COLUMNS_PER_PAGE):
+        for row in range(3):
+            axis = axes[row, column]
+            axis.set_xticks([])
+            axis.set_yticks([])
+            if column < len(triplets):
+                axis.imshow(triplets[column][row], cmap="gray", vmin=0, vmax=255)
+            else:
+                axis.set_visible(False)
+    figure.savefig(path)
+    plt.close(figure)
+
+
+def simulated_texture(n: int, *, seed: int) -> list[dict[str, float]]:
+    """The same measure on the first ``n`` simulated samples of ``seed`` (default knobs), drawn in pages."""
+    from realbogus.release.display import display_stamp
+    from realbogus.simulate import SimulationConfig, simulate_sample
+    from realbogus.simulate.config import DEFAULT_FLIP_RATIO, DEFAULT_LABEL_NOISE
+
+    config = SimulationConfig()
+    triplets = []
+    for index in range(n):
+        _, rendered = simulate_sample(seed=seed, index=index, label_noise=DEFAULT_LABEL_NOISE,
+                                      flip_ratio=DEFAULT_FLIP_RATIO, config=config)
+        triplets.append((display_stamp(rendered.template, channel="temp"),
+                         display_stamp(rendered.search, channel="srch"),
+                         display_stamp(rendered.difference, channel="diff")))
+    stamps = []
+    with tempfile.TemporaryDirectory() as folder:
+        page_path = Path(folder) / "page.png"
+        for start in range(0, len(triplets), COLUMNS_PER_PAGE):
+            draw_page(triplets[start:start + COLUMNS_PER_PAGE], page_path)
+            stamps += picture_texture(np.asarray(Image.open(page_path).convert("L")))
+    return stamps
+
+
+def summary(stamps: list[dict[str, float]]) -> dict:
+    lag1 = np.array([stamp["lag1"] for stamp in stamps])
+    ringing = np.array([stamp["min_lag3_5"] for stamp in stamps])
+    percentiles = [10, 25, 50, 75, 90]
+    return {"stamps": len(stamps),
+            "lag1_p10_p25_p50_p75_p90": np.round(np.percentile(lag1, percentiles), 3).tolist(),
+            "min_lag3_5_p10_p25_p50_p75_p90": np.round(np.percentile(ringing, percentiles), 3).tolist(),
+            f"share_min_lag3_5_below_{RINGING_LEVEL}": round(float((ringing < RINGING_LEVEL).mean()), 4)}
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--picture", type=Path, help="a drawn grid of stamp triplets (PNG)")
+    parser.add_argument("--simulate", type=int, default=0, help="simulated samples to draw and measure")
+    parser.add_argument("--seed", type=int, default=2013)
+    args = parser.parse_args(argv)
+    if not args.picture and not args.simulate:
+        parser.error("give --picture, --simulate N or both")
+    result: dict = {"benchmark": "difference_noise_texture", "lags_drawn_px": list(LAGS),
+                    "ringing_level": RINGING_LEVEL}
+    if args.picture:
+        stamps = picture_texture(np.asarray(Image.open(args.picture).convert("L")))
+        result["picture"] = {"path": str(args.picture), **summary(stamps),
+                             "per_stamp": [{key: round(value, 3) for key, value in stamp.items()} for stamp in stamps]}
+    if args.simulate:
+        result["simulated"] = {"n": args.simulate, "seed": args.seed, **summary(simulated_texture(args.simulate,
+                                                                                                   seed=args.seed))}
+    print(json.dumps(result, indent=1))
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

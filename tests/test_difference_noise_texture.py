@@ -1,0 +1,47 @@
+"""benchmarks/difference_noise_texture.py: the drawn difference noise's grain and its ringing."""
+
+from __future__ import annotations
+
+import importlib.util
+from pathlib import Path
+
+import numpy as np
+from PIL import Image
+from scipy import ndimage
+
+SCRIPT = Path(__file__).resolve().parents[1] / "benchmarks" / "difference_noise_texture.py"
+
+
+def _module():
+    spec = importlib.util.spec_from_file_location("difference_noise_texture", SCRIPT)
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+def _display(noise: np.ndarray) -> np.ndarray:
+    """A stamp of noise shown as a difference GIF shows it: sky ~110, sigma ~40 grey levels."""
+    return np.clip(110 + 40 * noise / noise.std(), 1, 254).astype(np.uint8)
+
+
+def test_band_pass_noise_rings_and_plain_grain_does_not(tmp_path: Path) -> None:
+    texture = _module()
+    rng = np.random.default_rng(3)
+    white = [rng.normal(size=(51, 51)) for _ in range(5)]
+    # Noise through a kernel with negative wings (a narrow Gaussian minus a wider one): its
+    # blobs alternate every ~2-3 stamp pixels, as a sharpening kernel leaves a template's noise.
+    band = [ndimage.gaussian_filter(n, 0.8) - ndimage.gaussian_filter(n, 1.6) for n in
+            (rng.normal(size=(51, 51)) for _ in range(5))]
+    flat = np.full((51, 51), 30, np.uint8)
+    triplets = [(flat, flat, _display(noise)) for noise in white + band]
+    texture.draw_page(triplets, tmp_path / "page.png")
+    stamps = texture.picture_texture(np.asarray(Image.open(tmp_path / "page.png").convert("L")))
+
+    assert len(stamps) == 10
+    white_ringing = [stamp["min_lag3_5"] for stamp in stamps[:5]]
+    band_ringing = [stamp["min_lag3_5"] for stamp in stamps[5:]]
+    assert max(band_ringing) < texture.RINGING_LEVEL < min(white_ringing)
+    # Drawing at ~1.6x correlates even white noise's neighbouring drawn pixels.
+    assert all(0.2 < stamp["lag1"] < 0.9 for stamp in stamps)
+    summary = texture.summary(stamps)
+    assert summary["stamps"] == 10 and summary[f"share_min_lag3_5_below_{texture.RINGING_LEVEL}"] == 0.5
