@@ -13,7 +13,8 @@ columns at drawn lags 1-5, per stamp:
   negative wings or a sharpening kernel leaves it, against the plain grain of resampled
   white noise.
 
-and their percentiles over the stamps, for a picture (``--picture``), for simulated stamps
+and their percentiles over the stamps (template and search panels too, as a check that what
+rings comes from the subtraction), for a picture (``--picture``), for simulated stamps
 drawn in pages of the same geometry (``--simulate N``: ten columns on a 12 x 3.5 inch page at
 100 dpi, ~80 pixels per stamp, as the reference picture), or both.
 
@@ -40,6 +41,8 @@ RING_FRACTION = 8 / 51
 # A correlation this negative at lags 3-5 is far outside the noise of one estimate (~0.02).
 RINGING_LEVEL = -0.12
 COLUMNS_PER_PAGE = 10
+# Fewer usable pixel pairs than this (a dark template whose ring sits at 0): not measured.
+MIN_PAIRS = 200
 
 
 def ring_correlations(panel: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
@@ -49,21 +52,25 @@ def ring_correlations(panel: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     border = int(size * RING_FRACTION) + 1
     usable = (panel > 0) & (panel < 255)
     usable[border:size - border, border:size - border] = False
-    rows, columns = [], []
-    for lag in LAGS:
-        both = usable[:, :-lag] & usable[:, lag:]
-        rows.append(np.corrcoef(panel[:, :-lag][both], panel[:, lag:][both])[0, 1])
-        both = usable[:-lag, :] & usable[lag:, :]
-        columns.append(np.corrcoef(panel[:-lag, :][both], panel[lag:, :][both])[0, 1])
+    def correlation(first: np.ndarray, second: np.ndarray, both: np.ndarray) -> float:
+        if both.sum() < MIN_PAIRS or first[both].std() == 0 or second[both].std() == 0:
+            return float("nan")
+        return float(np.corrcoef(first[both], second[both])[0, 1])
+
+    rows = [correlation(panel[:, :-lag], panel[:, lag:], usable[:, :-lag] & usable[:, lag:]) for lag in LAGS]
+    columns = [correlation(panel[:-lag, :], panel[lag:, :], usable[:-lag, :] & usable[lag:, :]) for lag in LAGS]
     return np.array(rows), np.array(columns)
 
 
-def picture_texture(page: np.ndarray) -> list[dict[str, float]]:
-    """Per difference panel (the third row of panels) of a drawn page: lag1 and min_lag3_5."""
+CHANNELS = ("template", "search", "difference")
+
+
+def picture_texture(page: np.ndarray, channel: str = "difference") -> list[dict[str, float]]:
+    """Per panel of one row of a drawn page (the difference by default): lag1 and min_lag3_5."""
     rows, columns = find_panels(page)
-    if len(rows) != 3:
+    if len(rows) != len(CHANNELS):
         raise ValueError(f"expected 3 rows of panels (template, search, difference), found {len(rows)}")
-    top, bottom = rows[2]
+    top, bottom = rows[CHANNELS.index(channel)]
     stamps = []
     for left, right in columns:
         along_rows, along_columns = ring_correlations(page[top + 2:bottom - 2, left + 2:right - 2])
@@ -93,8 +100,8 @@ def draw_page(triplets: list[tuple[np.ndarray, np.ndarray, np.ndarray]], path: P
     plt.close(figure)
 
 
-def simulated_texture(n: int, *, seed: int) -> list[dict[str, float]]:
-    """The same measure on the first ``n`` simulated samples of ``seed`` (default knobs), drawn in pages."""
+def simulated_texture(n: int, *, seed: int) -> dict[str, list[dict[str, float]]]:
+    """The same measure per channel on the first ``n`` simulated samples of ``seed`` (default knobs), drawn in pages."""
     from realbogus.release.display import display_stamp
     from realbogus.simulate import SimulationConfig, simulate_sample
     from realbogus.simulate.config import DEFAULT_FLIP_RATIO, DEFAULT_LABEL_NOISE
@@ -107,20 +114,24 @@ def simulated_texture(n: int, *, seed: int) -> list[dict[str, float]]:
         triplets.append((display_stamp(rendered.template, channel="temp"),
                          display_stamp(rendered.search, channel="srch"),
                          display_stamp(rendered.difference, channel="diff")))
-    stamps = []
+    stamps: dict[str, list[dict[str, float]]] = {channel: [] for channel in CHANNELS}
     with tempfile.TemporaryDirectory() as folder:
         page_path = Path(folder) / "page.png"
         for start in range(0, len(triplets), COLUMNS_PER_PAGE):
             draw_page(triplets[start:start + COLUMNS_PER_PAGE], page_path)
-            stamps += picture_texture(np.asarray(Image.open(page_path).convert("L")))
+            page = np.asarray(Image.open(page_path).convert("L"))
+            for channel in CHANNELS:
+                stamps[channel] += picture_texture(page, channel)
     return stamps
 
 
 def summary(stamps: list[dict[str, float]]) -> dict:
-    lag1 = np.array([stamp["lag1"] for stamp in stamps])
-    ringing = np.array([stamp["min_lag3_5"] for stamp in stamps])
+    """Percentiles over the stamps that could be measured (``stamps``: all, ``measured``: those)."""
+    measured = [stamp for stamp in stamps if np.isfinite(stamp["lag1"]) and np.isfinite(stamp["min_lag3_5"])]
+    lag1 = np.array([stamp["lag1"] for stamp in measured])
+    ringing = np.array([stamp["min_lag3_5"] for stamp in measured])
     percentiles = [10, 25, 50, 75, 90]
-    return {"stamps": len(stamps),
+    return {"stamps": len(stamps), "measured": len(measured),
             "lag1_p10_p25_p50_p75_p90": np.round(np.percentile(lag1, percentiles), 3).tolist(),
             "min_lag3_5_p10_p25_p50_p75_p90": np.round(np.percentile(ringing, percentiles), 3).tolist(),
             f"share_min_lag3_5_below_{RINGING_LEVEL}": round(float((ringing < RINGING_LEVEL).mean()), 4)}
@@ -137,12 +148,16 @@ def main(argv: list[str] | None = None) -> int:
     result: dict = {"benchmark": "difference_noise_texture", "lags_drawn_px": list(LAGS),
                     "ringing_level": RINGING_LEVEL}
     if args.picture:
-        stamps = picture_texture(np.asarray(Image.open(args.picture).convert("L")))
+        page = np.asarray(Image.open(args.picture).convert("L"))
+        stamps = picture_texture(page)
         result["picture"] = {"path": str(args.picture), **summary(stamps),
-                             "per_stamp": [{key: round(value, 3) for key, value in stamp.items()} for stamp in stamps]}
+                             "per_stamp": [{key: round(value, 3) for key, value in stamp.items()} for stamp in stamps],
+                             "template_and_search": {channel: summary(picture_texture(page, channel))
+                                                     for channel in CHANNELS[:2]}}
     if args.simulate:
-        result["simulated"] = {"n": args.simulate, "seed": args.seed, **summary(simulated_texture(args.simulate,
-                                                                                                   seed=args.seed))}
+        simulated = simulated_texture(args.simulate, seed=args.seed)
+        result["simulated"] = {"n": args.simulate, "seed": args.seed, **summary(simulated["difference"]),
+                               "template_and_search": {channel: summary(simulated[channel]) for channel in CHANNELS[:2]}}
     print(json.dumps(result, indent=1))
     return 0
 

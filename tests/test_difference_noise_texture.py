@@ -45,3 +45,14 @@ def test_band_pass_noise_rings_and_plain_grain_does_not(tmp_path: Path) -> None:
     assert all(0.2 < stamp["lag1"] < 0.9 for stamp in stamps)
     summary = texture.summary(stamps)
     assert summary["stamps"] == 10 and summary[f"share_min_lag3_5_below_{texture.RINGING_LEVEL}"] == 0.5
+
+
+def test_a_ring_with_no_usable_pixels_is_not_measured() -> None:
+    texture = _module()
+    dark = np.zeros((80, 80))   # a dark template's sky clipped at 0: nothing to correlate
+    along_rows, along_columns = texture.ring_correlations(dark)
+    assert np.isnan(along_rows).all() and np.isnan(along_columns).all()
+    summary = texture.summary([{"lag1": float("nan"), "min_lag3_5": float("nan")},
+                               {"lag1": 0.5, "min_lag3_5": -0.2}])
+    assert summary["stamps"] == 2 and summary["measured"] == 1
+    assert summary[f"share_min_lag3_5_below_{texture.RINGING_LEVEL}"] == 1.0
