@@ -25,15 +25,13 @@ from __future__ import annotations
 
 import argparse
 import json
-import sys
 import tempfile
 from pathlib import Path
 
 import numpy as np
 from PIL import Image
 
-sys.path.insert(0, str(Path(__file__).resolve().parent))  # the sibling script's panel finder
-from score_stamp_picture import find_panels  # noqa: E402
+from realbogus.release.picture import CHANNELS, find_panels
 
 LAGS = (1, 2, 3, 4, 5)
 # The ring outside the central 35x35 of a 51-pixel stamp, as des_gif_statistics.md measures.
@@ -60,9 +58,6 @@ def ring_correlations(panel: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     rows = [correlation(panel[:, :-lag], panel[:, lag:], usable[:, :-lag] & usable[:, lag:]) for lag in LAGS]
     columns = [correlation(panel[:-lag, :], panel[lag:, :], usable[:-lag, :] & usable[lag:, :]) for lag in LAGS]
     return np.array(rows), np.array(columns)
-
-
-CHANNELS = ("template", "search", "difference")
 
 
 def picture_texture(page: np.ndarray, channel: str = "difference") -> list[dict[str, float]]:
