@@ -31,14 +31,13 @@ from pathlib import Path
 import numpy as np
 from PIL import Image
 
-from realbogus.release.picture import CHANNELS, find_panels
+from realbogus.release.picture import CHANNELS, drawn_pages, find_panels
 
 LAGS = (1, 2, 3, 4, 5)
 # The ring outside the central 35x35 of a 51-pixel stamp, as des_gif_statistics.md measures.
 RING_FRACTION = 8 / 51
 # A correlation this negative at lags 3-5 is far outside the noise of one estimate (~0.02).
 RINGING_LEVEL = -0.12
-COLUMNS_PER_PAGE = 10
 # Fewer usable pixel pairs than this (a dark template whose ring sits at 0): not measured.
 MIN_PAIRS = 200
 
@@ -74,47 +73,14 @@ def picture_texture(page: np.ndarray, channel: str = "difference") -> list[dict[
     return stamps
 
 
-def draw_page(triplets: list[tuple[np.ndarray, np.ndarray, np.ndarray]], path: Path) -> None:
-    """Draw up to ten display triplets as the reference picture draws them (gray, 0..255)."""
-    import matplotlib
-
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
-
-    figure, axes = plt.subplots(3, COLUMNS_PER_PAGE, figsize=(12, 3.5), dpi=100, squeeze=False)
-    for column in range(COLUMNS_PER_PAGE):
-        for row in range(3):
-            axis = axes[row, column]
-            axis.set_xticks([])
-            axis.set_yticks([])
-            if column < len(triplets):
-                axis.imshow(triplets[column][row], cmap="gray", vmin=0, vmax=255)
-            else:
-                axis.set_visible(False)
-    figure.savefig(path)
-    plt.close(figure)
-
-
 def simulated_texture(n: int, *, seed: int) -> dict[str, list[dict[str, float]]]:
     """The same measure per channel on the first ``n`` simulated samples of ``seed`` (default knobs), drawn in pages."""
-    from realbogus.release.display import display_stamp
-    from realbogus.simulate import SimulationConfig, simulate_sample
-    from realbogus.simulate.config import DEFAULT_FLIP_RATIO, DEFAULT_LABEL_NOISE
+    from realbogus.simulate.preview import display_triplets
 
-    config = SimulationConfig()
-    triplets = []
-    for index in range(n):
-        _, rendered = simulate_sample(seed=seed, index=index, label_noise=DEFAULT_LABEL_NOISE,
-                                      flip_ratio=DEFAULT_FLIP_RATIO, config=config)
-        triplets.append((display_stamp(rendered.template, channel="temp"),
-                         display_stamp(rendered.search, channel="srch"),
-                         display_stamp(rendered.difference, channel="diff")))
+    triplets = [display for _, display in display_triplets(seed=seed, n=n)]
     stamps: dict[str, list[dict[str, float]]] = {channel: [] for channel in CHANNELS}
     with tempfile.TemporaryDirectory() as folder:
-        page_path = Path(folder) / "page.png"
-        for start in range(0, len(triplets), COLUMNS_PER_PAGE):
-            draw_page(triplets[start:start + COLUMNS_PER_PAGE], page_path)
-            page = np.asarray(Image.open(page_path).convert("L"))
+        for page in drawn_pages(triplets, Path(folder)):
             for channel in CHANNELS:
                 stamps[channel] += picture_texture(page, channel)
     return stamps

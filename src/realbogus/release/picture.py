@@ -4,12 +4,16 @@ Real stamps are often only seen as figures: one column per detection, three rows
 (template, search, difference), each panel a 51x51 stamp drawn a little larger with a thin
 frame.  ``find_panels`` finds the panels (runs of non-white pixels along the rows and
 columns); ``cut_stamps`` cuts each panel's inside out and resamples it to 51x51 by area
-averaging (approximate: the picture was already resampled once when drawn).  Used by the
-benchmarks that score or measure published stamps (``benchmarks/score_stamp_picture.py``,
-``benchmarks/difference_noise_texture.py``).
+averaging (approximate: the picture was already resampled once when drawn).  ``draw_page``
+draws display triplets the way the reference picture of real stamps is drawn, so that
+simulated stamps can be measured after the same resampling.  Used by the benchmarks that
+score or measure published stamps (``benchmarks/score_stamp_picture.py``,
+``benchmarks/difference_noise_texture.py``, ``benchmarks/picture_psf_sizes.py``).
 """
 
 from __future__ import annotations
+
+from pathlib import Path
 
 import numpy as np
 from PIL import Image
@@ -21,6 +25,9 @@ CHANNELS = ("template", "search", "difference")
 PAGE_LEVEL = 250
 # Panels are at least this many picture pixels across (a stamp drawn at least ~1:1).
 MIN_PANEL_PX = 40
+# The reference picture's geometry: ten columns on a 12 x 3.5 inch page at 100 dpi, ~80
+# picture pixels per 51-pixel stamp.
+COLUMNS_PER_PAGE = 10
 
 
 def _runs(mask: np.ndarray) -> list[tuple[int, int]]:
@@ -53,3 +60,36 @@ def cut_stamps(page: np.ndarray) -> np.ndarray:
             inside = picture.crop((left + 1, top + 1, right - 1, bottom - 1))
             stamps[index, :, :, channel] = np.asarray(inside.resize((STAMP_SIZE, STAMP_SIZE), Image.BOX))
     return stamps
+
+
+def draw_page(triplets: list[tuple[np.ndarray, np.ndarray, np.ndarray]], path: Path) -> None:
+    """Draw up to COLUMNS_PER_PAGE display triplets (uint8 template, search, difference) as the reference picture draws them."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    if len(triplets) > COLUMNS_PER_PAGE:
+        raise ValueError(f"a page holds at most {COLUMNS_PER_PAGE} triplets, got {len(triplets)}")
+    figure, axes = plt.subplots(3, COLUMNS_PER_PAGE, figsize=(12, 3.5), dpi=100, squeeze=False)
+    for column in range(COLUMNS_PER_PAGE):
+        for row in range(3):
+            axis = axes[row, column]
+            axis.set_xticks([])
+            axis.set_yticks([])
+            if column < len(triplets):
+                axis.imshow(triplets[column][row], cmap="gray", vmin=0, vmax=255)
+            else:
+                axis.set_visible(False)
+    figure.savefig(path)
+    plt.close(figure)
+
+
+def drawn_pages(triplets: list[tuple[np.ndarray, np.ndarray, np.ndarray]], folder: Path) -> list[np.ndarray]:
+    """``triplets`` drawn COLUMNS_PER_PAGE to a page in ``folder`` and read back as grey pages."""
+    pages = []
+    path = Path(folder) / "page.png"
+    for start in range(0, len(triplets), COLUMNS_PER_PAGE):
+        draw_page(triplets[start:start + COLUMNS_PER_PAGE], path)
+        pages.append(np.asarray(Image.open(path).convert("L")))
+    return pages

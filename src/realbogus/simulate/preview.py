@@ -10,6 +10,8 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import numpy as np
+
 
 from realbogus.atomic import atomic_path
 from realbogus.release.display import display_stamp
@@ -33,6 +35,22 @@ def _column_key(plan: SamplePlan) -> str | None:
             return "fake_faint"
         return "fake_bright" if above_limit > 1.5 else None
     return plan.artifact_type if plan.scene_kind == "artifact" else None
+
+
+def display_triplets(*, seed: int, n: int, config: SimulationConfig | None = None,
+                     label_noise: float = DEFAULT_LABEL_NOISE, flip_ratio: float = DEFAULT_FLIP_RATIO,
+                     ) -> list[tuple[SamplePlan, tuple[np.ndarray, np.ndarray, np.ndarray]]]:
+    """The first ``n`` samples of ``seed``, each with its (template, search, difference) GIF display."""
+    config = config or SimulationConfig()
+    triplets = []
+    for index in range(n):
+        plan, rendered = simulate_sample(seed=seed, index=index, label_noise=label_noise, flip_ratio=flip_ratio,
+                                         config=config)
+        assert rendered is not None
+        triplets.append((plan, (display_stamp(rendered.template, channel="temp"),
+                                display_stamp(rendered.search, channel="srch"),
+                                display_stamp(rendered.difference, channel="diff"))))
+    return triplets
 
 
 def choose_preview_indices(*, seed: int, n: int, label_noise: float, flip_ratio: float,
