@@ -1,0 +1,132 @@
+"""The sizes of the central objects in the template and search panels, real against simulated, as drawn; prints JSON.
+
+The seeing of the template against the search image decides which image the subtraction
+convolves and what the difference looks like, but real stamps are at hand only as a picture.
+Per stamp of a drawn grid of triplets (``realbogus.release.picture``), this script measures
+in the template and in the search panel the full width at half maximum of the central
+object: the brightest pixel of the central 21x21 of the stamp, above the border ring's
+median (the sky) by at least MIN_CONTRAST grey levels, and the connected pixels around it
+above half that height (FWHM = 2 sqrt(area / pi), in stamp pixels).  Both display stretches
+map the central maximum to 255 without clipping it, so the half-maximum area is the
+object's own.  A stamp counts as a **compact pair** when both panels' peaks lie within
+MAX_PEAK_SEPARATION of each other (the same object) and both widths are below MAX_COMPACT
+(a star or a compact galaxy, not an extended one): its ratio template / search FWHM says
+which image had the better seeing.
+
+The same measure is taken on simulated stamps drawn in pages of the same geometry
+(``--simulate N``), so the drawing's resampling affects both alike.
+
+    python benchmarks/picture_psf_sizes.py --picture PICTURE.png --simulate 300 --seed 2013
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import tempfile
+from pathlib import Path
+
+import numpy as np
+from PIL import Image
+from scipy import ndimage
+
+from realbogus.release.picture import CHANNELS, cut_stamps, drawn_pages
+
+# The central box the peak is looked for in, as the display stretch's own (21x21).
+CENTRAL_HALF = 10
+# The sky ring: outside the central 35x35 of a 51-pixel stamp (des_gif_statistics.md).
+RING_WIDTH = 8
+# A peak less than this far above the sky (grey levels of 255) is noise-dominated: not measured.
+MIN_CONTRAST = 60.0
+# Template and search peaks this close (stamp pixels) are taken for the same object.
+MAX_PEAK_SEPARATION = 2.0
+# Wider than this (stamp pixels) in either panel: an extended galaxy, not a PSF-sized object.
+MAX_COMPACT = 7.0
+
+
+def central_fwhm(panel: np.ndarray) -> tuple[float, tuple[int, int]]:
+    """(FWHM in pixels or nan, peak (y, x)) of the central object of one 51x51 display panel."""
+    image = panel.astype(float)
+    size = image.shape[0]
+    ring = np.ones(image.shape, bool)
+    ring[RING_WIDTH:size - RING_WIDTH, RING_WIDTH:size - RING_WIDTH] = False
+    sky = float(np.median(image[ring]))
+    middle = size // 2
+    box = image[middle - CENTRAL_HALF:middle + CENTRAL_HALF + 1, middle - CENTRAL_HALF:middle + CENTRAL_HALF + 1]
+    dy, dx = np.unravel_index(int(np.argmax(box)), box.shape)
+    peak = (int(dy) + middle - CENTRAL_HALF, int(dx) + middle - CENTRAL_HALF)
+    height = image[peak] - sky
+    if height < MIN_CONTRAST:
+        return float("nan"), peak
+    regions, _ = ndimage.label(image - sky > height / 2)
+    area = int((regions == regions[peak]).sum())
+    return float(2.0 * np.sqrt(area / np.pi)), peak
+
+
+def stamp_sizes(stamps: np.ndarray) -> list[dict[str, float | bool]]:
+    """Per (N, 51, 51, 3) display triplet: template and search FWHM, and whether they are a compact pair."""
+    out = []
+    for triplet in stamps:
+        template, template_peak = central_fwhm(triplet[..., CHANNELS.index("template")])
+        search, search_peak = central_fwhm(triplet[..., CHANNELS.index("search")])
+        separation = float(np.hypot(template_peak[0] - search_peak[0], template_peak[1] - search_peak[1]))
+        compact = bool(np.isfinite(template) and np.isfinite(search) and separation <= MAX_PEAK_SEPARATION
+                       and template < MAX_COMPACT and search < MAX_COMPACT)
+        out.append({"template_fwhm": template, "search_fwhm": search, "compact_pair": compact,
+                    "ratio": template / search if compact else float("nan")})
+    return out
+
+
+def summary(sizes: list[dict[str, float | bool]]) -> dict:
+    """Percentiles of each panel's FWHM (measured stamps) and of the compact pairs' ratio."""
+    percentiles = [10, 25, 50, 75, 90]
+
+    def spread(values: list[float]) -> list[float] | None:
+        values = [value for value in values if np.isfinite(value)]
+        return np.round(np.percentile(values, percentiles), 3).tolist() if values else None
+
+    pairs = [stamp for stamp in sizes if stamp["compact_pair"]]
+    ratios = np.array([stamp["ratio"] for stamp in pairs], dtype=float)
+    return {"stamps": len(sizes),
+            "template_fwhm_p10_p25_p50_p75_p90": spread([stamp["template_fwhm"] for stamp in sizes]),
+            "search_fwhm_p10_p25_p50_p75_p90": spread([stamp["search_fwhm"] for stamp in sizes]),
+            "compact_pairs": len(pairs),
+            "compact_template_fwhm_p10_p25_p50_p75_p90": spread([stamp["template_fwhm"] for stamp in pairs]),
+            "ratio_template_over_search_p10_p25_p50_p75_p90": spread(list(ratios)),
+            "share_template_at_least_as_broad": round(float((ratios >= 1.0).mean()), 4) if len(ratios) else None}
+
+
+def simulated_sizes(n: int, *, seed: int) -> list[dict[str, float | bool]]:
+    """The measure on the first ``n`` simulated samples of ``seed`` (default knobs), drawn in pages and cut back out."""
+    from realbogus.simulate.preview import display_triplets
+
+    triplets = [display for _, display in display_triplets(seed=seed, n=n)]
+    with tempfile.TemporaryDirectory() as folder:
+        stamps = np.concatenate([cut_stamps(page) for page in drawn_pages(triplets, Path(folder))])
+    return stamp_sizes(stamps)
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--picture", type=Path, help="a drawn grid of stamp triplets (PNG)")
+    parser.add_argument("--simulate", type=int, default=0, help="simulated samples to draw and measure")
+    parser.add_argument("--seed", type=int, default=2013)
+    args = parser.parse_args(argv)
+    if not args.picture and not args.simulate:
+        parser.error("give --picture, --simulate N or both")
+    result: dict = {"benchmark": "picture_psf_sizes", "min_contrast": MIN_CONTRAST,
+                    "max_peak_separation_px": MAX_PEAK_SEPARATION, "max_compact_fwhm_px": MAX_COMPACT}
+    if args.picture:
+        sizes = stamp_sizes(cut_stamps(np.asarray(Image.open(args.picture).convert("L"))))
+        result["picture"] = {"path": str(args.picture), **summary(sizes),
+                             "per_stamp": [{key: (round(value, 3) if isinstance(value, float) else value)
+                                            for key, value in stamp.items()} for stamp in sizes]}
+    if args.simulate:
+        result["simulated"] = {"n": args.simulate, "seed": args.seed, **summary(simulated_sizes(args.simulate,
+                                                                                                seed=args.seed))}
+    print(json.dumps(result, indent=1))
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
