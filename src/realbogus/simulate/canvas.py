@@ -36,6 +36,7 @@ class Conditions:
     template_depth_mag: float    # template is this many magnitudes deeper
     seeing_fwhm_px: float
     template_seeing_fwhm_px: float
+    template_exposures: int      # exposures the template coadds (its seeing is their mean)
     search_beta: float
     template_beta: float
     search_psf_ellipticity: float

@@ -147,7 +147,10 @@ def draw_conditions(rng: np.random.Generator, *, config: SimulationConfig) -> Co
     sky = config.band_value("sky_electrons", band) * rng.uniform(0.7, 1.5)  # moon, airmass
     search_noise = math.sqrt(sky + config.read_noise_electrons ** 2)
     seeing_px = _log_uniform_inside(rng, *config.seeing_fwhm_arcsec_range) / PIXEL_SCALE_ARCSEC
-    template_seeing_px = _log_uniform_inside(rng, *config.template_seeing_fwhm_arcsec_range) / PIXEL_SCALE_ARCSEC
+    # The template coadds several exposures: its PSF is about the mean of theirs.
+    template_exposures = int(rng.integers(config.template_exposures_range[0], config.template_exposures_range[1] + 1))
+    template_seeing_px = float(np.mean([_log_uniform_inside(rng, *config.template_epoch_seeing_fwhm_arcsec_range)
+                                        for _ in range(template_exposures)])) / PIXEL_SCALE_ARCSEC
     depth = rng.uniform(*config.template_depth_mag_range)
     search_beta = rng.uniform(2.5, 4.0)
     template_beta = rng.uniform(2.5, 4.0)
@@ -161,7 +164,7 @@ def draw_conditions(rng: np.random.Generator, *, config: SimulationConfig) -> Co
         # Templates are coadds normalised to their own zeropoint.
         template_zeropoint=float(zeropoint + rng.normal(0.0, 0.3)),
         sky_electrons=float(sky), search_noise=search_noise, template_depth_mag=float(depth),
-        seeing_fwhm_px=seeing_px, template_seeing_fwhm_px=template_seeing_px,
+        seeing_fwhm_px=seeing_px, template_seeing_fwhm_px=template_seeing_px, template_exposures=template_exposures,
         search_beta=float(search_beta), template_beta=float(template_beta),
         search_psf_ellipticity=float(rng.uniform(0.0, 0.08)), search_psf_angle=float(rng.uniform(0, math.pi)),
         template_psf_ellipticity=float(rng.uniform(0.0, 0.05)), template_psf_angle=float(rng.uniform(0, math.pi)),
@@ -317,8 +320,7 @@ def _resampled_noise_filters(rng: np.random.Generator, *, conditions: Conditions
     interpolation kernel's slightly negative side lobes, which gives real difference noise
     its fine-grained look.
     """
-    low, high = config.template_exposures_range
-    template_offsets = rng.random((int(rng.integers(low, high + 1)), 2))
+    template_offsets = rng.random((conditions.template_exposures, 2))
     remap = rng.random((1, 2))
     template_filter = resampling_noise_transfer(template_offsets) * resampling_noise_transfer(remap)
     table = "search_exposures_deep" if conditions.field_name in DEEP_FIELDS else "search_exposures_shallow"
