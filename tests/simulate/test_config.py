@@ -15,6 +15,11 @@ def test_from_mapping_merges_weight_tables_and_refuses_typos() -> None:
         SimulationConfig.from_mapping({"host_fractoin": 0.3})
 
 
+def test_a_renamed_key_says_what_replaced_it() -> None:
+    with pytest.raises(ValueError, match="template_seeing_fwhm_arcsec_range is now template_epoch_seeing_fwhm_arcsec_range"):
+        SimulationConfig.from_mapping({"template_seeing_fwhm_arcsec_range": [0.85, 1.3]})
+
+
 @pytest.mark.parametrize("kwargs, message", [
     (dict(artifact_fraction=1.0), "artifact_fraction"),
     (dict(artifact_type_weights=(("dipoles", 1.0),)), "unknown name"),

@@ -8,7 +8,7 @@ from scipy.special import erfc
 
 from realbogus.release.layout import MASKED_PIXEL_VALUE, STAMP_SIZE
 from realbogus.simulate import ARTIFACT_TYPES, SimulationConfig, draw_truth_table, simulate_sample
-from realbogus.simulate.scene import detection_efficiency, draw_plan, render_signal, sample_rng
+from realbogus.simulate.scene import detection_efficiency, draw_conditions, draw_plan, render_signal, sample_rng
 from realbogus.simulate.psf import GRID, irfft2, moffat_alpha, resampling_noise_transfer, rfft2
 
 SEED = 7
@@ -440,3 +440,27 @@ def test_a_fake_lands_only_where_its_rendered_host_has_light() -> None:
     # (untruncated, a de Vaucouleurs host would put 17 % of its fakes beyond 5 r_e).
     assert 0.3 < np.mean(relative > 1.0) < 0.7 and relative.max() <= SERSIC_EXTENT + 1e-9
     assert np.mean(relative > 3.0) > 0.01
+
+
+def test_the_template_seeing_is_the_mean_of_its_coadds_exposures() -> None:
+    def draw(config: SimulationConfig) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        rng = np.random.default_rng(11)
+        conditions = [draw_conditions(rng, config=config) for _ in range(3000)]
+        return (np.array([c.seeing_fwhm_px for c in conditions]), np.array([c.template_seeing_fwhm_px for c in conditions]),
+                np.array([c.template_exposures for c in conditions]))
+
+    search, template, exposures = draw(SimulationConfig())
+    low, high = SimulationConfig().template_exposures_range
+    assert exposures.min() == low and exposures.max() == high
+    epoch_low, epoch_high = (value / 0.263 for value in SimulationConfig().template_epoch_seeing_fwhm_arcsec_range)
+    assert epoch_low <= template.min() and template.max() <= epoch_high
+    # Averaging 3-10 exposures narrows the spread around the same typical seeing: the template
+    # is as often broader as sharper than the search image, rarely by much.
+    assert template.std() < 0.5 * search.std()
+    assert abs(np.median(template) / np.median(search) - 1.0) < 0.05
+    assert 0.35 < np.mean(template > search) < 0.65
+    assert np.std(template[exposures == high]) < np.std(template[exposures == low])
+    # A coadd of one exposure is seeing drawn exactly as a search image's.
+    search, template, _ = draw(SimulationConfig(template_exposures_range=(1, 1)))
+    assert abs(np.median(template) / np.median(search) - 1.0) < 0.03
+    assert template.std() == pytest.approx(search.std(), rel=0.1)

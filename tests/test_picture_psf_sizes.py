@@ -1,0 +1,56 @@
+"""benchmarks/picture_psf_sizes.py: the central objects' widths in drawn template and search panels."""
+
+from __future__ import annotations
+
+import importlib.util
+import math
+from pathlib import Path
+
+import numpy as np
+from PIL import Image
+
+from realbogus.release.picture import cut_stamps, draw_page
+
+SCRIPT = Path(__file__).resolve().parents[1] / "benchmarks" / "picture_psf_sizes.py"
+
+
+def _module():
+    spec = importlib.util.spec_from_file_location("picture_psf_sizes", SCRIPT)
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+def _panel(fwhm: float, *, peak: float = 255.0, sky: float = 20.0, dx: float = 0.0) -> np.ndarray:
+    """A 51x51 display panel: a Gaussian of ``fwhm`` pixels at the centre (peak at ``peak``) on a noisy sky."""
+    sigma = fwhm / (2 * math.sqrt(2 * math.log(2)))
+    yy, xx = np.mgrid[:51, :51]
+    source = np.exp(-0.5 * ((yy - 25) ** 2 + (xx - 25 - dx) ** 2) / sigma ** 2)
+    noise = np.random.default_rng(int(fwhm * 100 + dx)).normal(0.0, 3.0, (51, 51))
+    return np.clip(sky + (peak - sky) * source + noise, 0, 255).astype(np.uint8)
+
+
+def test_widths_and_their_ratio_survive_the_drawing(tmp_path: Path) -> None:
+    sizes = _module()
+    diff = np.full((51, 51), 110, np.uint8)
+    triplets = [
+        (_panel(5.5), _panel(4.0), diff),              # template broader: ratio > 1
+        (_panel(4.0), _panel(5.5), diff),              # search broader: ratio < 1
+        (_panel(12.0), _panel(12.0), diff),            # an extended galaxy: not a compact pair
+        (_panel(5.0), _panel(5.0, peak=50.0), diff),   # a faint search object: not measured
+        (_panel(5.0), _panel(5.0, dx=8.0), diff),      # different objects at the peaks: not a pair
+    ]
+    draw_page(triplets, tmp_path / "page.png")
+    measured = sizes.stamp_sizes(cut_stamps(np.asarray(Image.open(tmp_path / "page.png").convert("L"))))
+
+    assert len(measured) == 5
+    broad_template, broad_search, galaxy, faint, apart = measured
+    assert broad_template["compact_pair"] and broad_template["ratio"] > 1.2
+    assert broad_search["compact_pair"] and broad_search["ratio"] < 0.85
+    # Widths come back within a pixel of the drawn ones.
+    assert abs(broad_template["template_fwhm"] - 5.5) < 1.0 and abs(broad_template["search_fwhm"] - 4.0) < 1.0
+    assert galaxy["template_fwhm"] > sizes.MAX_COMPACT and not galaxy["compact_pair"]
+    assert math.isnan(faint["search_fwhm"]) and not faint["compact_pair"]
+    assert not apart["compact_pair"] and math.isnan(apart["ratio"])
+    summary = sizes.summary(measured)
+    assert summary["compact_pairs"] == 2 and summary["share_template_at_least_as_broad"] == 0.5
