@@ -86,7 +86,11 @@ def draw_page(triplets: list[tuple[np.ndarray, np.ndarray, np.ndarray]], path: P
 
 
 def drawn_pages(triplets: list[tuple[np.ndarray, np.ndarray, np.ndarray]], folder: Path) -> list[np.ndarray]:
-    """``triplets`` drawn COLUMNS_PER_PAGE to a page in ``folder`` and read back as grey pages."""
+    """``triplets`` drawn COLUMNS_PER_PAGE to a page and read back as grey pages.
+
+    The pages are drawn one after another to ``folder``/page.png: ``folder`` is a scratch
+    folder of the caller's own (a temporary directory), whose page.png this overwrites.
+    """
     pages = []
     path = Path(folder) / "page.png"
     for start in range(0, len(triplets), COLUMNS_PER_PAGE):
