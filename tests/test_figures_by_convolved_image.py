@@ -1,0 +1,58 @@
+"""benchmarks/figures_by_convolved_image.py: a member's figures split by which image was convolved."""
+
+from __future__ import annotations
+
+import importlib.util
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pytest
+
+SCRIPT = Path(__file__).resolve().parents[1] / "benchmarks" / "figures_by_convolved_image.py"
+
+
+@pytest.fixture(scope="module")
+def split_module():
+    spec = importlib.util.spec_from_file_location("figures_by_convolved_image", SCRIPT)
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+def test_each_half_gets_its_own_false_positives_and_strong_errors(split_module) -> None:
+    rng = np.random.default_rng(0)
+    n = 400
+    ids = np.arange(1, n + 1)
+    labels = np.tile([0, 1], n // 2)
+    search_convolved = ids > n // 2               # the second half: template broader
+    # Non-artifacts score low everywhere; artifacts high, except that a fifth of the
+    # search-convolved half's artifacts pass as non-artifacts (0.02: category 1, strong).
+    scores = np.where(labels == 0, rng.uniform(0.0, 0.3, n), rng.uniform(0.7, 1.0, n))
+    hard = search_convolved & (labels == 1) & (rng.random(n) < 0.2)
+    scores[hard] = 0.02
+    # Two of the hard ones are truly non-artifacts (mislabelled): strong but not "correct".
+    true_labels = labels.copy()
+    true_labels[np.flatnonzero(hard)[:2]] = 0
+    table = pd.DataFrame({"id": ids, "split": "test", "label": labels, "artifact_score": scores})
+    table = pd.concat([table, pd.DataFrame({"id": [n + 1], "split": ["train"], "label": [1], "artifact_score": [0.0]})])
+    truth = pd.DataFrame({"true_label": np.append(true_labels, 1),
+                          "seeing_fwhm_arcsec": np.append(np.where(search_convolved, 1.0, 1.4), 1.2),
+                          "template_seeing_fwhm_arcsec": 1.2}, index=np.append(ids, n + 1))
+
+    figures = split_module.split_figures(scores=table, truth=truth)
+
+    template, search = figures["template_convolved"], figures["search_convolved"]
+    assert template["n"] == search["n"] == n // 2     # the training row is left out
+    assert template["fpr_at_mdr_0.05"] == 0.0 and template["strongly_misclassified_share"] == 0.0
+    n_hard = int(hard.sum())
+    assert search["fpr_at_mdr_0.05"] == pytest.approx(n_hard / search["n_artifacts"], abs=1e-4)
+    assert search["strongly_misclassified_share"] == pytest.approx(n_hard / (n // 2), abs=1e-4)
+    assert search["strongly_misclassified_correctly_labelled_share"] == pytest.approx((n_hard - 2) / (n // 2), abs=1e-4)
+
+
+def test_test_ids_without_truth_are_refused(split_module) -> None:
+    table = pd.DataFrame({"id": [1, 2], "split": "test", "label": [0, 1], "artifact_score": [0.1, 0.9]})
+    truth = pd.DataFrame({"true_label": [0], "seeing_fwhm_arcsec": [1.0], "template_seeing_fwhm_arcsec": [1.2]}, index=[1])
+    with pytest.raises(ValueError, match="1 test ids have no truth row"):
+        split_module.split_figures(scores=table, truth=truth)
