@@ -11,7 +11,9 @@ decides; ``search_convolved``: the others):
 * ``fpr_at_mdr_0.05``: the share of the half's artifacts (given labels) scored below the
   member's threshold at MDR 0.05 on the whole test split (one cut, as a survey applies it);
 * ``strongly_misclassified_share``: the half's share in categories 1 + 6, and the part of it
-  whose given label is right (``..._correctly_labelled_share``).
+  whose given label is right (``..._correctly_labelled_share``);
+* ``artifacts_passed_by_type``: per artifact type of the truth (given label 1), how many of
+  the half's artifacts there are and how many the same cut passes as non-artifacts.
 
     python benchmarks/figures_by_convolved_image.py [FOLDER]
 """
@@ -35,10 +37,12 @@ MDR = 0.05
 def split_figures(*, scores: pd.DataFrame, truth: pd.DataFrame) -> dict[str, dict[str, float | int]]:
     """The figures of one member's test rows (``scores``: id, split, label, artifact_score) per half.
 
-    ``truth`` is indexed by id with true_label, seeing_fwhm_arcsec and template_seeing_fwhm_arcsec.
+    ``truth`` is indexed by id with true_label, artifact_type, seeing_fwhm_arcsec and
+    template_seeing_fwhm_arcsec.
     """
     test = scores[scores["split"] == "test"].set_index("id")
-    joined = test.join(truth[["true_label", "seeing_fwhm_arcsec", "template_seeing_fwhm_arcsec"]], how="inner")
+    joined = test.join(truth[["true_label", "artifact_type", "seeing_fwhm_arcsec", "template_seeing_fwhm_arcsec"]],
+                       how="inner")
     if len(joined) != len(test):
         raise ValueError(f"{len(test) - len(joined)} test ids have no truth row")
     threshold = operating_point_at_mdr(curve=roc_curve(labels=joined["label"].to_numpy(),
@@ -56,7 +60,11 @@ def split_figures(*, scores: pd.DataFrame, truth: pd.DataFrame) -> dict[str, dic
                      if len(artifacts) else None,
                      "strongly_misclassified_share": round(float(strong[half].mean()), 4) if half.any() else None,
                      "strongly_misclassified_correctly_labelled_share":
-                         round(float((strong & correct)[half].mean()), 4) if half.any() else None}
+                         round(float((strong & correct)[half].mean()), 4) if half.any() else None,
+                     "artifacts_passed_by_type": {
+                         str(kind): {"n": int(len(rows_of_kind)),
+                                     "passed": int((rows_of_kind["artifact_score"] < threshold).sum())}
+                         for kind, rows_of_kind in artifacts.groupby("artifact_type")}}
     return out
 
 

@@ -36,7 +36,8 @@ def test_each_half_gets_its_own_false_positives_and_strong_errors(split_module) 
     true_labels[np.flatnonzero(hard)[:2]] = 0
     table = pd.DataFrame({"id": ids, "split": "test", "label": labels, "artifact_score": scores})
     table = pd.concat([table, pd.DataFrame({"id": [n + 1], "split": ["train"], "label": [1], "artifact_score": [0.0]})])
-    truth = pd.DataFrame({"true_label": np.append(true_labels, 1),
+    kinds = np.where(labels == 1, np.where(ids % 4 == 0, "noise_peak", "dipole"), "none")
+    truth = pd.DataFrame({"true_label": np.append(true_labels, 1), "artifact_type": np.append(kinds, "dipole"),
                           "seeing_fwhm_arcsec": np.append(np.where(search_convolved, 1.0, 1.4), 1.2),
                           "template_seeing_fwhm_arcsec": 1.2}, index=np.append(ids, n + 1))
 
@@ -49,10 +50,16 @@ def test_each_half_gets_its_own_false_positives_and_strong_errors(split_module) 
     assert search["fpr_at_mdr_0.05"] == pytest.approx(n_hard / search["n_artifacts"], abs=1e-4)
     assert search["strongly_misclassified_share"] == pytest.approx(n_hard / (n // 2), abs=1e-4)
     assert search["strongly_misclassified_correctly_labelled_share"] == pytest.approx((n_hard - 2) / (n // 2), abs=1e-4)
+    by_type = search["artifacts_passed_by_type"]
+    assert set(by_type) == {"dipole", "noise_peak"} and sum(kind["n"] for kind in by_type.values()) == search["n_artifacts"]
+    assert sum(kind["passed"] for kind in by_type.values()) == n_hard
+    assert by_type["noise_peak"]["passed"] == int((hard & (ids % 4 == 0)).sum())
+    assert all(kind["passed"] == 0 for kind in template["artifacts_passed_by_type"].values())
 
 
 def test_test_ids_without_truth_are_refused(split_module) -> None:
     table = pd.DataFrame({"id": [1, 2], "split": "test", "label": [0, 1], "artifact_score": [0.1, 0.9]})
-    truth = pd.DataFrame({"true_label": [0], "seeing_fwhm_arcsec": [1.0], "template_seeing_fwhm_arcsec": [1.2]}, index=[1])
+    truth = pd.DataFrame({"true_label": [0], "artifact_type": ["none"], "seeing_fwhm_arcsec": [1.0],
+                          "template_seeing_fwhm_arcsec": [1.2]}, index=[1])
     with pytest.raises(ValueError, match="1 test ids have no truth row"):
         split_module.split_figures(scores=table, truth=truth)
