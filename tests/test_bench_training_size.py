@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import copy
-import importlib.util
 import sys
 from pathlib import Path
 
@@ -16,15 +15,13 @@ from realbogus.params import load_params
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO / "tests"))
 from feature_models.synthetic import synthetic_features  # noqa: E402
+from script_modules import load_script  # noqa: E402
 
 
 @pytest.fixture(scope="module")
 def bench():
     sys.path.insert(0, str(REPO / "benchmarks"))
-    spec = importlib.util.spec_from_file_location("bench_training_size", REPO / "benchmarks" / "bench_training_size.py")
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
+    return load_script("benchmarks/bench_training_size.py")
 
 
 def test_training_sets_are_nested_and_validation_shrinks_in_proportion(bench):

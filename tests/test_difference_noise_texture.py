@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import importlib.util
 from pathlib import Path
 
 import numpy as np
@@ -11,14 +10,13 @@ from scipy import ndimage
 
 from realbogus.release.picture import draw_page
 
-SCRIPT = Path(__file__).resolve().parents[1] / "benchmarks" / "difference_noise_texture.py"
+from script_modules import load_script  # tests/ is on sys.path
+
+SCRIPT = "benchmarks/difference_noise_texture.py"
 
 
 def _module():
-    spec = importlib.util.spec_from_file_location("difference_noise_texture", SCRIPT)
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
+    return load_script(SCRIPT)
 
 
 def _display(noise: np.ndarray) -> np.ndarray:

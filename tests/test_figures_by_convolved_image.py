@@ -2,22 +2,18 @@
 
 from __future__ import annotations
 
-import importlib.util
-from pathlib import Path
-
 import numpy as np
 import pandas as pd
 import pytest
 
-SCRIPT = Path(__file__).resolve().parents[1] / "benchmarks" / "figures_by_convolved_image.py"
+from script_modules import load_script  # tests/ is on sys.path
+
+SCRIPT = "benchmarks/figures_by_convolved_image.py"
 
 
 @pytest.fixture(scope="module")
 def split_module():
-    spec = importlib.util.spec_from_file_location("figures_by_convolved_image", SCRIPT)
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
+    return load_script(SCRIPT)
 
 
 def test_each_half_gets_its_own_false_positives_and_strong_errors(split_module) -> None:

@@ -3,7 +3,6 @@ and one params entry (here a toy kind, run through the feature_model stage's own
 
 from __future__ import annotations
 
-import importlib.util
 import os
 import shutil
 import subprocess
@@ -19,6 +18,7 @@ import yaml
 
 import realbogus.feature_models
 from feature_models.synthetic import synthetic_features
+from script_modules import load_script
 from realbogus.feature_models import FeatureModel, feature_model_kinds, register_feature_model
 from realbogus.feature_models.boosting import BoostingConfig
 from realbogus.feature_models.forest import ForestConfig
@@ -131,9 +131,7 @@ def test_a_toy_feature_model_is_one_module_and_one_params_entry(toy_kind_module,
     _stage_inputs(workdir)
 
     # The feature_model stage's own code, as `dvc repro feature_model@toy` runs it.
-    spec = importlib.util.spec_from_file_location("train_stage", REPO / "stages" / "train.py")
-    train_stage = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(train_stage)
+    train_stage = load_script("stages/train.py", "train_stage")
     monkeypatch.chdir(workdir)
     monkeypatch.delenv("REALBOGUS_TRACKING", raising=False)
     train_stage.main(["--member", "toy", "--stage", "feature_model", "--model-dir", "data/models/toy",

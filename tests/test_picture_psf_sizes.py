@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import importlib.util
 import math
 from pathlib import Path
 
@@ -11,14 +10,13 @@ from PIL import Image
 
 from realbogus.release.picture import cut_stamps, draw_page
 
-SCRIPT = Path(__file__).resolve().parents[1] / "benchmarks" / "picture_psf_sizes.py"
+from script_modules import load_script  # tests/ is on sys.path
+
+SCRIPT = "benchmarks/picture_psf_sizes.py"
 
 
 def _module():
-    spec = importlib.util.spec_from_file_location("picture_psf_sizes", SCRIPT)
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
+    return load_script(SCRIPT)
 
 
 def _panel(fwhm: float, *, peak: float = 255.0, sky: float = 20.0, dx: float = 0.0) -> np.ndarray:

@@ -2,22 +2,20 @@
 
 from __future__ import annotations
 
-import importlib.util
 from pathlib import Path
 
 import numpy as np
 import pandas as pd
 import pytest
 
-SCRIPT = Path(__file__).resolve().parents[1] / "benchmarks" / "picture_score_ablation.py"
+from script_modules import load_script  # tests/ is on sys.path
+
+SCRIPT = "benchmarks/picture_score_ablation.py"
 
 
 @pytest.fixture(scope="module")
 def ablation():
-    spec = importlib.util.spec_from_file_location("picture_score_ablation", SCRIPT)
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
+    return load_script(SCRIPT)
 
 
 def _stamps(rng: np.random.Generator, n: int = 3) -> np.ndarray:

@@ -2,7 +2,6 @@
 without DVC in dependency order, the failures named."""
 from __future__ import annotations
 
-import importlib.util
 import json
 import os
 import subprocess
@@ -11,15 +10,14 @@ from pathlib import Path
 
 import pytest
 
+from script_modules import load_script  # tests/ is on sys.path
+
 ROOT = Path(__file__).resolve().parents[1]
 DVC = str(Path(sys.executable).parent / "dvc")
 
 
 def _runner():
-    spec = importlib.util.spec_from_file_location("pipeline_without_dvc", ROOT / "benchmarks" / "pipeline_without_dvc.py")
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
+    return load_script("benchmarks/pipeline_without_dvc.py")
 
 
 def _write_stage(name: str, after: list[str], *, fail: bool = False) -> str:

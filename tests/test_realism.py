@@ -20,6 +20,7 @@ from realbogus.realism import (
     strongly_misclassified_by_several,
 )
 from realbogus.release.display import add_tick_marks
+from script_modules import load_script
 
 REPO = Path(__file__).resolve().parents[1]
 
@@ -161,13 +162,9 @@ def _write_pipeline_outputs(root: Path, *, with_truth: bool) -> None:
 
 @pytest.mark.parametrize("with_truth", [True, False])
 def test_stage_runs_on_a_simulated_and_on_a_real_release(tmp_path: Path, monkeypatch, with_truth: bool) -> None:
-    import importlib.util
-
     _write_pipeline_outputs(tmp_path, with_truth=with_truth)
     shutil.copy(REPO / "stages" / "realism.py", tmp_path / "realism_stage.py")
-    spec = importlib.util.spec_from_file_location("realism_stage", tmp_path / "realism_stage.py")
-    stage = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(stage)
+    stage = load_script(tmp_path / "realism_stage.py")
     monkeypatch.chdir(tmp_path)
     monkeypatch.setitem(os.environ, "REALBOGUS_TRACKING", "0")
     stage.main([])

@@ -2,22 +2,18 @@
 
 from __future__ import annotations
 
-import importlib.util
-from pathlib import Path
-
 import numpy as np
 import pytest
 from PIL import Image
 
-SCRIPT = Path(__file__).resolve().parents[1] / "benchmarks" / "score_stamp_picture.py"
+from script_modules import load_script  # tests/ is on sys.path
+
+SCRIPT = "benchmarks/score_stamp_picture.py"
 
 
 @pytest.fixture(scope="module")
 def picture_module():
-    spec = importlib.util.spec_from_file_location("score_stamp_picture", SCRIPT)
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
+    return load_script(SCRIPT)
 
 
 def _smooth_stamp(rng: np.random.Generator) -> np.ndarray:
