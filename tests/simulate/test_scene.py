@@ -422,6 +422,62 @@ def test_noise_peak_is_a_psf_like_fluctuation_that_passes_the_threshold(dry_trut
         assert center > np.median(ring)  # a bump in the search image, not in the template
 
 
+def _conditioned_peak(*, convolve_template: bool, kernel_sigma: float, template_share: float):
+    """A noise peak conditioned on white noise (sigma 10, the template's ``template_share`` of it)
+    through a Gaussian kernel: the images' conditional means, the difference's, and the filter's sigma."""
+    from realbogus.simulate.canvas import Canvas
+    from realbogus.simulate.psf import CENTER, gaussian_transfer
+    from realbogus.simulate.scene import (_broad_fwhm, _condition_noise_on_peak, _difference_noise, _fwhm_to_sigma,
+                                          _subtract, _Subtraction)
+
+    config = SimulationConfig()
+    conditions = draw_conditions(sample_rng(seed=3, index=0), config=config)
+    canvas = Canvas(conditions=conditions, config=config, detection_y=CENTER, detection_x=CENTER)
+    canvas.search, canvas.template = np.zeros((GRID, GRID)), np.zeros((GRID, GRID))
+    canvas.noise_peak = (CENTER, CENTER, 6.0)
+    subtraction = _Subtraction(kernel=gaussian_transfer(sigma_y=kernel_sigma, sigma_x=kernel_sigma),
+                               convolve_template=convolve_template, scale=1.0)
+    unfiltered = np.ones((GRID, GRID // 2 + 1))
+    _condition_noise_on_peak(canvas, difference=np.zeros((GRID, GRID)), subtraction=subtraction,
+                             search=(np.full((GRID, GRID), 10.0), unfiltered),
+                             template=(np.full((GRID, GRID), 10.0 * template_share), unfiltered))
+    difference = _subtract(subtraction, search_transfer=rfft2(canvas.search), template_transfer=rfft2(canvas.template))
+    filter_sigma = _fwhm_to_sigma(_broad_fwhm(conditions))
+    return canvas, difference, filter_sigma, _difference_noise(conditions)
+
+
+def _second_moment_sigma(image: np.ndarray) -> float:
+    from realbogus.simulate.psf import CENTER
+
+    rows, columns = np.mgrid[:GRID, :GRID]
+    radius2 = (rows - CENTER) ** 2 + (columns - CENTER) ** 2
+    return float(np.sqrt(np.sum(radius2 * image) / np.sum(image) / 2.0))
+
+
+def test_a_noise_peak_is_the_noise_conditioned_on_the_detection_filter_reaching_its_snr() -> None:
+    from realbogus.simulate.psf import CENTER
+
+    for convolve_template in (True, False):
+        canvas, difference, filter_sigma, noise = _conditioned_peak(convolve_template=convolve_template,
+                                                                    kernel_sigma=1.5, template_share=0.3)
+        rows, columns = np.mgrid[:GRID, :GRID]
+        weights = np.exp(-0.5 * ((rows - CENTER) ** 2 + (columns - CENTER) ** 2) / filter_sigma ** 2)
+        # The filter's response, in the pipeline's nominal S/N, is exactly the peak's.
+        assert np.sum(weights * difference) / (noise * np.sqrt(np.sum(weights ** 2))) == pytest.approx(6.0)
+        # The search's noise peaks, the template's share of the noise dips.
+        assert canvas.search[CENTER, CENTER] > 0 > canvas.template[CENTER, CENTER]
+
+
+def test_a_noise_peak_has_the_shape_of_the_noise_correlation_the_kernel_gives_it() -> None:
+    # Only search noise: where the template is convolved, the search noise is white and the
+    # peak is the filter itself; where the search is convolved with K, the noise in the
+    # difference is K * n and its peak is the filter smoothed by K twice (K K^T w).
+    _, white, filter_sigma, _ = _conditioned_peak(convolve_template=True, kernel_sigma=1.5, template_share=0.0)
+    assert _second_moment_sigma(white) == pytest.approx(filter_sigma, rel=0.02)
+    _, smoothed, filter_sigma, _ = _conditioned_peak(convolve_template=False, kernel_sigma=1.5, template_share=0.0)
+    assert _second_moment_sigma(smoothed) == pytest.approx(np.sqrt(filter_sigma ** 2 + 2 * 1.5 ** 2), rel=0.02)
+
+
 def test_a_fake_lands_only_where_its_rendered_host_has_light() -> None:
     from realbogus.simulate.canvas import Canvas
     from realbogus.simulate.psf import CENTER, SERSIC_EXTENT

@@ -233,24 +233,15 @@ def _noise_peak_setup(canvas, rng, *, on_fake: bool) -> None:  # noqa: ANN001
     canvas.noise_excess = (y, x, float(rng.uniform(10.0, 25.0)), float(rng.uniform(*canvas.config.noise_peak_excess_range)))
 
 
-def _noise_peak_detector(canvas, rng, *, on_fake: bool) -> None:  # noqa: ANN001
-    """The fluctuation the pipeline detected: the noise conditioned on a peak above threshold.
+def _noise_peak_detector(canvas, rng, *, on_fake: bool) -> None:  # noqa: ANN001 - recipe signature
+    """The fluctuation the pipeline detected: a peak of the noise that passed the threshold.
 
-    Gaussian noise conditioned on its PSF-matched filter reaching a value at a point is the
-    unconditioned noise plus a PSF-shaped bump there (a constrained realisation), so a
-    detected noise peak looks like a faint point source in a noisier patch.  Its nominal
-    S/N is the threshold plus the Gaussian tail's overshoot.  Adding the bump instead of
-    re-drawing the noise until a peak passes keeps the simulator fast.
+    Its nominal S/N is the threshold plus the Gaussian tail's overshoot.  The noise is then
+    conditioned on reaching it there (``scene``, which knows how the noise is correlated):
+    conditioning instead of re-drawing the noise until a peak passes keeps the simulator fast.
     """
     y, x = _center(canvas)
-    conditions = canvas.conditions
-    nominal_noise = conditions.search_noise * math.sqrt(1.0 + 10.0 ** (-0.8 * conditions.template_depth_mag))
-    sigma = max(conditions.seeing_fwhm_px, conditions.template_seeing_fwhm_px) / 2.3548
-    snr = canvas.config.detection_snr_min + rng.exponential(1.0)
-    flux = snr * nominal_noise * math.sqrt(4.0 * math.pi * sigma * sigma)
-    rows, columns = np.ogrid[:GRID, :GRID]
-    canvas.search += flux / (2.0 * math.pi * sigma * sigma) * np.exp(
-        -0.5 * ((rows - y) ** 2 + (columns - x) ** 2) / (sigma * sigma))
+    canvas.noise_peak = (y, x, canvas.config.detection_snr_min + float(rng.exponential(1.0)))
 
 
 # --------------------------------------------------------------------------- detector-side artifacts

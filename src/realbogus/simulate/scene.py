@@ -495,6 +495,9 @@ def render_noisy(plan: SamplePlan, signal: SignalRendering, rng: np.random.Gener
     if recipe is not None:
         clean_search, clean_template = canvas.search.copy(), canvas.template.copy()
         recipe.detector(canvas, rng, on_fake=on_fake)
+        if canvas.noise_peak is not None:
+            _condition_noise_on_peak(canvas, difference=difference, subtraction=subtraction,
+                                     search=(search_sigma, search_filter), template=(template_sigma, template_filter))
         # Detector defects enter the difference linearly: add their own subtraction.
         search_defects, template_defects = canvas.search - clean_search, canvas.template - clean_template
         if search_defects.any() or template_defects.any():
@@ -564,6 +567,48 @@ def render_noisy(plan: SamplePlan, signal: SignalRendering, rng: np.random.Gener
     return RenderedSample(
         template=stamps["template"].astype(np.float32), search=stamps["search"].astype(np.float32),
         difference=stamps["difference"].astype(np.float32), context=context, truth=truth)
+
+
+def _condition_noise_on_peak(canvas: Canvas, *, difference: np.ndarray, subtraction: _Subtraction,
+                             search: tuple[np.ndarray, np.ndarray], template: tuple[np.ndarray, np.ndarray]) -> None:
+    """Condition the noise of both images on the detection filter reaching ``canvas.noise_peak``.
+
+    A constrained realisation (Hoffman & Ribak 1991): Gaussian noise n, conditioned on a
+    linear statistic f = w . d(n) taking the value nu, is n + C A^T w (nu - f) / Var(f), where
+    C is n's covariance and A how n enters the difference d.  Here w is the detection's
+    Gaussian filter at the peak, each image's noise is F diag(sigma) z (``search`` and
+    ``template`` give sigma's map and the resampling filter F), and A is the subtraction:
+    the kernel K on the convolved image, -scale on the template.  So the peak's shape follows
+    the noise's own correlation: where the search image is convolved, K spreads the search
+    noise and the peak is the filter smoothed by K twice, broader than a point source at
+    either PSF; the template's share of the noise enters as a dip in the template.  Adds the
+    images' conditional means to ``canvas.search`` and ``canvas.template``; the caller
+    subtracts them like any detector defect.
+    """
+    conditions = canvas.conditions
+    peak_y, peak_x, snr = canvas.noise_peak
+    sigma = _fwhm_to_sigma(_broad_fwhm(conditions))
+    rows, columns = np.ogrid[:GRID, :GRID]
+    weights = np.exp(-0.5 * ((rows - peak_y) ** 2 + (columns - peak_x) ** 2) / (sigma * sigma))
+    filter_transfer = rfft2(weights)
+    if subtraction.convolve_template:
+        search_adjoint, template_adjoint = 1.0, -subtraction.scale * np.conj(subtraction.kernel)
+    else:
+        search_adjoint, template_adjoint = np.conj(subtraction.kernel), -subtraction.scale
+
+    def covariance_times(sigma_map: np.ndarray, noise_filter: np.ndarray, transfer: np.ndarray) -> np.ndarray:
+        # C v with C = F diag(sigma^2) F^T; F is real and zero-phase, its own transpose.
+        return irfft2(noise_filter * rfft2(sigma_map ** 2 * irfft2(noise_filter * transfer)))
+
+    search_mean = covariance_times(*search, search_adjoint * filter_transfer)
+    template_mean = covariance_times(*template, template_adjoint * filter_transfer)
+    response = float(np.sum(weights * _subtract(subtraction, search_transfer=rfft2(search_mean),
+                                                 template_transfer=rfft2(template_mean))))
+    # The pipeline's nominal S/N is the filter's response over (nominal sigma x its norm).
+    target = snr * _difference_noise(conditions) * float(np.sqrt(np.sum(weights * weights)))
+    amount = (target - float(np.sum(weights * difference))) / response
+    canvas.search = canvas.search + amount * search_mean
+    canvas.template = canvas.template + amount * template_mean
 
 
 def _subtraction(canvas: Canvas, *, template_psf: np.ndarray, search_psf: np.ndarray) -> _Subtraction:
