@@ -25,7 +25,6 @@ from __future__ import annotations
 
 import argparse
 import json
-import tempfile
 from pathlib import Path
 
 import numpy as np
@@ -79,10 +78,9 @@ def simulated_texture(n: int, *, seed: int) -> dict[str, list[dict[str, float]]]
 
     triplets = [display for _, display in display_triplets(seed=seed, n=n)]
     stamps: dict[str, list[dict[str, float]]] = {channel: [] for channel in CHANNELS}
-    with tempfile.TemporaryDirectory() as folder:
-        for page in drawn_pages(triplets, Path(folder)):
-            for channel in CHANNELS:
-                stamps[channel] += picture_texture(page, channel)
+    for page in drawn_pages(triplets):
+        for channel in CHANNELS:
+            stamps[channel] += picture_texture(page, channel)
     return stamps
 
 

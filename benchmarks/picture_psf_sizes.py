@@ -23,7 +23,6 @@ from __future__ import annotations
 
 import argparse
 import json
-import tempfile
 from pathlib import Path
 
 import numpy as np
@@ -101,8 +100,7 @@ def simulated_sizes(n: int, *, seed: int) -> list[dict[str, float | bool]]:
     from realbogus.simulate.preview import display_triplets
 
     triplets = [display for _, display in display_triplets(seed=seed, n=n)]
-    with tempfile.TemporaryDirectory() as folder:
-        stamps = np.concatenate([cut_stamps(page) for page in drawn_pages(triplets, Path(folder))])
+    stamps = np.concatenate([cut_stamps(page) for page in drawn_pages(triplets)])
     return stamp_sizes(stamps)
 
 

@@ -52,3 +52,18 @@ def test_widths_and_their_ratio_survive_the_drawing(tmp_path: Path) -> None:
     assert not apart["compact_pair"] and math.isnan(apart["ratio"])
     summary = sizes.summary(measured)
     assert summary["compact_pairs"] == 2 and summary["share_template_at_least_as_broad"] == 0.5
+
+
+def test_drawn_pages_split_the_triplets_by_page_and_leave_no_file(tmp_path: Path, monkeypatch) -> None:
+    import tempfile
+
+    from realbogus.release.picture import COLUMNS_PER_PAGE, drawn_pages
+
+    monkeypatch.setattr(tempfile, "tempdir", str(tmp_path))  # where its scratch folder goes
+    diff = np.full((51, 51), 110, np.uint8)
+    triplets = [(_panel(4.0 + 0.2 * i), _panel(4.0), diff) for i in range(COLUMNS_PER_PAGE + 3)]
+    pages = drawn_pages(triplets)
+    assert len(pages) == 2 and all(page.ndim == 2 for page in pages)
+    stamps = [cut_stamps(page) for page in pages]
+    assert [len(page_stamps) for page_stamps in stamps] == [COLUMNS_PER_PAGE, 3]
+    assert list(tmp_path.iterdir()) == []  # the page files went with their folder

@@ -13,6 +13,7 @@ score or measure published stamps (``benchmarks/score_stamp_picture.py``,
 
 from __future__ import annotations
 
+import tempfile
 from pathlib import Path
 
 import numpy as np
@@ -85,15 +86,16 @@ def draw_page(triplets: list[tuple[np.ndarray, np.ndarray, np.ndarray]], path: P
     plt.close(figure)
 
 
-def drawn_pages(triplets: list[tuple[np.ndarray, np.ndarray, np.ndarray]], folder: Path) -> list[np.ndarray]:
+def drawn_pages(triplets: list[tuple[np.ndarray, np.ndarray, np.ndarray]]) -> list[np.ndarray]:
     """``triplets`` drawn COLUMNS_PER_PAGE to a page and read back as grey pages.
 
-    The pages are drawn one after another to ``folder``/page.png: ``folder`` is a scratch
-    folder of the caller's own (a temporary directory), whose page.png this overwrites.
+    Each page goes through a PNG file, as the reference picture did, in a temporary folder
+    of its own that is removed afterwards.
     """
     pages = []
-    path = Path(folder) / "page.png"
-    for start in range(0, len(triplets), COLUMNS_PER_PAGE):
-        draw_page(triplets[start:start + COLUMNS_PER_PAGE], path)
-        pages.append(np.asarray(Image.open(path).convert("L")))
+    with tempfile.TemporaryDirectory(prefix="realbogus-pages-") as folder:
+        path = Path(folder) / "page.png"
+        for start in range(0, len(triplets), COLUMNS_PER_PAGE):
+            draw_page(triplets[start:start + COLUMNS_PER_PAGE], path)
+            pages.append(np.asarray(Image.open(path).convert("L")))
     return pages
