@@ -11,13 +11,25 @@ scikit-learn's HistGradientBoostingClassifier handles missing values natively (a
 value takes whichever branch helps), so unlike the forest nothing is imputed: "no
 template source" stays a value of its own.  Early stopping is off so that a fit depends
 only on its rows and seed, the same in every fold.
+
+Boosted trees are over-confident out of sample: fitted by log loss until their training
+rows are nearly separated, their extreme scores overstate how sure they are (on the default
+release's test split, 1.4 % of the samples scored >= 0.98 were given the other label,
+against the 0.2 % the scores claim).  The paper's category table reads scores as
+probabilities (>= 0.9 against the label: strongly misclassified), and the mining weighs
+each member's disagreement, so an over-confident member over-counts.  ``calibration``
+refits the score scale on held-out rows (scikit-learn's CalibratedClassifierCV:
+``calibration_folds`` fits, each calibrated on the rows it left out, averaged): "sigmoid"
+(Platt: two parameters) or "isotonic" (a monotone step function); null keeps the raw scores.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
 
+from sklearn.calibration import CalibratedClassifierCV
 from sklearn.ensemble import HistGradientBoostingClassifier
+from sklearn.model_selection import StratifiedKFold
 
 from realbogus.feature_models import FeatureModel
 
@@ -32,19 +44,34 @@ class BoostingConfig:
     max_leaf_nodes: int = 31
     min_samples_leaf: int = 20
     l2_regularization: float = 0.0
+    calibration: str | None = None
+    calibration_folds: int = 5
 
     def __post_init__(self) -> None:
         if self.max_iter < 1:
             raise ValueError(f"max_iter must be >= 1, got {self.max_iter}")
         if not 0.0 < self.learning_rate <= 1.0:
             raise ValueError(f"learning_rate must be in (0, 1], got {self.learning_rate}")
+        if self.calibration not in CALIBRATIONS:
+            raise ValueError(f"calibration must be one of {list(CALIBRATIONS)}, got {self.calibration!r}")
+        if self.calibration_folds < 2:
+            raise ValueError(f"calibration_folds must be >= 2, got {self.calibration_folds}")
 
 
-def build_boosting(config: BoostingConfig, *, seed: int) -> HistGradientBoostingClassifier:
-    return HistGradientBoostingClassifier(
+CALIBRATIONS = (None, "sigmoid", "isotonic")
+
+
+def build_boosting(config: BoostingConfig, *,
+                   seed: int) -> HistGradientBoostingClassifier | CalibratedClassifierCV:
+    trees = HistGradientBoostingClassifier(
         max_iter=config.max_iter, learning_rate=config.learning_rate, max_leaf_nodes=config.max_leaf_nodes,
         min_samples_leaf=config.min_samples_leaf, l2_regularization=config.l2_regularization,
         early_stopping=False, random_state=seed)
+    if config.calibration is None:
+        return trees
+    # Unshuffled folds: the calibration, like the trees, depends only on the rows and the seed.
+    return CalibratedClassifierCV(trees, method=config.calibration,
+                                  cv=StratifiedKFold(n_splits=config.calibration_folds), ensemble=True)
 
 
 FEATURE_MODEL = FeatureModel(kind="boosting", config_type=BoostingConfig, build=build_boosting)
