@@ -14,7 +14,11 @@ MAX_PEAK_SEPARATION of each other (the same object) and both widths are below MA
 which image had the better seeing.
 
 The same measure is taken on simulated stamps drawn in pages of the same geometry
-(``--simulate N``), so the drawing's resampling affects both alike.
+(``--simulate N``), so the drawing's resampling affects both alike.  There the simulator
+knows which image each subtraction convolved (the sharper one), so the simulated compact
+pairs are also split by it and by what the central object is (a fake on its host, a star's
+or galaxy's residual, anything else): what a ratio says about the convolution direction
+when the object in the search image is not the one in the template.
 
     python benchmarks/picture_psf_sizes.py --picture PICTURE.png --simulate 300 --seed 2013
 """
@@ -95,13 +99,51 @@ def summary(sizes: list[dict[str, float | bool]]) -> dict:
             "share_template_at_least_as_broad": round(float((ratios >= 1.0).mean()), 4) if len(ratios) else None}
 
 
-def simulated_sizes(n: int, *, seed: int) -> list[dict[str, float | bool]]:
-    """The measure on the first ``n`` simulated samples of ``seed`` (default knobs), drawn in pages and cut back out."""
+# What the central object of a simulated stamp is, for the split of the compact pairs.
+OBJECT_GROUPS = {"fake": "fake on its host", "dipole": "residual of a star or galaxy",
+                 "bad_subtraction": "residual of a star or galaxy", "galaxy_core": "residual of a star or galaxy"}
+
+
+def simulated_sizes(n: int, *, seed: int) -> list[dict[str, float | bool | str]]:
+    """The measure on the first ``n`` simulated samples of ``seed`` (default knobs), drawn in pages and
+    cut back out; each stamp also names the image its subtraction convolved and its object's group."""
     from realbogus.simulate.preview import display_triplets
 
-    triplets = [display for _, display in display_triplets(seed=seed, n=n)]
-    stamps = np.concatenate([cut_stamps(page) for page in drawn_pages(triplets)])
-    return stamp_sizes(stamps)
+    planned = display_triplets(seed=seed, n=n)
+    stamps = np.concatenate([cut_stamps(page) for page in drawn_pages([display for _, display in planned])])
+    sizes = stamp_sizes(stamps)
+    for stamp, (plan, _) in zip(sizes, planned):
+        conditions = plan.conditions
+        # The simulator convolves the sharper image (scene._subtraction's rule).
+        stamp["convolved"] = ("template" if conditions.template_seeing_fwhm_px <= conditions.seeing_fwhm_px
+                              else "search")
+        kind = plan.scene_kind if plan.scene_kind != "artifact" else plan.artifact_type
+        stamp["object"] = OBJECT_GROUPS.get(kind, "other")
+    return sizes
+
+
+def split_by_convolved_image(sizes: list[dict]) -> dict[str, dict]:
+    """The compact pairs' ratio summary per convolved image, and per convolved image and object group."""
+    pairs = [stamp for stamp in sizes if stamp["compact_pair"]]
+    out: dict[str, dict] = {}
+    for convolved in ("template", "search"):
+        chosen = [stamp for stamp in pairs if stamp["convolved"] == convolved]
+        out[f"{convolved}_convolved"] = {"share_of_stamps": round(sum(stamp["convolved"] == convolved
+                                                                      for stamp in sizes) / len(sizes), 4),
+                                         **_pair_ratios(chosen),
+                                         "by_object": {group: _pair_ratios([stamp for stamp in chosen
+                                                                            if stamp["object"] == group])
+                                                       for group in sorted({*OBJECT_GROUPS.values(), "other"})}}
+    return out
+
+
+def _pair_ratios(pairs: list[dict]) -> dict:
+    ratios = np.array([stamp["ratio"] for stamp in pairs], dtype=float)
+    if not len(ratios):
+        return {"compact_pairs": 0}
+    return {"compact_pairs": len(ratios),
+            "ratio_p10_p50_p90": np.round(np.percentile(ratios, [10, 50, 90]), 3).tolist(),
+            "share_template_at_least_as_broad": round(float((ratios >= 1.0).mean()), 4)}
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -120,8 +162,9 @@ def main(argv: list[str] | None = None) -> int:
                              "per_stamp": [{key: (round(value, 3) if isinstance(value, float) else value)
                                             for key, value in stamp.items()} for stamp in sizes]}
     if args.simulate:
-        result["simulated"] = {"n": args.simulate, "seed": args.seed, **summary(simulated_sizes(args.simulate,
-                                                                                                seed=args.seed))}
+        sizes = simulated_sizes(args.simulate, seed=args.seed)
+        result["simulated"] = {"n": args.simulate, "seed": args.seed, **summary(sizes),
+                               "by_convolved_image": split_by_convolved_image(sizes)}
     print(json.dumps(result, indent=1))
     return 0
 

@@ -67,3 +67,21 @@ def test_drawn_pages_split_the_triplets_by_page_and_leave_no_file(tmp_path: Path
     stamps = [cut_stamps(page) for page in pages]
     assert [len(page_stamps) for page_stamps in stamps] == [COLUMNS_PER_PAGE, 3]
     assert list(tmp_path.iterdir()) == []  # the page files went with their folder
+
+
+def test_simulated_pairs_split_by_the_convolved_image_and_the_object() -> None:
+    sizes = _module()
+    nan = float("nan")
+    stamps = [
+        {"compact_pair": True, "ratio": 0.9, "convolved": "template", "object": "residual of a star or galaxy"},
+        {"compact_pair": True, "ratio": 1.1, "convolved": "template", "object": "fake on its host"},
+        {"compact_pair": True, "ratio": 1.2, "convolved": "search", "object": "residual of a star or galaxy"},
+        {"compact_pair": False, "ratio": nan, "convolved": "search", "object": "other"},
+    ]
+    split = sizes.split_by_convolved_image(stamps)
+    template, search = split["template_convolved"], split["search_convolved"]
+    assert template["share_of_stamps"] == 0.5 and search["share_of_stamps"] == 0.5
+    assert template["compact_pairs"] == 2 and template["share_template_at_least_as_broad"] == 0.5
+    assert template["by_object"]["fake on its host"]["share_template_at_least_as_broad"] == 1.0
+    assert template["by_object"]["residual of a star or galaxy"]["ratio_p10_p50_p90"] == [0.9, 0.9, 0.9]
+    assert search["compact_pairs"] == 1 and search["by_object"]["other"] == {"compact_pairs": 0}
