@@ -9,6 +9,17 @@ magnitude, host magnitude and offset from the host's centre, and the magnitude o
 galaxy a residual artifact is made of.  The correctly labelled ones are what keeps the share
 of mislabels among the flags below the paper's ~90 %.
 
+Each flagged sample with a transient (a fake, a real transient, a fake on a defect) is
+rendered again from the release's seed and its index (``realbogus.simulate.scene.render_sample``),
+and its noise-free difference taken apart into the transient's own part and the residual
+of everything static (its host, other sources, a saturated star's light):
+``transient_share`` is the transient's part of the noise-free detection S/N.  Near 1, the
+signal at the detection is the transient itself (a reviewer sees a point source); below
+0.5, a static residual dominates it (a reviewer sees a residual, and would call it an
+artifact, as the paper's reviewers did); above 1, the residual is negative there.  Defects
+drawn with the noise (bad columns, masks, cosmic rays) are not in the noise-free signal,
+so a fake on a bad column or a mask keeps a share near 1.
+
     python benchmarks/strong_flags_by_kind.py [FOLDER]
 """
 
@@ -24,16 +35,39 @@ import yaml
 
 from realbogus.realism import strong_votes
 
-DESCRIBED = ("detection_snr", "mag_from_limit", "host_magnitude", "host_offset_px", "source_magnitude")
+DESCRIBED = ("detection_snr", "mag_from_limit", "host_magnitude", "host_offset_px", "source_magnitude",
+             "transient_share")
+WITH_TRANSIENT = ("fake", "real_transient", "fake_on_artifact")
 
 
 def describe(rows: pd.DataFrame) -> dict:
     out: dict = {"n": int(len(rows))}
     for column in DESCRIBED:
-        values = rows[column].dropna()
+        values = rows[column].dropna() if column in rows else pd.Series(dtype=float)
         if len(values):
             out[f"{column}_min_max"] = [round(float(values.min()), 2), round(float(values.max()), 2)]
+    if "transient_share" in rows and rows["transient_share"].notna().any():
+        shares = rows["transient_share"].dropna()
+        out["transient_share_median"] = round(float(shares.median()), 2)
+        out["n_residual_dominated"] = int((shares < 0.5).sum())
     return out
+
+
+def transient_shares(truth: pd.DataFrame, *, simulate: dict) -> pd.Series:
+    """Per sample of ``truth`` (index id) with a transient: the transient's share of its noise-free
+    detection S/N, from the sample rendered again (NaN for the others)."""
+    from realbogus.simulate import SimulationConfig
+    from realbogus.simulate.release import detection_id
+    from realbogus.simulate.scene import render_sample
+
+    config = SimulationConfig.from_mapping(simulate.get("config") or {})
+    shares = pd.Series(np.nan, index=truth.index, name="transient_share")
+    for sample_id in truth.index[truth["scene_kind"].isin(WITH_TRANSIENT)]:
+        _, signal, _ = render_sample(seed=int(simulate["seed"]), index=int(sample_id) - detection_id(0),
+                                     label_noise=float(simulate["label_noise"]),
+                                     flip_ratio=float(simulate["flip_ratio"]), config=config)
+        shares[sample_id] = signal.detection_snr_of(signal.transients_difference()) / signal.detection_snr()
+    return shares
 
 
 def main() -> None:
@@ -45,6 +79,7 @@ def main() -> None:
                                            for member in members})
     flagged = votes[votes[members].sum(axis=1) >= min_members]
     truth = pd.read_parquet(folder / "data" / "simulated" / "truth.parquet").set_index("id").loc[flagged.index]
+    truth["transient_share"] = transient_shares(truth, simulate=params["simulate"])
     wrong = truth["true_label"].to_numpy() != flagged["label"].to_numpy()
     mislabelled, correct = truth[wrong], truth[~wrong]
     result = {"folder": str(folder.resolve()), "members": members, "min_members": min_members,

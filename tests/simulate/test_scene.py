@@ -520,3 +520,27 @@ def test_the_template_seeing_is_the_mean_of_its_coadds_exposures() -> None:
     search, template, _ = draw(SimulationConfig(template_exposures_range=(1, 1)))
     assert abs(np.median(template) / np.median(search) - 1.0) < 0.03
     assert template.std() == pytest.approx(search.std(), rel=0.1)
+
+
+def test_a_samples_difference_comes_apart_into_its_transient_and_the_static_residual(dry_truth) -> None:
+    from realbogus.simulate.scene import render_sample
+
+    fakes = dry_truth.index[dry_truth["scene_kind"] == "fake"][:6]
+    artifact = _first(dry_truth, "bad_subtraction")
+    for index in [*fakes, artifact]:
+        plan, signal, rendered = render_sample(seed=SEED, index=int(index), label_noise=0.015, flip_ratio=3.0,
+                                               config=SimulationConfig())
+        # The same sample simulate_sample gives.
+        _, again = _render(int(index))
+        assert np.array_equal(rendered.difference, again.difference)
+        transient = signal.transients_difference()
+        if plan.scene_kind == "fake":
+            # All of the fake's light is in its own part (the kernel keeps the flux), none of the host's.
+            fluxes = sum(flux for _, _, flux in signal.canvas.transients)
+            assert transient.sum() == pytest.approx(fluxes, rel=0.02)
+            whole = signal.detection_snr()
+            parts = signal.detection_snr_of(transient) + signal.detection_snr_of(signal.difference_signal - transient)
+            assert parts == pytest.approx(whole, rel=1e-6)
+            assert signal.detection_snr_of(transient) > 0
+        else:
+            assert not transient.any()

@@ -384,6 +384,7 @@ class SignalRendering:
     recipe: artifacts.Recipe | None
     on_fake: bool
     subtraction: _Subtraction
+    search_psf: np.ndarray    # the search image's PSF, as a transform
     template_signal_transfer: np.ndarray
     search_signal_transfer: np.ndarray
     template_signal: np.ndarray
@@ -397,9 +398,25 @@ class SignalRendering:
 
     def detection_snr(self) -> float:
         """S/N of the noise-free difference at its detection, with the pipeline's nominal noise."""
+        return self.detection_snr_of(self.difference_signal)
+
+    def detection_snr_of(self, part: np.ndarray) -> float:
+        """S/N of ``part`` (a piece of the noise-free difference) through the detection filter at the
+        whole difference's detection: the filter is linear, so the pieces' S/N add up to
+        :meth:`detection_snr`."""
         center_y, center_x = _detect(self.canvas, self.difference_signal)
-        return _detection_snr(self.difference_signal, self.canvas, center_y=center_y, center_x=center_x,
+        return _detection_snr(part, self.canvas, center_y=center_y, center_x=center_x,
                               fwhm=_broad_fwhm(self.canvas.conditions), noise=_difference_noise(self.canvas.conditions))
+
+    def transients_difference(self) -> np.ndarray:
+        """What the subtraction leaves of the transients alone (an injected fake or a real
+        transient: the search image's new point sources), without any host's or other source's
+        residual: the rest of :attr:`difference_signal` is the static scene's residual."""
+        transients = self.canvas.transients
+        transfer = point_sources_transfer(ys=np.array([t[0] for t in transients]),
+                                          xs=np.array([t[1] for t in transients]),
+                                          fluxes=np.array([t[2] for t in transients])) * self.search_psf
+        return _subtract(self.subtraction, search_transfer=transfer, template_transfer=np.zeros_like(transfer))
 
 
 def _broad_fwhm(conditions: Conditions) -> float:
@@ -458,7 +475,7 @@ def render_signal(plan: SamplePlan, rng: np.random.Generator, *, config: Simulat
         search_signal_transfer = search_signal_transfer + rfft2(search_bright)
     subtraction = _subtraction(canvas, template_psf=template_psf, search_psf=search_psf)
     return SignalRendering(
-        canvas=canvas, recipe=recipe, on_fake=on_fake, subtraction=subtraction,
+        canvas=canvas, recipe=recipe, on_fake=on_fake, subtraction=subtraction, search_psf=search_psf,
         template_signal_transfer=template_signal_transfer, search_signal_transfer=search_signal_transfer,
         template_signal=irfft2(template_signal_transfer), search_signal=irfft2(search_signal_transfer),
         difference_signal=_subtract(subtraction, search_transfer=search_signal_transfer,
@@ -708,10 +725,20 @@ def simulate_sample(*, seed: int, index: int, label_noise: float, flip_ratio: fl
     drawn until the PSF-matched S/N reaches ``config.detection_snr_min`` (at most
     ``MAX_NOISE_DRAWS`` times, then the scene is drawn again): the noise of a detection.
     """
+    if not render:
+        return draw_plan(sample_rng(seed=seed, index=index), index=index, label_noise=label_noise,
+                         flip_ratio=flip_ratio, config=config), None
+    plan, _, rendered = render_sample(seed=seed, index=index, label_noise=label_noise, flip_ratio=flip_ratio,
+                                      config=config)
+    return plan, rendered
+
+
+def render_sample(*, seed: int, index: int, label_noise: float, flip_ratio: float,
+                  config: SimulationConfig) -> tuple[SamplePlan, SignalRendering, RenderedSample]:
+    """:func:`simulate_sample` with the noise-free signal its rendering was drawn on (to take a
+    release's sample apart again: what of its difference is the transient, what a residual)."""
     rng = sample_rng(seed=seed, index=index)
     plan = draw_plan(rng, index=index, label_noise=label_noise, flip_ratio=flip_ratio, config=config)
-    if not render:
-        return plan, None
     rendered = None
     for _ in range(MAX_SCENE_DRAWS):
         signal = render_signal(plan, rng, config=config)
@@ -720,10 +747,10 @@ def simulate_sample(*, seed: int, index: int, label_noise: float, flip_ratio: fl
         for _ in range(MAX_NOISE_DRAWS):
             rendered = render_noisy(plan, signal, rng, config=config)
             if rendered.truth["detection_snr"] >= config.detection_snr_min:
-                return plan, rendered
+                return plan, signal, rendered
     if rendered is None:  # every scene's residual was too weak: keep a rendering of the last one
         rendered = render_noisy(plan, signal, rng, config=config)
-    return plan, rendered
+    return plan, signal, rendered
 
 
 def sample_rng(*, seed: int, index: int) -> np.random.Generator:
