@@ -544,3 +544,12 @@ def test_a_samples_difference_comes_apart_into_its_transient_and_the_static_resi
             assert signal.detection_snr_of(transient) > 0
         else:
             assert not transient.any()
+
+
+def test_without_a_threshold_a_noise_peak_is_the_noise_as_drawn() -> None:
+    loose = SimulationConfig(detection_snr_min=-np.inf)
+    table = draw_truth_table(n=300, seed=SEED, config=loose)
+    index = int(table.index[(table["artifact_type"] == "noise_peak") & (table["scene_kind"] == "artifact")][0])
+    _, rendered = _render(index, loose)
+    # Nothing to condition on: no peak is forced, and no stamp holds a NaN from an infinite S/N.
+    assert all(np.isfinite(stamp).all() for stamp in (rendered.template, rendered.search, rendered.difference))

@@ -240,8 +240,11 @@ def _noise_peak_detector(canvas, rng, *, on_fake: bool) -> None:  # noqa: ANN001
     conditioned on reaching it there (``scene``, which knows how the noise is correlated):
     conditioning instead of re-drawing the noise until a peak passes keeps the simulator fast.
     """
+    threshold = canvas.config.detection_snr_min
+    if not math.isfinite(threshold):
+        return  # no threshold (an experiment's -inf): nothing selects a fluctuation, the noise stays as drawn
     y, x = _center(canvas)
-    canvas.noise_peak = (y, x, canvas.config.detection_snr_min + float(rng.exponential(1.0)))
+    canvas.noise_peak = (y, x, threshold + float(rng.exponential(1.0)))
 
 
 # --------------------------------------------------------------------------- detector-side artifacts
