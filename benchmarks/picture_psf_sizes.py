@@ -113,10 +113,7 @@ def simulated_sizes(n: int, *, seed: int) -> list[dict[str, float | bool | str]]
     stamps = np.concatenate([cut_stamps(page) for page in drawn_pages([display for _, display in planned])])
     sizes = stamp_sizes(stamps)
     for stamp, (plan, _) in zip(sizes, planned):
-        conditions = plan.conditions
-        # The simulator convolves the sharper image (scene._subtraction's rule).
-        stamp["convolved"] = ("template" if conditions.template_seeing_fwhm_px <= conditions.seeing_fwhm_px
-                              else "search")
+        stamp["convolved"] = "template" if plan.conditions.convolves_template else "search"
         kind = plan.scene_kind if plan.scene_kind != "artifact" else plan.artifact_type
         stamp["object"] = OBJECT_GROUPS.get(kind, "other")
     return sizes

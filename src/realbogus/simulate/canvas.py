@@ -56,6 +56,11 @@ class Conditions:
         return self.search_noise * 10.0 ** (-0.4 * self.template_depth_mag)
 
     @property
+    def convolves_template(self) -> bool:
+        """Whether the subtraction convolves the template: it convolves the sharper image (a tie: the template)."""
+        return self.template_seeing_fwhm_px <= self.seeing_fwhm_px
+
+    @property
     def scale(self) -> float:
         """Flux of a source in the search image per unit flux in the template (SCALE)."""
         return 10.0 ** (0.4 * (self.zeropoint - self.template_zeropoint))

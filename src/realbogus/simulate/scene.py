@@ -644,7 +644,7 @@ def _subtraction(canvas: Canvas, *, template_psf: np.ndarray, search_psf: np.nda
     sigma_template = _fwhm_to_sigma(conditions.template_seeing_fwhm_px * (1.0 + canvas.template_psf_model_error))
     sigma_search = _fwhm_to_sigma(conditions.seeing_fwhm_px * (1.0 + canvas.search_psf_model_error))
     scale = 1.0 + canvas.flux_scale_error
-    if conditions.template_seeing_fwhm_px <= conditions.seeing_fwhm_px:
+    if conditions.convolves_template:
         kernel = _matching_kernel(template_model, search_model, sigma_sharp=sigma_template, sigma_broad=sigma_search)
         return _Subtraction(kernel=kernel, convolve_template=True, scale=scale)
     kernel = _matching_kernel(search_model, template_model, sigma_sharp=sigma_search, sigma_broad=sigma_template)
