@@ -16,10 +16,14 @@ variant, each in a fresh process (thread counts and oneDNN are fixed at backend 
 - ``cores=N``: the process may run on only the first N CPUs (``sched_setaffinity``): a
   machine with fewer cores, while ``threads`` stays what params.yaml fixes;
 - ``deterministic=0``: TensorFlow's op determinism off;
+- ``pool=0``: TensorFlow's CPU tensors from the C library's malloc, given back after every
+  step, instead of from its BFC memory pool (``TF_CPU_ALLOCATOR_USE_BFC``; the project's
+  default is the pool, ``realbogus.cnn.backend``): the pool must change no bit, only speed;
 - ``seed=S``: another training seed, the yardstick for "how far apart is far".
 
 For each variant: the weights' SHA-256, val/test AUC and FPR at MDR 0.05, the loss
-history, and the training seconds.  Variants with the same weights hash agree bit for bit.
+history, the training seconds, and the worker process's kernel (system) CPU seconds, minor
+page faults and peak resident memory.  Variants with the same weights hash agree bit for bit.
 
     python benchmarks/cnn_determinism.py --train 3000 --epochs 2
 """
@@ -53,7 +57,7 @@ DEFAULT_VARIANTS = [
 
 def parse_variant(text: str) -> dict[str, int | str]:
     variant: dict[str, int | str] = {"threads": 2, "onednn": 1, "deterministic": 1, "seed": 7, "isa": "default",
-                                     "cores": 0}
+                                     "cores": 0, "pool": 1}
     for part in filter(None, text.split(",")):
         key, _, value = part.partition("=")
         if key not in variant:
@@ -64,6 +68,7 @@ def parse_variant(text: str) -> dict[str, int | str]:
 
 def worker(settings: dict) -> dict:
     """One training in this process (the backend is started here, after the environment is set)."""
+    import resource
     if settings.get("cores"):
         os.sched_setaffinity(0, sorted(os.sched_getaffinity(0))[: int(settings["cores"])])
     import numpy as np
@@ -98,6 +103,9 @@ def worker(settings: dict) -> dict:
         report[f"{name}_auc"] = metrics["auc"]
         report[f"{name}_fpr_at_mdr_0.05"] = metrics["fpr_at_mdr_0.05"]
         report[f"{name}_scores_sha256"] = hashlib.sha256(scores.tobytes()).hexdigest()[:16]
+    usage = resource.getrusage(resource.RUSAGE_SELF)
+    report.update(system_cpu_seconds=round(usage.ru_stime, 1), user_cpu_seconds=round(usage.ru_utime, 1),
+                  minor_page_faults=usage.ru_minflt, peak_rss_mb=round(usage.ru_maxrss / 1024))
     return report
 
 
@@ -125,6 +133,7 @@ def main() -> int:
                     "ingested": args.ingested, "split": args.split}
         env = {**os.environ, "KERAS_BACKEND": "tensorflow", "TF_ENABLE_ONEDNN_OPTS": str(variant["onednn"])}
         env.pop("ONEDNN_MAX_CPU_ISA", None)
+        env["TF_CPU_ALLOCATOR_USE_BFC"] = "true" if variant["pool"] else "false"
         if variant["isa"] != "default":
             env["ONEDNN_MAX_CPU_ISA"] = str(variant["isa"]).upper()
         started = time.perf_counter()
@@ -138,15 +147,19 @@ def main() -> int:
         results.append(report)
     groups: dict[str, list[str]] = {}
     seconds: dict[str, list[float]] = {}
+    system_seconds: dict[str, list[float]] = {}
     for report in results:
         variants = groups.setdefault(report["weights_sha256"], [])
         if report["variant"] not in variants:
             variants.append(report["variant"])
         seconds.setdefault(report["variant"], []).append(report["fit_seconds"])
+        system_seconds.setdefault(report["variant"], []).append(report["system_cpu_seconds"])
     print(json.dumps({"benchmark": "cnn_determinism", "cpu_count": os.cpu_count(),
                       "load_average_at_end": os.getloadavg(), "settings": vars(args),
                       "bit_identical_groups": list(groups.values()),
                       "median_fit_seconds": {variant: statistics.median(values) for variant, values in seconds.items()},
+                      "median_system_cpu_seconds": {variant: statistics.median(values)
+                                                    for variant, values in system_seconds.items()},
                       "results": results}, indent=2))
     return 0
 

@@ -16,6 +16,16 @@ It also caps oneDNN's CPU kernels at AVX2 (``ONEDNN_MAX_CPU_ISA``, unless set): 
 its kernels by the CPU's instruction set at run time, so the same seeded training gave other
 weights on an AVX-512 CPU than on an AVX2 one; with the cap both run the AVX2 kernels
 (docs/cnn.md, "Reproducibility": the cost measured, and what stays machine-dependent).
+
+And it has TensorFlow serve its CPU tensors from its own memory pool, the BFC allocator
+(``TF_CPU_ALLOCATOR_USE_BFC``, unless set).  By default TensorFlow asks the C library for
+every CPU tensor and gives it back after the step.  A training step of the paper's CNNs
+makes tensors of tens of megabytes (model1's first activations: 64 x 51 x 51 x 80 floats,
+53 MB), which glibc maps fresh from the kernel and unmaps again after it, so the kernel
+zeroes and maps the same pages in again at every step: in the default release's model1
+train stage on a 2-core box, 40 % of the CPU time went to the kernel and training ran at
+half the speed.  The pool keeps the pages; the scores come out the same bit for bit
+(docs/cnn.md, "Speed on a CPU: TensorFlow's memory pool"; benchmarks/cnn_cpu_pool.py).
 """
 
 from __future__ import annotations
@@ -34,6 +44,8 @@ LOG_LEVEL_VARIABLE = "TF_CPP_MIN_LOG_LEVEL"
 ONEDNN_ISA_VARIABLE = "ONEDNN_MAX_CPU_ISA"
 REPRODUCIBLE_ONEDNN_ISA = "AVX2"
 """Every x86-64 CPU of the last decade has AVX2; AVX-512 ones run the same kernels under the cap."""
+CPU_POOL_VARIABLE = "TF_CPU_ALLOCATOR_USE_BFC"
+"""Read by TensorFlow when it makes its CPU allocator, at the first CPU tensor."""
 
 
 def has_nvidia_gpu() -> bool:
@@ -58,7 +70,8 @@ def silenced_stderr() -> Iterator[None]:
 
 def start_backend_quietly() -> None:
     """Import keras (and so the backend) with the start-up noise off, unless the user chose a log
-    level; on x86-64, cap oneDNN at AVX2 kernels unless the user chose otherwise.
+    level; on x86-64, cap oneDNN at AVX2 kernels, and have TensorFlow pool its CPU memory, unless
+    the user chose otherwise.
 
     Must run before anything imports keras or tensorflow; ``realbogus.cnn`` calls it on import.
     With ``REALBOGUS_DEVICES`` set it first leases this process one of those GPUs
@@ -69,6 +82,8 @@ def start_backend_quietly() -> None:
     if platform.machine().lower() in ("x86_64", "amd64") and "tensorflow" not in sys.modules:
         # Read by oneDNN at its first kernel, so it only needs to precede TensorFlow's start.
         os.environ.setdefault(ONEDNN_ISA_VARIABLE, REPRODUCIBLE_ONEDNN_ISA)
+    if "tensorflow" not in sys.modules:
+        os.environ.setdefault(CPU_POOL_VARIABLE, "true")
     if "keras" in sys.modules or LOG_LEVEL_VARIABLE in os.environ:
         import keras  # noqa: F401  (already imported, or the user wants TensorFlow's own logging)
 
