@@ -23,8 +23,8 @@ every CPU tensor and gives it back after the step.  A training step of the paper
 makes tensors of tens of megabytes (model1's first activations: 64 x 51 x 51 x 80 floats,
 53 MB), which glibc maps fresh from the kernel and unmaps again after it, so the kernel
 zeroes and maps the same pages in again at every step: in the default release's model1
-train stage on a 2-core box, 40 % of the CPU time went to the kernel and training ran at
-half the speed.  The pool keeps the pages; the scores come out the same bit for bit
+train stage on a 2-core box, 39 % of the CPU time went to the kernel and training ran at
+90 instead of 143 samples/s.  The pool keeps the pages; the scores come out the same bit for bit
 (docs/cnn.md, "Speed on a CPU: TensorFlow's memory pool"; benchmarks/cnn_cpu_pool.py).
 """
 
