@@ -34,6 +34,7 @@ import pandas as pd
 import yaml
 
 REPO = Path(__file__).resolve().parents[1]
+# realbogus.cnn.backend.CPU_POOL_VARIABLE, written out: importing it would start TensorFlow in this process.
 POOL_VARIABLE = "TF_CPU_ALLOCATOR_USE_BFC"
 EPOCH_LINE = re.compile(r"epoch (\d+)/\d+ .* ([\d.]+) samples/s")
 

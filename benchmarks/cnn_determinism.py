@@ -34,6 +34,7 @@ import argparse
 import hashlib
 import json
 import os
+import resource
 import statistics
 import subprocess
 import sys
@@ -68,7 +69,6 @@ def parse_variant(text: str) -> dict[str, int | str]:
 
 def worker(settings: dict) -> dict:
     """One training in this process (the backend is started here, after the environment is set)."""
-    import resource
     if settings.get("cores"):
         os.sched_setaffinity(0, sorted(os.sched_getaffinity(0))[: int(settings["cores"])])
     import numpy as np
