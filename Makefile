@@ -65,12 +65,19 @@ repro-gpu: setup
 survey: setup
 	cd survey && $(CURDIR)/$(BIN)/dvc repro
 
+# The tests run on one worker per core, at most four (pytest-xdist; each worker may hold
+# TensorFlow's ~1.5 GB).  --dist worksteal: a worker that runs out of tests takes queued
+# ones from a busy one, so the long end-to-end tests (started first, tests/conftest.py) end
+# the run no later than they must.  `make test TEST_WORKERS=0` runs them in this process.
+TEST_WORKERS ?= auto
+PYTEST := $(BIN)/pytest -q --numprocesses $(TEST_WORKERS) --maxprocesses 4 --dist worksteal
+
 test: setup browser
-	$(BIN)/pytest -q
+	$(PYTEST)
 
 # Unit tests only (no dvc / mlflow server / chromium end-to-end runs).
 test-fast: setup
-	$(BIN)/pytest -q -m "not slow"
+	$(PYTEST) -m "not slow"
 
 # Speed and memory scripts (minutes).  bench-mining runs the pipeline on three releases (~30 min).
 bench: setup

@@ -26,3 +26,11 @@ def pytest_configure(config) -> None:  # noqa: ANN001 (pytest's signature)
 
 def pytest_unconfigure(config) -> None:  # noqa: ANN001
     shutil.rmtree(_HYPOTHESIS_HOME, ignore_errors=True)
+
+
+def pytest_collection_modifyitems(config, items) -> None:  # noqa: ANN001 (pytest's signature)
+    # The suite runs on several workers (pytest-xdist, `make test`).  Its wall time is at
+    # least that of its longest test, the whole pipeline under `dvc repro` (about 40 % of
+    # the suite's CPU time), so the end-to-end tests start first and the short ones fill
+    # the other workers around them.  A stable sort: the order within each group stays.
+    items.sort(key=lambda item: (item.get_closest_marker("slow") is None, "/pipeline/" not in f"/{item.nodeid}"))
