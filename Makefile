@@ -67,7 +67,7 @@ survey: setup
 
 # The tests run on one worker per core, at most four (pytest-xdist; each worker may hold
 # TensorFlow's ~1.5 GB).  --dist worksteal: a worker that runs out of tests takes queued
-# ones from a busy one, so the long end-to-end tests (started first, tests/conftest.py) end
+# ones from a busy one, so the long end-to-end tests (started first, tests/run_order.py) end
 # the run no later than they must.  `make test TEST_WORKERS=0` runs them in this process.
 TEST_WORKERS ?= auto
 PYTEST := $(BIN)/pytest -q --numprocesses $(TEST_WORKERS) --maxprocesses 4 --dist worksteal

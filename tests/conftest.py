@@ -7,6 +7,7 @@ import tempfile
 
 from hypothesis import settings
 from hypothesis.configuration import set_hypothesis_home_dir
+from run_order import run_order
 
 _HYPOTHESIS_HOME = tempfile.mkdtemp(prefix="realbogus-hypothesis-")
 
@@ -29,8 +30,4 @@ def pytest_unconfigure(config) -> None:  # noqa: ANN001
 
 
 def pytest_collection_modifyitems(config, items) -> None:  # noqa: ANN001 (pytest's signature)
-    # The suite runs on several workers (pytest-xdist, `make test`).  Its wall time is at
-    # least that of its longest test, the whole pipeline under `dvc repro` (about 40 % of
-    # the suite's CPU time), so the end-to-end tests start first and the short ones fill
-    # the other workers around them.  A stable sort: the order within each group stays.
-    items.sort(key=lambda item: (item.get_closest_marker("slow") is None, "/pipeline/" not in f"/{item.nodeid}"))
+    items.sort(key=run_order)
