@@ -1,8 +1,8 @@
 """The order the tests start in.
 
 The suite runs on several workers (pytest-xdist, `make test`).  Its wall time is at least
-that of its longest test, the whole pipeline under `dvc repro` (about 40 % of the suite's
-CPU time), so the end-to-end tests start first, the pipeline's own before the others, and
+that of its longest test, the whole pipeline under `dvc repro` (42 % of a
+one-worker run's wall time), so the end-to-end tests start first, the pipeline's own before the others, and
 the short ones fill the other workers around them.  Used as a stable sort key: the order
 within each group is the collection order.
 """
