@@ -434,7 +434,7 @@ def _conditioned_peak(*, convolve_template: bool, kernel_sigma: float, template_
     conditions = draw_conditions(sample_rng(seed=3, index=0), config=config)
     canvas = Canvas(conditions=conditions, config=config, detection_y=CENTER, detection_x=CENTER)
     canvas.search, canvas.template = np.zeros((GRID, GRID)), np.zeros((GRID, GRID))
-    canvas.noise_peak = (CENTER, CENTER, 6.0)
+    canvas.noise_peak = (CENTER, CENTER, 0.5)  # the median of the tail above the threshold
     subtraction = _Subtraction(kernel=gaussian_transfer(sigma_y=kernel_sigma, sigma_x=kernel_sigma),
                                convolve_template=convolve_template, scale=1.0)
     unfiltered = np.ones((GRID, GRID // 2 + 1))
@@ -455,17 +455,53 @@ def _second_moment_sigma(image: np.ndarray) -> float:
 
 
 def test_a_noise_peak_is_the_noise_conditioned_on_the_detection_filter_reaching_its_snr() -> None:
-    from realbogus.simulate.psf import CENTER
+    from realbogus.simulate.psf import CENTER, gaussian_transfer
+    from realbogus.simulate.scene import noise_peak_snr
 
+    kernel = gaussian_transfer(sigma_y=1.5, sigma_x=1.5)
     for convolve_template in (True, False):
         canvas, difference, filter_sigma, noise = _conditioned_peak(convolve_template=convolve_template,
                                                                     kernel_sigma=1.5, template_share=0.3)
         rows, columns = np.mgrid[:GRID, :GRID]
         weights = np.exp(-0.5 * ((rows - CENTER) ** 2 + (columns - CENTER) ** 2) / filter_sigma ** 2)
-        # The filter's response, in the pipeline's nominal S/N, is exactly the peak's.
-        assert np.sum(weights * difference) / (noise * np.sqrt(np.sum(weights ** 2))) == pytest.approx(6.0)
+        # The filter's true sigma on white noise (10 in the search, 3 in the template): the
+        # convolved image's noise reaches it through the (symmetric) kernel, K w.
+        smoothed = irfft2(kernel * rfft2(weights))
+        search_weights, template_weights = (weights, smoothed) if convolve_template else (smoothed, weights)
+        true_sigma = np.sqrt(100.0 * np.sum(search_weights ** 2) + 9.0 * np.sum(template_weights ** 2))
+        nominal_sigma = noise * np.sqrt(np.sum(weights ** 2))
+        # The filter's response, in the pipeline's nominal S/N, is exactly the peak's: the tail's
+        # median above the threshold for noise that much larger than the pipeline believes.
+        expected = noise_peak_snr(0.5, threshold=SimulationConfig().detection_snr_min, excess=true_sigma / nominal_sigma)
+        assert np.sum(weights * difference) / nominal_sigma == pytest.approx(expected, rel=1e-6)
+        assert expected > SimulationConfig().detection_snr_min
         # The search's noise peaks, the template's share of the noise dips.
         assert canvas.search[CENTER, CENTER] > 0 > canvas.template[CENTER, CENTER]
+
+
+def test_a_noise_peaks_snr_is_the_gaussian_tail_above_the_threshold() -> None:
+    from realbogus.simulate.scene import noise_peak_snr
+
+    threshold = 5.0
+    quantiles = (np.arange(4000) + 0.5) / 4000
+    rng = np.random.default_rng(5)
+    for excess in (1.3, 1.8, 2.4):
+        snrs = np.array([noise_peak_snr(q, threshold=threshold, excess=excess) for q in quantiles])
+        # The nominal S/N of Gaussian noise ``excess`` times the nominal sigma, where it passed.
+        passed = rng.normal(0.0, excess, 4_000_000)
+        passed = passed[passed >= threshold]
+        assert len(passed) > 200
+        assert np.median(snrs) == pytest.approx(np.median(passed), abs=0.05)
+        assert np.mean(snrs) == pytest.approx(np.mean(passed), abs=0.05)
+        assert snrs.min() >= threshold
+    # The overshoot's scale is about excess^2 / threshold: a slightly under-estimated noise
+    # passes barely; the old draw, threshold + Exp(1), fits an excess near sqrt(5) only.
+    overshoot = [np.mean([noise_peak_snr(q, threshold=threshold, excess=e) for q in quantiles]) - threshold
+                 for e in (1.3, 2.4)]
+    assert overshoot[0] < 0.45 < 0.8 < overshoot[1] < 1.4
+    assert noise_peak_snr(1.0, threshold=threshold, excess=1.8) == pytest.approx(threshold)
+    # Noise far below the threshold (a tail beyond double precision) still gives a finite S/N on it.
+    assert noise_peak_snr(0.5, threshold=threshold, excess=0.1) == threshold
 
 
 def test_a_noise_peak_has_the_shape_of_the_noise_correlation_the_kernel_gives_it() -> None:

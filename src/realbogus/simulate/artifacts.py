@@ -236,15 +236,16 @@ def _noise_peak_setup(canvas, rng, *, on_fake: bool) -> None:  # noqa: ANN001
 def _noise_peak_detector(canvas, rng, *, on_fake: bool) -> None:  # noqa: ANN001 - recipe signature
     """The fluctuation the pipeline detected: a peak of the noise that passed the threshold.
 
-    Its nominal S/N is the threshold plus the Gaussian tail's overshoot.  The noise is then
-    conditioned on reaching it there (``scene``, which knows how the noise is correlated):
-    conditioning instead of re-drawing the noise until a peak passes keeps the simulator fast.
+    Draws only where in the Gaussian tail above the threshold the peak lies (a uniform
+    quantile of it); ``scene`` turns it into the nominal S/N once it knows the noise's true
+    sigma at the peak, and conditions the noise on reaching that S/N there: conditioning
+    instead of re-drawing the noise until a peak passes keeps the simulator fast.
     """
     threshold = canvas.config.detection_snr_min
     if not math.isfinite(threshold):
         return  # no threshold (an experiment's -inf): nothing selects a fluctuation, the noise stays as drawn
     y, x = _center(canvas)
-    canvas.noise_peak = (y, x, threshold + float(rng.exponential(1.0)))
+    canvas.noise_peak = (y, x, 1.0 - float(rng.uniform()))  # in (0, 1]: 1 is on the threshold
 
 
 # --------------------------------------------------------------------------- detector-side artifacts

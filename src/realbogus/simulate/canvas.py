@@ -100,7 +100,8 @@ class Canvas:
     shape_rng: np.random.Generator | None = None
     flux_scale_error: float = 0.0
     noise_excess: tuple[float, float, float, float] | None = None  # y, x, sigma, factor
-    # A noise peak the pipeline detected: y, x and the nominal S/N its detection filter reached.
+    # A noise peak the pipeline detected: y, x and its quantile in the Gaussian tail above the
+    # threshold (uniform in (0, 1]; 1 is on the threshold); ``scene`` turns it into an S/N.
     # The scene, which holds the noise model, conditions the noise on it (``scene.render_noisy``).
     noise_peak: tuple[float, float, float] | None = None
     # (axis "x"|"y", side "low"|"high", canvas index of the last on-CCD column/row)

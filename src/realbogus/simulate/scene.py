@@ -29,6 +29,7 @@ from dataclasses import dataclass
 from functools import lru_cache
 
 import numpy as np
+from scipy import special
 
 from realbogus.features.context import ObservationContext
 from realbogus.release.layout import (
@@ -588,9 +589,11 @@ def render_noisy(plan: SamplePlan, signal: SignalRendering, rng: np.random.Gener
 
 def _condition_noise_on_peak(canvas: Canvas, *, difference: np.ndarray, subtraction: _Subtraction,
                              search: tuple[np.ndarray, np.ndarray], template: tuple[np.ndarray, np.ndarray]) -> None:
-    """Condition the noise of both images on the detection filter reaching ``canvas.noise_peak``.
+    """Condition the noise of both images on the detection filter reaching ``canvas.noise_peak``'s S/N.
 
-    A constrained realisation (Hoffman & Ribak 1991): Gaussian noise n, conditioned on a
+    The S/N comes first (:func:`noise_peak_snr`): the filter's true sigma here, from the
+    noise's sigma maps, correlation and subtraction, against the nominal one the pipeline
+    thresholds with.  Then a constrained realisation (Hoffman & Ribak 1991): Gaussian noise n, conditioned on a
     linear statistic f = w . d(n) taking the value nu, is n + C A^T w (nu - f) / Var(f), where
     C is n's covariance and A how n enters the difference d.  Here w is the detection's
     Gaussian filter at the peak, each image's noise is F diag(sigma) z (``search`` and
@@ -603,7 +606,7 @@ def _condition_noise_on_peak(canvas: Canvas, *, difference: np.ndarray, subtract
     subtracts them like any detector defect.
     """
     conditions = canvas.conditions
-    peak_y, peak_x, snr = canvas.noise_peak
+    peak_y, peak_x, tail_quantile = canvas.noise_peak
     sigma = _fwhm_to_sigma(_broad_fwhm(conditions))
     rows, columns = np.ogrid[:GRID, :GRID]
     weights = np.exp(-0.5 * ((rows - peak_y) ** 2 + (columns - peak_x) ** 2) / (sigma * sigma))
@@ -621,11 +624,31 @@ def _condition_noise_on_peak(canvas: Canvas, *, difference: np.ndarray, subtract
     template_mean = covariance_times(*template, template_adjoint * filter_transfer)
     response = float(np.sum(weights * _subtract(subtraction, search_transfer=rfft2(search_mean),
                                                  template_transfer=rfft2(template_mean))))
-    # The pipeline's nominal S/N is the filter's response over (nominal sigma x its norm).
-    target = snr * _difference_noise(conditions) * float(np.sqrt(np.sum(weights * weights)))
-    amount = (target - float(np.sum(weights * difference))) / response
+    # The pipeline's nominal S/N is the filter's response over (nominal sigma x its norm);
+    # ``response`` is the response's true variance, w A C A^T w.
+    nominal_sigma = _difference_noise(conditions) * float(np.sqrt(np.sum(weights * weights)))
+    snr = noise_peak_snr(tail_quantile, threshold=canvas.config.detection_snr_min,
+                         excess=math.sqrt(response) / nominal_sigma)
+    amount = (snr * nominal_sigma - float(np.sum(weights * difference))) / response
     canvas.search = canvas.search + amount * search_mean
     canvas.template = canvas.template + amount * template_mean
+
+
+def noise_peak_snr(tail_quantile: float, *, threshold: float, excess: float) -> float:
+    """Nominal S/N of a noise fluctuation that passed the pipeline's ``threshold``.
+
+    The filter's response is Gaussian with a true sigma ``excess`` times the nominal one, so
+    a fluctuation that passed lies in the tail above ``threshold / excess`` true sigmas; the
+    peak is the point of that tail with ``tail_quantile`` of it beyond (uniform: the tail's
+    own distribution).  Its overshoot above the threshold has a scale of about
+    ``excess**2 / threshold`` in nominal units: small where the noise is only a little
+    under-estimated, larger where a detection needs less luck.
+    """
+    floor = threshold / excess  # the threshold in the noise's true sigma
+    tail = special.ndtr(-floor)
+    if tail <= 0.0:  # beyond double precision: the peak sits on the threshold
+        return float(threshold)
+    return float(excess * -special.ndtri(tail_quantile * tail))
 
 
 def _subtraction(canvas: Canvas, *, template_psf: np.ndarray, search_psf: np.ndarray) -> _Subtraction:
