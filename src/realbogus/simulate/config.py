@@ -111,7 +111,9 @@ class SimulationConfig:
             a model fit over the CCD misses the local PSF's shape as much as its size.
         star_flux_change_sigma: Gaussian sigma of the fractional flux change of the stars
             of bad subtractions (stellar variability and a local scale error), in half of them.
-        noise_peak_excess_range: local noise under-estimate factor of noise peaks.
+        noise_peak_excess_range: local noise under-estimate factor of the detected noise peaks
+            (on the search image's noise); their S/N follows from the detection filter's
+            resulting true sigma (``scene.noise_peak_snr``).
         artifact_source_mag_range: (faintest, brightest) magnitudes above the limit of the
             stars and galaxies that subtraction residuals are made of.
         artifact_source_mag_scale: such sources get rarer toward bright magnitudes,
