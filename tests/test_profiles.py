@@ -38,9 +38,26 @@ def test_the_gpu_profile_sets_exactly_its_values_through_dvc(tmp_path: Path) -> 
 
     train = config_from_mapping(TrainConfig, applied["train"], where="params.yaml train")
     assert train.max_epochs == 50 and train.mixed_precision == "mixed_bfloat16" and train.xla == "auto"
+    # The paper's schedule at the paper's epochs, not the CPU demo's halving every epoch of five.
+    assert train.lr_decay_every_epochs == 10 and train.learning_rate_at(49) == pytest.approx(1e-3 / 16)
     # The batch and rate measured together on an H200 (benchmarks/results/
     # gpu_h200_profile_batch256_vs_1024.json): changing one alone is an unmeasured profile.
     assert (train.batch_size, train.learning_rate) == (256, pytest.approx(1e-3))
+
+
+def test_the_cpu_default_compresses_the_papers_schedule_into_its_epochs() -> None:
+    # The paper halves the rate every 10 of 50 epochs; the demo's few epochs get the same
+    # halvings (without them it never decayed and kept its last, noisiest weights).
+    from realbogus.cnn.training import TrainConfig
+    from realbogus.params import config_from_mapping
+
+    params = yaml.safe_load((REPO / "params.yaml").read_text())
+    demo = config_from_mapping(TrainConfig, params["train"], where="params.yaml train")
+    paper = TrainConfig()
+    assert demo.max_epochs < paper.max_epochs
+    rates = [demo.learning_rate_at(epoch) / demo.learning_rate for epoch in range(demo.max_epochs)]
+    assert rates == sorted(rates, reverse=True) and len(set(rates)) == demo.max_epochs
+    assert rates[-1] == pytest.approx(paper.learning_rate_at(paper.max_epochs - 1) / paper.learning_rate)
 
 
 def test_a_profile_key_missing_from_params_yaml_is_an_error(tmp_path: Path) -> None:
