@@ -19,6 +19,7 @@ Nothing in FOLDER is written.
 from __future__ import annotations
 
 import argparse
+import contextlib
 import dataclasses
 import json
 import statistics
@@ -74,9 +75,11 @@ def schedule_runs(folder: Path, *, member: str, decay_every: list[int], seeds: l
         scheduled = with_decay(spec, every)
         for seed in seeds:
             started = time.perf_counter()
-            fitted = fit_and_score(spec=scheduled, labels=inputs.labels, seed=seed,
-                                   train_rows=np.flatnonzero(split == "train"), val_rows=np.flatnonzero(split == "val"),
-                                   score_rows=test_rows, stamps=inputs.stamps)
+            with contextlib.redirect_stdout(sys.stderr):  # the fitter's epoch lines: stdout is the JSON's
+                fitted = fit_and_score(spec=scheduled, labels=inputs.labels, seed=seed,
+                                       train_rows=np.flatnonzero(split == "train"),
+                                       val_rows=np.flatnonzero(split == "val"), score_rows=test_rows,
+                                       stamps=inputs.stamps)
             scores = pd.DataFrame({"id": inputs.ids[test_rows], "split": "test", "label": inputs.labels[test_rows],
                                    "artifact_score": fitted.artifact_score[test_rows]})
             runs.append({"lr_decay_every_epochs": every, "seed": seed,

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 
 import numpy as np
@@ -35,11 +36,15 @@ def _pipeline_folder(root: Path) -> Path:
     return root
 
 
-def test_each_schedule_trains_as_the_stage_would_with_only_its_decay_changed(tmp_path: Path, monkeypatch) -> None:
+def test_each_schedule_trains_as_the_stage_would_with_only_its_decay_changed(tmp_path: Path, monkeypatch,
+                                                                             capsys: pytest.CaptureFixture[str]) -> None:
     monkeypatch.setenv("REALBOGUS_TRACKING", "0")
     folder = _pipeline_folder(tmp_path / "run")
-    report = load_script("benchmarks/lr_schedule.py").schedule_runs(folder, member="tiny", decay_every=[10, 1],
-                                                                     seeds=[7])
+    load_script("benchmarks/lr_schedule.py").main([str(folder), "--member", "tiny", "--decay-every", "10", "1",
+                                                   "--seeds", "7"])
+    captured = capsys.readouterr()
+    report = json.loads(captured.out)  # the epochs' progress lines go to stderr, not into the JSON
+    assert "tiny: epoch 1/3" in captured.err
     constant, halved = report["runs"]
     assert constant["learning_rate_by_epoch"] == pytest.approx([3e-3, 3e-3, 3e-3])
     assert halved["learning_rate_by_epoch"] == pytest.approx([3e-3, 1.5e-3, 7.5e-4])
