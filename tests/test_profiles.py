@@ -47,7 +47,7 @@ def test_the_gpu_profile_sets_exactly_its_values_through_dvc(tmp_path: Path) -> 
 
 def test_the_cpu_default_compresses_the_papers_schedule_into_its_epochs() -> None:
     # The paper halves the rate every 10 of 50 epochs; the demo's few epochs get the same
-    # halvings (without them it never decayed and kept its last, noisiest weights).
+    # halvings (without them it never decayed, and its best epoch was picked among noisy ones).
     from realbogus.cnn.training import TrainConfig
     from realbogus.params import config_from_mapping
 
