@@ -21,6 +21,8 @@ import json
 import sys
 from pathlib import Path
 
+from realbogus.stage_tables import read_history
+
 MDRS = ("0.03", "0.04", "0.05")
 
 
@@ -30,11 +32,9 @@ def _read_json(path: Path) -> dict:
     return json.loads(path.read_text())
 
 
-def _val_losses(history: Path) -> list[float] | None:
-    if not history.is_file():
-        return None
-    with history.open(newline="") as handle:
-        return [round(float(row["val_loss"]), 4) for row in csv.DictReader(handle)]
+def _val_losses(model_dir: Path) -> list[float] | None:
+    history = read_history(model_dir)
+    return None if history is None else [round(float(value), 4) for value in history["val_loss"]]
 
 
 def _table4(path: Path) -> dict:
@@ -61,8 +61,7 @@ def run_figures(folder: Path) -> dict:
             "categories_1_and_6": round(figures["strongly_misclassified_share"], 4),
             "table4": _table4(folder / f"reports/evaluate/table4_{name}.csv"),
         }
-        first, retrain = _val_losses(folder / f"data/models/{name}/history.csv"), \
-            _val_losses(folder / f"data/retrain/{name}/history.csv")
+        first, retrain = _val_losses(folder / f"data/models/{name}"), _val_losses(folder / f"data/retrain/{name}")
         if first is not None or retrain is not None:
             entry["val_loss_by_epoch"] = {"first_training": first, "retrain": retrain}
         members[name] = entry
