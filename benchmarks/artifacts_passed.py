@@ -75,14 +75,16 @@ def main() -> None:
     parser.add_argument("--members", nargs="+", default=["rf", "hgb"])
     args = parser.parse_args()
     out = {"benchmark": "artifacts_passed", "folder": str(args.folder), "mdr": MDR, "members": {}}
+    truths: dict[Path, pd.DataFrame] = {}  # every member of a folder reads the same truth table: once
     for member in args.members:
         scores_path, truth_path = _paths(args.folder, member)
         for path in (scores_path, truth_path):
             if not path.is_file():
                 raise SystemExit(f"{path} does not exist (expected {member}'s scores and the truth table: "
                                  f"a bench_realism.py --dump folder or a pipeline run's folder)")
-        truth = pd.read_parquet(truth_path).set_index("id")
-        out["members"][member] = passed_artifacts(scores=pd.read_parquet(scores_path), truth=truth)
+        if truth_path not in truths:
+            truths[truth_path] = pd.read_parquet(truth_path).set_index("id")
+        out["members"][member] = passed_artifacts(scores=pd.read_parquet(scores_path), truth=truths[truth_path])
     print(json.dumps(out, indent=1))
 
 
