@@ -55,11 +55,12 @@ def plan(repo_dir: Path) -> dict[str, dict]:
     return {name: {"cmd": commands[name], "deps": sorted(dependencies[name])} for name in dependencies}
 
 
-def run(stages: dict[str, dict], *, jobs: int, logs: Path, deadline_s: float | None) -> dict:
-    """Run ``stages`` (a plan, or part of one) in dependency order; the timings."""
+def run(stages: dict[str, dict], *, jobs: int, logs: Path, deadline_s: float | None, source: Path = SRC) -> dict:
+    """Run ``stages`` (a plan, or part of one) in dependency order, in the current folder, with
+    the package imported from ``source`` (this checkout's src/ unless another copy's); the timings."""
     logs.mkdir(parents=True, exist_ok=True)
     environment = {**shared_thread_environment(jobs), "REALBOGUS_TRACKING": "0", "PYTHONUNBUFFERED": "1",
-                   "PYTHONPATH": os.pathsep.join(filter(None, [str(SRC), os.environ.get("PYTHONPATH", "")]))}
+                   "PYTHONPATH": os.pathsep.join(filter(None, [str(source), os.environ.get("PYTHONPATH", "")]))}
     began = time.monotonic()
     timings: list[dict] = []
     lock = threading.Lock()
