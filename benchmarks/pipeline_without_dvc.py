@@ -17,7 +17,9 @@ writes each stage's output to ``<out>/logs/<stage>.log`` (``<out>`` is built bes
 name and renamed when the run ends, as every output here) and prints JSON: every stage's
 start, seconds and exit status, and the whole run's seconds.  ``--skip-plan`` leaves out
 the stages of an earlier plan that already ran (appended review rounds: only the new
-rounds' stages and ``--rerun`` ones).  Nothing here replaces ``dvc repro``: no lock file,
+rounds' stages and ``--rerun`` ones).  Before any stage starts, ``run`` checks that the project's
+dependencies (pyproject.toml) and theirs are installed, less DVC, MLflow and, when Keras runs
+on another backend, TensorFlow, and names the missing ones.  Nothing here replaces ``dvc repro``: no lock file,
 no cache, every listed stage runs.
 """
 from __future__ import annotations
@@ -95,6 +97,62 @@ def run(stages: dict[str, dict], *, jobs: int, logs: Path, deadline_s: float | N
             "stages": sorted(timings, key=lambda record: record["start_s"])}
 
 
+# What the runner does without: DVC and MLflow (no lock file, tracking off), and TensorFlow
+# when Keras runs on another backend (jax on the GPU machine).
+NOT_NEEDED = ("dvc", "mlflow")
+
+
+def missing_distributions(pyproject: Path, *, path: list[str] | None = None) -> list[str]:
+    """The project's dependencies (pyproject.toml), and theirs in turn, that are not installed
+    here, less what the runner does without; ``[]`` when the stages can import what they need.
+
+    A missing one otherwise shows only when the first stage that imports it fails, minutes
+    into a lease (cleanlab's termcolor once stopped the mining report that way)."""
+    import re
+    from importlib.metadata import Distribution, PackageNotFoundError, distribution
+
+    from packaging.requirements import Requirement
+    try:
+        import tomllib
+    except ModuleNotFoundError:  # Python 3.10
+        print("pyproject.toml not read (no tomllib before Python 3.11): dependencies not checked", file=sys.stderr)
+        return []
+
+    def normal(name: str) -> str:
+        return re.sub(r"[-_.]+", "-", name).lower()
+
+    skip = {normal(name) for name in NOT_NEEDED}
+    if os.environ.get("KERAS_BACKEND", "tensorflow") != "tensorflow":
+        skip.add("tensorflow")
+
+    def find(name: str) -> Distribution | None:
+        if path is not None:
+            return next(iter(Distribution.discover(name=name, path=path)), None)
+        try:
+            return distribution(name)
+        except PackageNotFoundError:
+            return None
+
+    wanted = [Requirement(text) for text in tomllib.loads(pyproject.read_text())["project"]["dependencies"]]
+    seen: set[str] = set()
+    missing: list[str] = []
+    while wanted:
+        requirement = wanted.pop(0)
+        name = normal(requirement.name)
+        if name in seen or name in skip:
+            continue
+        seen.add(name)
+        found = find(requirement.name)
+        if found is None:
+            missing.append(requirement.name)
+            continue
+        for text in found.requires or []:
+            needed = Requirement(text)
+            if needed.marker is None or needed.marker.evaluate({"extra": ""}):
+                wanted.append(needed)
+    return sorted(missing)
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     commands = parser.add_subparsers(dest="command", required=True)
@@ -107,11 +165,18 @@ def main(argv: list[str] | None = None) -> int:
     run_parser.add_argument("--skip-plan", type=Path, help="an earlier plan whose stages already ran here")
     run_parser.add_argument("--rerun", nargs="*", default=[], help="stages of --skip-plan to run again")
     run_parser.add_argument("--deadline-s", type=float, help="start no stage after this, stop those running")
+    run_parser.add_argument("--no-dependency-check", action="store_true",
+                            help="start without checking that the project's dependencies are installed "
+                                 "(a plan whose stages import none of them)")
     args = parser.parse_args(argv)
     if args.command == "plan":
         print(json.dumps(plan(args.repo), indent=1))
         return 0
     stages = json.loads(args.plan.read_text())
+    missing = [] if args.no_dependency_check else missing_distributions(SRC.parent / "pyproject.toml")
+    if missing:
+        raise SystemExit(f"not installed here, and the stages import them: {', '.join(missing)} "
+                         "(on a machine without network, carry them as wheels: docs/cnn.md)")
     if args.skip_plan:
         done = set(json.loads(args.skip_plan.read_text())) - set(args.rerun)
         stages = {name: spec for name, spec in stages.items() if name not in done}

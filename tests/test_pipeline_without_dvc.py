@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import os
+import shutil
 import subprocess
 import sys
 from pathlib import Path
@@ -68,13 +69,45 @@ def test_plan_from_dvc_yaml_then_run_in_order_without_dvc(tmp_path: Path, monkey
 
 def test_runs_where_the_package_is_not_installed(tmp_path: Path) -> None:
     """A lent GPU machine has no editable install: the runner finds the package in its own
-    checkout (here `python -S`: no site-packages at all), and so do the stages it starts,
-    whatever folder they run in."""
+    checkout (here `python -S`: no site-packages at all, so the dependency check is off; this
+    stage imports nothing), and so do the stages it starts, whatever folder they run in."""
     stage = "python -c \"import os; open('path.txt', 'w').write(os.environ['PYTHONPATH'])\""
     (tmp_path / "plan.json").write_text(json.dumps({"only": {"cmd": stage, "deps": []}}))
     completed = subprocess.run([sys.executable, "-S", str(ROOT / "benchmarks" / "pipeline_without_dvc.py"), "run",
-                                "--plan", "plan.json", "--jobs", "1", "--out", "timings"],
+                                "--plan", "plan.json", "--jobs", "1", "--out", "timings", "--no-dependency-check"],
                                cwd=tmp_path, capture_output=True, text=True, env={"PATH": os.environ["PATH"]})
     assert completed.returncode == 0, completed.stderr
     assert json.loads(completed.stdout)["completed"]
     assert (tmp_path / "path.txt").read_text().split(os.pathsep)[0] == str(ROOT / "src")
+
+
+def test_missing_dependencies_are_named_before_any_stage_runs(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """The project's dependencies and theirs in turn (extras left out), less what the runner
+    does without: DVC, MLflow, and TensorFlow when Keras runs on another backend."""
+    site = tmp_path / "site"
+    for name, requires in (("carried", ["needed-by-carried", "only-for-tests; extra == 'test'"]),
+                           ("needed-by-carried", [])):
+        info = site / f"{name.replace('-', '_')}-1.0.dist-info"
+        info.mkdir(parents=True)
+        (info / "METADATA").write_text(f"Metadata-Version: 2.1\nName: {name}\nVersion: 1.0\n"
+                                       + "".join(f"Requires-Dist: {r}\n" for r in requires))
+    pyproject = tmp_path / "pyproject.toml"
+    pyproject.write_text('[project]\nname = "x"\ndependencies = ["carried>=1", "absent_here", "dvc>=3", '
+                         '"mlflow==3.17.*", "tensorflow>=2.16"]\n')
+    module = _runner()
+    monkeypatch.setenv("KERAS_BACKEND", "jax")
+    assert module.missing_distributions(pyproject, path=[str(site)]) == ["absent_here"]
+    monkeypatch.delenv("KERAS_BACKEND")
+    assert module.missing_distributions(pyproject, path=[str(site)]) == ["absent_here", "tensorflow"]
+    # A dependency's own requirement counts too: without it the carried package is not whole.
+    shutil.rmtree(site / "needed_by_carried-1.0.dist-info")
+    assert module.missing_distributions(pyproject, path=[str(site)]) == ["absent_here", "needed-by-carried",
+                                                                          "tensorflow"]
+
+    # The runner refuses to start, naming them, and runs nothing.
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / "plan.json").write_text(json.dumps({"only": {"cmd": _write_stage("only", []), "deps": []}}))
+    monkeypatch.setattr(module, "missing_distributions", lambda pyproject: ["termcolor"])
+    with pytest.raises(SystemExit, match="termcolor"):
+        module.main(["run", "--plan", "plan.json", "--out", "timings"])
+    assert not (tmp_path / "timings").exists() and not (tmp_path / "only.txt").exists()

@@ -48,15 +48,18 @@ out.parent.mkdir(parents=True, exist_ok=True)
 out.write_text(f"{stage} ran with {rounds} rounds\\n")
 '''
 
+PYPROJECT = '[project]\nname = "stub"\ndependencies = ["pyyaml", "dvc"]\n'
+
 
 def _prepared(folder: Path, *, fail_in_second_phase: bool = False) -> Path:
     folder.mkdir()
     source = io.BytesIO()
     with tarfile.open(fileobj=source, mode="w:gz") as tar:
-        data = STUB.encode()
-        info = tarfile.TarInfo("stages/stub.py")
-        info.size = len(data)
-        tar.addfile(info, io.BytesIO(data))
+        for name, text in (("stages/stub.py", STUB), ("pyproject.toml", PYPROJECT)):
+            data = text.encode()
+            info = tarfile.TarInfo(name)
+            info.size = len(data)
+            tar.addfile(info, io.BytesIO(data))
     (folder / "source.tar.gz").write_bytes(source.getvalue())
     stage = lambda name, *deps: {"cmd": f"python stages/stub.py {name}", "deps": list(deps)}  # noqa: E731
     one = {"round1": stage("round1"), "retrain": stage("retrain", "round1")}
@@ -104,6 +107,15 @@ def test_a_failed_second_phase_keeps_the_first(tmp_path: Path) -> None:
     assert "stage fail3 failed (exit 4)" in phases["three_rounds"]["error"]
     assert (tmp_path / "kept" / "one_round" / "reports" / "summary.md").is_file()
     assert not (tmp_path / "kept" / "three_rounds").exists()
+
+
+def test_a_missing_dependency_stops_the_run_before_any_stage(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    prepared = _prepared(tmp_path / "prepared")
+    module = _module()
+    monkeypatch.setattr(module.pipeline_without_dvc, "missing_distributions", lambda pyproject: ["termcolor"])
+    with pytest.raises(SystemExit, match="termcolor"):
+        module.run_phases(prepared=prepared, work=tmp_path / "work", out=tmp_path / "kept", jobs=1, deadline_s=60)
+    assert not (tmp_path / "kept").exists() and not (tmp_path / "work" / "logs").exists()
 
 
 # -- report: kept folders written here ---------------------------------------------------
