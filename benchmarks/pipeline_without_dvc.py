@@ -19,7 +19,8 @@ start, seconds and exit status, and the whole run's seconds.  ``--skip-plan`` le
 the stages of an earlier plan that already ran (appended review rounds: only the new
 rounds' stages and ``--rerun`` ones).  Before any stage starts, ``run`` checks that the project's
 dependencies (pyproject.toml) and theirs are installed, less DVC, MLflow and, when Keras runs
-on another backend, TensorFlow, and names the missing ones.  Nothing here replaces ``dvc repro``: no lock file,
+on another backend, TensorFlow, and names the missing ones. ``--keep-going`` (make's -k): after a
+failure, every stage that does not depend on it still runs; the JSON names the skipped ones.  Nothing here replaces ``dvc repro``: no lock file,
 no cache, every listed stage runs.
 """
 from __future__ import annotations
@@ -42,7 +43,8 @@ if str(SRC) not in sys.path:
     sys.path.insert(0, str(SRC))
 
 from realbogus.atomic import atomic_path  # noqa: E402  (after the path above)
-from realbogus.dvc_parallel import run_in_dependency_order, shared_thread_environment, stage_dependencies  # noqa: E402
+from realbogus.dvc_parallel import (StagesFailed, run_in_dependency_order, shared_thread_environment,  # noqa: E402
+                                   stage_dependencies)
 
 
 def plan(repo_dir: Path) -> dict[str, dict]:
@@ -57,7 +59,8 @@ def plan(repo_dir: Path) -> dict[str, dict]:
     return {name: {"cmd": commands[name], "deps": sorted(dependencies[name])} for name in dependencies}
 
 
-def run(stages: dict[str, dict], *, jobs: int, logs: Path, deadline_s: float | None, source: Path = SRC) -> dict:
+def run(stages: dict[str, dict], *, jobs: int, logs: Path, deadline_s: float | None, source: Path = SRC,
+        keep_going: bool = False) -> dict:
     """Run ``stages`` (a plan, or part of one) in dependency order, in the current folder, with
     the package imported from ``source`` (this checkout's src/ unless another copy's); the timings."""
     logs.mkdir(parents=True, exist_ok=True)
@@ -86,15 +89,17 @@ def run(stages: dict[str, dict], *, jobs: int, logs: Path, deadline_s: float | N
         if completed.returncode != 0:
             raise RuntimeError(f"stage {stage} failed (exit {completed.returncode}): see {logs / (stage + '.log')}")
 
-    error = None
+    error, skipped = None, []
     try:
         run_in_dependency_order(dependencies={name: set(spec["deps"]) & set(stages) for name, spec in stages.items()},
-                                jobs=jobs, run=one)
+                                jobs=jobs, run=one, keep_going=keep_going)
+    except StagesFailed as failure:
+        error, skipped = str(failure), failure.skipped
     except (RuntimeError, subprocess.TimeoutExpired) as failure:
         error = str(failure)
     return {"benchmark": "pipeline_without_dvc", "jobs": jobs, "cores": len(os.sched_getaffinity(0)),
             "seconds": round(time.monotonic() - began, 1), "completed": error is None, "error": error,
-            "stages": sorted(timings, key=lambda record: record["start_s"])}
+            "skipped": skipped, "stages": sorted(timings, key=lambda record: record["start_s"])}
 
 
 # What the runner does without: DVC and MLflow (no lock file, tracking off), and TensorFlow
@@ -165,6 +170,8 @@ def main(argv: list[str] | None = None) -> int:
     run_parser.add_argument("--skip-plan", type=Path, help="an earlier plan whose stages already ran here")
     run_parser.add_argument("--rerun", nargs="*", default=[], help="stages of --skip-plan to run again")
     run_parser.add_argument("--deadline-s", type=float, help="start no stage after this, stop those running")
+    run_parser.add_argument("--keep-going", action="store_true",
+                            help="after a failure, still run every stage that does not depend on it (make -k)")
     run_parser.add_argument("--no-dependency-check", action="store_true",
                             help="start without checking that the project's dependencies are installed "
                                  "(a plan whose stages import none of them)")
@@ -182,7 +189,8 @@ def main(argv: list[str] | None = None) -> int:
         stages = {name: spec for name, spec in stages.items() if name not in done}
     with atomic_path(args.out, is_dir=True, command="benchmarks/pipeline_without_dvc.py run",
                      inputs=[args.plan]) as folder:
-        result = run(stages, jobs=args.jobs, logs=folder / "logs", deadline_s=args.deadline_s)
+        result = run(stages, jobs=args.jobs, logs=folder / "logs", deadline_s=args.deadline_s,
+                     keep_going=args.keep_going)
         text = json.dumps(result, indent=1)
         (folder / "timings.json").write_text(text + "\n")
     print(text)

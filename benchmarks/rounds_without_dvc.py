@@ -152,8 +152,13 @@ def keep(work: Path, target: Path, *, timings: dict) -> None:
             shutil.copytree(logs, folder / "logs")
 
 
-def run_phases(*, prepared: Path, work: Path, out: Path, jobs: int, deadline_s: float | None) -> dict:
-    """Both phases in ``work`` (created here; refused if it exists); kept folders in ``out``."""
+def run_phases(*, prepared: Path, work: Path, out: Path, jobs: int, deadline_s: float | None,
+               keep_going: bool = False) -> dict:
+    """Both phases in ``work`` (created here; refused if it exists); kept folders in ``out``.
+
+    A phase with a failed stage ends the run. With ``keep_going`` every stage of that phase
+    that does not depend on the failure still runs, and an incomplete first phase is kept all
+    the same (its timings.json says what failed and what was skipped)."""
     summary = json.loads((prepared / "prepared.json").read_text())
     plans = {phase: json.loads((prepared / f"plan_{phase}.json").read_text()) for phase in PHASES}
     work.mkdir(parents=True, exist_ok=False)
@@ -177,14 +182,18 @@ def run_phases(*, prepared: Path, work: Path, out: Path, jobs: int, deadline_s: 
         os.chdir(work)  # the stages' paths are relative to the repository root
         try:
             timings = pipeline_without_dvc.run(stages, jobs=jobs, logs=logs, deadline_s=remaining,
-                                               source=work / "src")
+                                               source=work / "src", keep_going=keep_going)
         finally:
             os.chdir(cwd)
-        results[phase] = {key: timings[key] for key in ("seconds", "completed", "error")}
+        results[phase] = {key: timings[key] for key in ("seconds", "completed", "error", "skipped")}
         print(json.dumps({"phase": phase, **results[phase]}), file=sys.stderr, flush=True)
+        # An incomplete first phase is kept with keep_going: the work folder was new, so all it
+        # holds is that phase's. Not a later one: a stage it skipped would leave the earlier
+        # phase's output in place, to be kept as this one's.
+        if timings["completed"] or (keep_going and not done):
+            keep(work, out / phase, timings=timings)
         if not timings["completed"]:
             break
-        keep(work, out / phase, timings=timings)
         done |= set(stages)
     return results
 
@@ -258,6 +267,8 @@ def main(argv: list[str] | None = None) -> int:
     run_parser.add_argument("--out", type=Path, required=True, help="folder for the kept phases")
     run_parser.add_argument("--jobs", type=int, default=4)
     run_parser.add_argument("--deadline-s", type=float, help="start no stage after this, stop those running")
+    run_parser.add_argument("--keep-going", action="store_true",
+                            help="after a failure, run what does not depend on it and keep the phase's outputs")
     report_parser = commands.add_parser("report", help="the figures from a run's kept phases")
     report_parser.add_argument("--run", type=Path, required=True)
     args = parser.parse_args(argv)
@@ -272,8 +283,8 @@ def main(argv: list[str] | None = None) -> int:
         return 0
     if args.command == "run":
         phases = run_phases(prepared=args.prepared, work=args.work, out=args.out, jobs=args.jobs,
-                            deadline_s=args.deadline_s)
-        if not (args.out / "one_round").is_dir():
+                            deadline_s=args.deadline_s, keep_going=args.keep_going)
+        if not phases["one_round"]["completed"]:
             print(json.dumps({"phases": phases}, indent=1))
             return 1
         prepared = json.loads((args.prepared / "prepared.json").read_text())

@@ -11,6 +11,7 @@ import pytest
 
 from realbogus.dvc_parallel import (
     THREAD_POOL_VARIABLES,
+    StagesFailed,
     repro_parallel,
     run_in_dependency_order,
     shared_thread_environment,
@@ -56,6 +57,30 @@ def test_a_failing_stage_stops_new_starts_and_is_raised() -> None:
     assert started == ["a", "b"]
     with pytest.raises(ValueError, match="cycle"):
         run_in_dependency_order(dependencies={"a": {"b"}, "b": {"a"}}, jobs=2, run=lambda stage: None)
+
+
+def test_keep_going_runs_what_does_not_depend_on_a_failure_and_names_both() -> None:
+    """make -k: b fails; c and d (after b, d after c) are skipped; e (after a only) and f
+    (after e) still run, whichever order the threads finish in."""
+    started: list[str] = []
+
+    def run(stage: str) -> None:
+        started.append(stage)
+        if stage == "b":
+            raise RuntimeError("stage b failed")
+
+    dependencies = {"a": set(), "b": {"a"}, "c": {"b"}, "d": {"c", "e"}, "e": {"a"}, "f": {"e"}}
+    with pytest.raises(StagesFailed, match="stage b failed") as raised:
+        run_in_dependency_order(dependencies=dependencies, jobs=2, run=run, keep_going=True)
+    assert sorted(started) == ["a", "b", "e", "f"]
+    assert list(raised.value.failures) == ["b"] and raised.value.skipped == ["c", "d"]
+    # Without a failure it runs everything and raises nothing; a cycle is still named.
+    started.clear()
+    run_in_dependency_order(dependencies={"a": set(), "e": {"a"}}, jobs=2, run=run, keep_going=True)
+    assert started == ["a", "e"]
+    with pytest.raises(ValueError, match="cycle"):
+        run_in_dependency_order(dependencies={"a": {"b"}, "b": {"a"}}, jobs=2, run=lambda stage: None,
+                                keep_going=True)
 
 
 def test_each_stage_gets_a_share_of_the_cores_unless_the_user_sized_the_pools() -> None:

@@ -111,3 +111,21 @@ def test_missing_dependencies_are_named_before_any_stage_runs(tmp_path: Path, mo
     with pytest.raises(SystemExit, match="termcolor"):
         module.main(["run", "--plan", "plan.json", "--out", "timings"])
     assert not (tmp_path / "timings").exists() and not (tmp_path / "only.txt").exists()
+
+
+def test_keep_going_records_the_failed_and_the_skipped_stages(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.chdir(tmp_path)
+    stages = {"base": {"cmd": _write_stage("base", []), "deps": []},
+              "broken": {"cmd": _write_stage("broken", ["base"], fail=True), "deps": ["base"]},
+              "after_broken": {"cmd": _write_stage("after_broken", ["broken"]), "deps": ["broken"]},
+              "beside": {"cmd": _write_stage("beside", ["base"]), "deps": ["base"]}}
+    result = _runner().run(stages, jobs=1, logs=tmp_path / "logs", deadline_s=60, keep_going=True)
+    assert not result["completed"] and result["skipped"] == ["after_broken"]
+    assert "broken" in result["error"] and "exit 3" in result["error"]
+    assert sorted(record["stage"] for record in result["stages"]) == ["base", "beside", "broken"]
+    assert (tmp_path / "beside.txt").is_file() and not (tmp_path / "after_broken.txt").exists()
+    # Without it the failure stops new starts: "beside" may or may not have started first.
+    for name in ("base", "beside", "broken"):
+        (tmp_path / f"{name}.txt").unlink(missing_ok=True)
+    result = _runner().run(stages, jobs=1, logs=tmp_path / "logs2", deadline_s=60)
+    assert not result["completed"] and result["skipped"] == [] and not (tmp_path / "after_broken.txt").exists()

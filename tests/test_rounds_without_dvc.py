@@ -51,7 +51,7 @@ out.write_text(f"{stage} ran with {rounds} rounds\\n")
 PYPROJECT = '[project]\nname = "stub"\ndependencies = ["pyyaml", "dvc"]\n'
 
 
-def _prepared(folder: Path, *, fail_in_second_phase: bool = False) -> Path:
+def _prepared(folder: Path, *, fail_in_second_phase: bool = False, fail_in_first_phase: bool = False) -> Path:
     folder.mkdir()
     source = io.BytesIO()
     with tarfile.open(fileobj=source, mode="w:gz") as tar:
@@ -67,6 +67,10 @@ def _prepared(folder: Path, *, fail_in_second_phase: bool = False) -> Path:
              "retrain": stage("retrain", "round1", "round3")}
     if fail_in_second_phase:
         three["fail3"] = stage("fail3", "round3")
+    if fail_in_first_phase:
+        for plan in (one, three):
+            plan["fail1"] = stage("fail1", "round1")
+            plan["after_fail"] = stage("after_fail", "fail1")
     module = _module()
     for phase, plan in (("one_round", one), ("three_rounds", three)):
         (folder / f"plan_{phase}.json").write_text(json.dumps(plan))
@@ -116,6 +120,19 @@ def test_a_missing_dependency_stops_the_run_before_any_stage(tmp_path: Path, mon
     with pytest.raises(SystemExit, match="termcolor"):
         module.run_phases(prepared=prepared, work=tmp_path / "work", out=tmp_path / "kept", jobs=1, deadline_s=60)
     assert not (tmp_path / "kept").exists() and not (tmp_path / "work" / "logs").exists()
+
+
+def test_keep_going_runs_what_a_failure_does_not_touch_and_keeps_the_first_phase(tmp_path: Path) -> None:
+    prepared = _prepared(tmp_path / "prepared", fail_in_first_phase=True)
+    phases = _module().run_phases(prepared=prepared, work=tmp_path / "work", out=tmp_path / "kept", jobs=1,
+                                  deadline_s=120, keep_going=True)
+    assert list(phases) == ["one_round"] and not phases["one_round"]["completed"]
+    assert phases["one_round"]["skipped"] == ["after_fail"]
+    kept = tmp_path / "kept" / "one_round"
+    assert (kept / "reports" / "summary.md").read_text() == "retrain ran with 1 rounds\n"
+    timings = json.loads((kept / "timings.json").read_text())
+    assert {record["stage"]: record["exit"] for record in timings["stages"]} == {"round1": 0, "retrain": 0, "fail1": 4}
+    assert not (tmp_path / "kept" / "three_rounds").exists()
 
 
 # -- report: kept folders written here ---------------------------------------------------

@@ -94,46 +94,72 @@ def run_stage(*, stage: str, repo_dir: Path, dvc: str, write: Callable[[str], No
     raise RuntimeError(f"stage {stage}: DVC's repository lock stayed busy through {LOCK_RETRIES} tries")
 
 
+class StagesFailed(RuntimeError):
+    """Stages failed with ``keep_going``: ``failures`` (stage -> its error, in the order they
+    failed) and ``skipped``, the stages not started because they depend on a failed one."""
+
+    def __init__(self, failures: dict[str, BaseException], skipped: list[str]) -> None:
+        named = "; ".join(f"{stage}: {error}" for stage, error in failures.items())
+        super().__init__(f"{len(failures)} stage(s) failed ({named}); not started, as they depend on "
+                         f"them: {', '.join(skipped) or 'none'}")
+        self.failures = failures
+        self.skipped = skipped
+
+
 def run_in_dependency_order(*, dependencies: Mapping[str, set[str]], jobs: int,
-                            run: Callable[[str], None]) -> None:
+                            run: Callable[[str], None], keep_going: bool = False) -> None:
     """Call ``run(stage)`` for every stage, a stage only after all it depends on, ``jobs`` at a time.
 
     The first failure stops new starts; the stages still running finish, then it is raised.
+    With ``keep_going`` (make's -k) every stage that does not depend on a failed one still
+    runs, and :class:`StagesFailed` names the failed and the skipped stages at the end: a
+    lease's minutes are not lost to one stage that nothing else needs.
     """
     if jobs < 1:
         raise ValueError(f"jobs must be >= 1, got {jobs}")
     unknown = {dependency for needs in dependencies.values() for dependency in needs} - set(dependencies)
     if unknown:
         raise ValueError(f"stages depend on stages not in the pipeline: {sorted(unknown)}")
-    pending, done = set(dependencies), set()
+    pending, done, skipped = set(dependencies), set(), []
     running: dict[str, threading.Thread] = {}
-    failures: list[BaseException] = []
+    failures: dict[str, BaseException] = {}
     finished = threading.Condition()
 
     def work(stage: str) -> None:
         try:
             run(stage)
         except BaseException as error:  # noqa: BLE001  (re-raised in the caller's thread)
-            failures.append(error)
+            failures[stage] = error
         with finished:
             running.pop(stage)
-            if not failures:
+            if stage not in failures:
                 done.add(stage)
             finished.notify_all()
 
+    def stopped() -> bool:
+        return bool(failures) and not keep_going
+
     with finished:
-        while (pending and not failures) or running:
+        while (pending and not stopped()) or running:
+            blocked = {stage for stage in pending if dependencies[stage] & (set(failures) | set(skipped))}
+            while blocked:  # transitively: what depends on a skipped stage is skipped too
+                skipped.extend(sorted(blocked))
+                pending -= blocked
+                blocked = {stage for stage in pending if dependencies[stage] & set(skipped)}
             ready = sorted(stage for stage in pending if dependencies[stage] <= done)
-            while ready and len(running) < jobs and not failures:
+            while ready and len(running) < jobs and not stopped():
                 stage = ready.pop(0)
                 pending.discard(stage)
                 running[stage] = threading.Thread(target=work, args=(stage,), name=stage, daemon=True)
                 running[stage].start()
-            if not running and pending and not failures:
+            if not running and pending and not stopped():
                 raise ValueError(f"dependency cycle among {sorted(pending)}")
-            finished.wait()
+            if running:
+                finished.wait()
+    if failures and keep_going:
+        raise StagesFailed(failures, skipped)
     if failures:
-        raise failures[0]
+        raise next(iter(failures.values()))
 
 
 def repro_parallel(*, repo_dir: str | Path = ".", jobs: int, dvc: str = "dvc",
