@@ -161,6 +161,7 @@ def run_phases(*, prepared: Path, work: Path, out: Path, jobs: int, deadline_s: 
     the same (its timings.json says what failed and what was skipped)."""
     summary = json.loads((prepared / "prepared.json").read_text())
     plans = {phase: json.loads((prepared / f"plan_{phase}.json").read_text()) for phase in PHASES}
+    work = work.resolve()  # the stages run inside it: their logs and PYTHONPATH must not be relative
     work.mkdir(parents=True, exist_ok=False)
     with tarfile.open(prepared / SOURCE, mode="r:gz") as tar:
         tar.extractall(work, filter="data")

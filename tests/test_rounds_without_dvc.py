@@ -103,13 +103,15 @@ def test_the_second_phase_runs_only_the_new_rounds_and_what_they_make_stale(tmp_
     assert not (tmp_path / "kept2").exists()
 
 
-def test_a_failed_second_phase_keeps_the_first(tmp_path: Path) -> None:
+def test_a_failed_second_phase_keeps_the_first(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     prepared = _prepared(tmp_path / "prepared", fail_in_second_phase=True)
-    phases = _module().run_phases(prepared=prepared, work=tmp_path / "work", out=tmp_path / "kept", jobs=1,
+    monkeypatch.chdir(tmp_path)  # relative folders, as a user types them
+    phases = _module().run_phases(prepared=Path("prepared"), work=Path("work"), out=Path("kept"), jobs=1,
                                   deadline_s=120)
     assert phases["one_round"]["completed"] and not phases["three_rounds"]["completed"]
     assert "stage fail3 failed (exit 4)" in phases["three_rounds"]["error"]
     assert (tmp_path / "kept" / "one_round" / "reports" / "summary.md").is_file()
+    assert (tmp_path / "kept" / "one_round" / "logs" / "one_round" / "round1.log").is_file()
     assert not (tmp_path / "kept" / "three_rounds").exists()
 
 
