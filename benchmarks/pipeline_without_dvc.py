@@ -17,11 +17,13 @@ writes each stage's output to ``<out>/logs/<stage>.log`` (``<out>`` is built bes
 name and renamed when the run ends, as every output here) and prints JSON: every stage's
 start, seconds and exit status, and the whole run's seconds.  ``--skip-plan`` leaves out
 the stages of an earlier plan that already ran (appended review rounds: only the new
-rounds' stages and ``--rerun`` ones).  Before any stage starts, ``run`` checks that the project's
-dependencies (pyproject.toml) and theirs are installed, less DVC, MLflow and, when Keras runs
-on another backend, TensorFlow, and names the missing ones. ``--keep-going`` (make's -k): after a
-failure, every stage that does not depend on it still runs; the JSON names the skipped ones.  Nothing here replaces ``dvc repro``: no lock file,
+rounds' stages and ``--rerun`` ones).  Nothing here replaces ``dvc repro``: no lock file,
 no cache, every listed stage runs.
+
+Before any stage starts, ``run`` checks that the project's dependencies (pyproject.toml) and
+theirs are installed, less DVC, MLflow and, when Keras runs on another backend, TensorFlow,
+and names the missing ones.  ``--keep-going`` (make's -k): after a failure, every stage that
+does not depend on it still runs, and the JSON names the skipped ones.
 """
 from __future__ import annotations
 
@@ -158,6 +160,14 @@ def missing_distributions(pyproject: Path, *, path: list[str] | None = None) -> 
     return sorted(missing)
 
 
+def require_dependencies(pyproject: Path) -> None:
+    """Stop, naming them, if :func:`missing_distributions` finds any."""
+    missing = missing_distributions(pyproject)
+    if missing:
+        raise SystemExit(f"not installed here, and the stages import them: {', '.join(missing)} "
+                         "(on a machine without network, carry them as wheels: docs/cnn.md)")
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     commands = parser.add_subparsers(dest="command", required=True)
@@ -180,10 +190,8 @@ def main(argv: list[str] | None = None) -> int:
         print(json.dumps(plan(args.repo), indent=1))
         return 0
     stages = json.loads(args.plan.read_text())
-    missing = [] if args.no_dependency_check else missing_distributions(SRC.parent / "pyproject.toml")
-    if missing:
-        raise SystemExit(f"not installed here, and the stages import them: {', '.join(missing)} "
-                         "(on a machine without network, carry them as wheels: docs/cnn.md)")
+    if not args.no_dependency_check:
+        require_dependencies(SRC.parent / "pyproject.toml")
     if args.skip_plan:
         done = set(json.loads(args.skip_plan.read_text())) - set(args.rerun)
         stages = {name: spec for name, spec in stages.items() if name not in done}

@@ -165,10 +165,7 @@ def run_phases(*, prepared: Path, work: Path, out: Path, jobs: int, deadline_s: 
     work.mkdir(parents=True, exist_ok=False)
     with tarfile.open(prepared / SOURCE, mode="r:gz") as tar:
         tar.extractall(work, filter="data")
-    missing = pipeline_without_dvc.missing_distributions(work / "pyproject.toml")
-    if missing:  # before the first stage, not minutes into the run
-        raise SystemExit(f"not installed here, and the stages import them: {', '.join(missing)} "
-                         "(on a machine without network, carry them as wheels: docs/cnn.md)")
+    pipeline_without_dvc.require_dependencies(work / "pyproject.toml")  # before the first stage, not minutes in
     out.mkdir(parents=True, exist_ok=True)
     began = time.monotonic()
     done: set[str] = set()
