@@ -126,14 +126,17 @@ def run_in_dependency_order(*, dependencies: Mapping[str, set[str]], jobs: int,
     finished = threading.Condition()
 
     def work(stage: str) -> None:
+        failure = None
         try:
             run(stage)
         except BaseException as error:  # noqa: BLE001  (re-raised in the caller's thread)
-            failures[stage] = error
-        with finished:
+            failure = error
+        with finished:  # under the lock: the scheduler reads these between waits
             running.pop(stage)
-            if stage not in failures:
+            if failure is None:
                 done.add(stage)
+            else:
+                failures[stage] = failure
             finished.notify_all()
 
     def stopped() -> bool:
