@@ -104,7 +104,7 @@ def test_the_second_phase_runs_only_the_new_rounds_and_what_they_make_stale(tmp_
 
 
 def test_a_failed_second_phase_keeps_the_first(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    prepared = _prepared(tmp_path / "prepared", fail_in_second_phase=True)
+    _prepared(tmp_path / "prepared", fail_in_second_phase=True)
     monkeypatch.chdir(tmp_path)  # relative folders, as a user types them
     phases = _module().run_phases(prepared=Path("prepared"), work=Path("work"), out=Path("kept"), jobs=1,
                                   deadline_s=120)
