@@ -144,11 +144,10 @@ def run_in_dependency_order(*, dependencies: Mapping[str, set[str]], jobs: int,
 
     with finished:
         while (pending and not stopped()) or running:
-            blocked = {stage for stage in pending if dependencies[stage] & (set(failures) | set(skipped))}
-            while blocked:  # transitively: what depends on a skipped stage is skipped too
+            # Transitively: what depends on a failed or a skipped stage is skipped too.
+            while blocked := {stage for stage in pending if dependencies[stage] & (failures.keys() | set(skipped))}:
                 skipped.extend(sorted(blocked))
                 pending -= blocked
-                blocked = {stage for stage in pending if dependencies[stage] & set(skipped)}
             ready = sorted(stage for stage in pending if dependencies[stage] <= done)
             while ready and len(running) < jobs and not stopped():
                 stage = ready.pop(0)
