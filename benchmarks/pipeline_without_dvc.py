@@ -62,9 +62,10 @@ def plan(repo_dir: Path) -> dict[str, dict]:
 
 
 def run(stages: dict[str, dict], *, jobs: int, logs: Path, deadline_s: float | None, source: Path = SRC,
-        keep_going: bool = False) -> dict:
-    """Run ``stages`` (a plan, or part of one) in dependency order, in the current folder, with
-    the package imported from ``source`` (this checkout's src/ unless another copy's); the timings."""
+        keep_going: bool = False, cwd: Path | None = None) -> dict:
+    """Run ``stages`` (a plan, or part of one) in dependency order, in ``cwd`` (default: the
+    current folder), with the package imported from ``source`` (this checkout's src/ unless
+    another copy's); the timings."""
     logs.mkdir(parents=True, exist_ok=True)
     environment = {**shared_thread_environment(jobs), "REALBOGUS_TRACKING": "0", "PYTHONUNBUFFERED": "1",
                    "PYTHONPATH": os.pathsep.join(filter(None, [str(source), os.environ.get("PYTHONPATH", "")]))}
@@ -82,7 +83,7 @@ def run(stages: dict[str, dict], *, jobs: int, logs: Path, deadline_s: float | N
         start = time.monotonic()
         with open(logs / f"{stage}.log", "w") as log:
             completed = subprocess.run(command, env=environment, stdout=log, stderr=subprocess.STDOUT,
-                                       timeout=remaining, check=False)
+                                       timeout=remaining, check=False, cwd=cwd)
         record = {"stage": stage, "start_s": round(start - began, 1),
                   "seconds": round(time.monotonic() - start, 1), "exit": completed.returncode}
         with lock:

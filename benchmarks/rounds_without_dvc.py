@@ -32,7 +32,6 @@ from __future__ import annotations
 import argparse
 import io
 import json
-import os
 import shutil
 import subprocess
 import sys
@@ -175,14 +174,9 @@ def run_phases(*, prepared: Path, work: Path, out: Path, jobs: int, deadline_s: 
         stages = {name: spec for name, spec in plans[phase].items()
                   if name not in done or name in summary["rerun_in_three_rounds"]}
         remaining = None if deadline_s is None else deadline_s - (time.monotonic() - began)
-        logs = work / "logs" / phase
-        cwd = os.getcwd()
-        os.chdir(work)  # the stages' paths are relative to the repository root
-        try:
-            timings = pipeline_without_dvc.run(stages, jobs=jobs, logs=logs, deadline_s=remaining,
-                                               source=work / "src", keep_going=keep_going)
-        finally:
-            os.chdir(cwd)
+        # The stages' paths are relative to the repository root: they run in the work folder.
+        timings = pipeline_without_dvc.run(stages, jobs=jobs, logs=work / "logs" / phase, deadline_s=remaining,
+                                           source=work / "src", keep_going=keep_going, cwd=work)
         results[phase] = {key: timings[key] for key in ("seconds", "completed", "error", "skipped")}
         print(json.dumps({"phase": phase, **results[phase]}), file=sys.stderr, flush=True)
         # An incomplete first phase is kept with keep_going: the work folder was new, so all it
