@@ -30,3 +30,12 @@ def test_a_renamed_key_says_what_replaced_it() -> None:
 def test_bad_config_is_refused(kwargs: dict, message: str) -> None:
     with pytest.raises(ValueError, match=message):
         SimulationConfig(**kwargs)
+
+
+def test_cosmic_rays_need_a_visit_whose_median_keeps_them() -> None:
+    # Every visit a median of three or more: a cosmic ray could never be detected.
+    every_visit_three = {"search_exposures_shallow": {"g": 3, "r": 3, "i": 3, "z": 3}}
+    with pytest.raises(ValueError, match="cosmic_ray.*at least 3 search exposures"):
+        SimulationConfig.from_mapping(every_visit_three)
+    # Without cosmic rays the same visits are fine.
+    SimulationConfig.from_mapping({**every_visit_three, "artifact_type_weights": {"cosmic_ray": 0.0}})

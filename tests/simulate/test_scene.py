@@ -2,13 +2,18 @@
 
 from __future__ import annotations
 
+import dataclasses
+
 import numpy as np
 import pytest
 from scipy.special import erfc
 
 from realbogus.release.layout import MASKED_PIXEL_VALUE, STAMP_SIZE
 from realbogus.simulate import ARTIFACT_TYPES, SimulationConfig, draw_truth_table, simulate_sample
-from realbogus.simulate.scene import detection_efficiency, draw_conditions, draw_plan, render_signal, sample_rng
+from realbogus.simulate.artifacts import RECIPES
+from realbogus.simulate.canvas import Canvas
+from realbogus.simulate.scene import (DEEP_FIELDS, detection_efficiency, draw_conditions, draw_plan, render_signal,
+                                      sample_rng)
 from realbogus.simulate.psf import GRID, irfft2, moffat_alpha, resampling_noise_transfer, rfft2
 
 SEED = 7
@@ -119,6 +124,29 @@ def test_cosmic_rays_are_sharper_than_the_psf(dry_truth) -> None:
         # A PSF with FWHM >= 3.4 px keeps >= 60% of its peak in the neighbouring pixels;
         # a cosmic-ray hit or track drops faster in at least one direction.
         assert np.sort(neighbours.ravel())[0] < 0.6 * search[peak]
+
+
+def test_cosmic_rays_come_only_from_visits_whose_median_keeps_them(dry_truth) -> None:
+    # A median of three or more exposures (every deep-field visit) rejects a cosmic ray.
+    cosmic = dry_truth[dry_truth["artifact_type"] == "cosmic_ray"]
+    assert len(cosmic) > 20 and not cosmic["field"].isin(DEEP_FIELDS).any()
+    assert set(cosmic["band"]) == {"g", "r", "i", "z"}  # z: a median of two, the shallow fields' visit
+    # The control: the other samples come from the deep fields as often as the fields say.
+    assert 0.12 < dry_truth["field"].isin(DEEP_FIELDS).mean() < 0.28
+
+
+def test_a_cosmic_ray_in_the_median_of_two_exposures_stands_sqrt2_lower() -> None:
+    config = SimulationConfig()
+    conditions = draw_conditions(np.random.default_rng(1), config=config)
+    searches = []
+    for exposures in (1, 2):
+        canvas = Canvas(conditions=dataclasses.replace(conditions, search_exposures=exposures), config=config,
+                        detection_y=GRID / 2, detection_x=GRID / 2)
+        canvas.search = np.zeros((GRID, GRID))
+        RECIPES["cosmic_ray"].detector(canvas, np.random.default_rng(2), on_fake=False)
+        searches.append(canvas.search)
+    assert searches[0].max() > 0
+    np.testing.assert_allclose(searches[1], searches[0] / np.sqrt(2.0), rtol=1e-12)
 
 
 def test_fake_flux_is_recovered_by_aperture_photometry_on_the_difference() -> None:

@@ -252,12 +252,18 @@ def _noise_peak_detector(canvas, rng, *, on_fake: bool) -> None:  # noqa: ANN001
 
 
 def _cosmic_ray(canvas, rng, *, on_fake: bool) -> None:  # noqa: ANN001
-    """A sharp hit or track in the search image (never PSF-shaped)."""
+    """A sharp hit or track in the search image (never PSF-shaped).
+
+    It hit one exposure of the visit.  The median of two exposures is their mean, which
+    halves its charge against a noise sqrt(2) below one exposure's: it stands sqrt(2) less
+    far above the coadd's noise (``search_noise``) than above its own exposure's.  Visits of
+    three or more reject it and never reach here (``scene.draw_plan``).
+    """
     y, x = _center(canvas)
     sigma = canvas.conditions.search_noise
     length = float(rng.choice([0.0, rng.uniform(1.0, 4.0), rng.uniform(4.0, 16.0)], p=[0.3, 0.35, 0.35]))
     angle = rng.uniform(0.0, math.pi)
-    amplitude = sigma * rng.uniform(8.0, 80.0)
+    amplitude = sigma * rng.uniform(8.0, 80.0) / math.sqrt(canvas.conditions.search_exposures)
     n_steps = max(1, int(length * 3))
     for step in range(n_steps):
         fraction = step / max(n_steps - 1, 1) - 0.5

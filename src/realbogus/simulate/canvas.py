@@ -49,6 +49,9 @@ class Conditions:
     y_ccd: float
     night: str                   # YYYYMMDD
     field_name: str
+    # Exposures of the visit that the search image is a median coadd of (deep fields, and z
+    # in the shallow ones); 1: a single exposure, on its own grid.
+    search_exposures: int = 1
 
     @property
     def template_noise(self) -> float:

@@ -55,6 +55,9 @@ REAL_RELEASE_ARTIFACT_FRACTION = 454_092 / AYYAR_2022_RELEASE_SIZE
 # them 5,636 from 0 to 1 and 1,766 from 1 to 0 (3.19 to 1).
 DEFAULT_LABEL_NOISE = AYYAR_2022_CHANGED / AYYAR_2022_RELEASE_SIZE
 DEFAULT_FLIP_RATIO = AYYAR_2022_CHANGED_0_TO_1 / AYYAR_2022_CHANGED_1_TO_0
+# The search image of a visit of several exposures is their median (SWarp; a DES-SN thesis's
+# summary of DiffImg): a median of this many or more rejects what hit only one (a cosmic ray).
+MEDIAN_REJECTS_FROM = 3
 
 
 def _weights(**weights: float) -> tuple[tuple[str, float], ...]:
@@ -236,6 +239,12 @@ class SimulationConfig:
             if sorted(exposures) != sorted(BANDS) or any(value < 1 or value != int(value) for value in exposures.values()):
                 raise ValueError(f"{name} must give a whole number >= 1 of exposures for each band {list(BANDS)}, "
                                  f"got {exposures}")
+        visits = [value for name in ("search_exposures_shallow", "search_exposures_deep")
+                  for _, value in getattr(self, name)]
+        if dict(self.artifact_type_weights).get("cosmic_ray", 0.0) > 0 and min(visits) >= MEDIAN_REJECTS_FROM:
+            raise ValueError(f"artifact_type_weights gives cosmic_ray a share, but every visit has at least "
+                             f"{MEDIAN_REJECTS_FROM} search exposures, whose median rejects a cosmic ray: give some "
+                             f"band fewer in search_exposures_shallow / _deep, or cosmic_ray the weight 0")
         for name in ("host_fraction", "defect_over_source_fraction"):
             if not 0.0 <= getattr(self, name) <= 1.0:
                 raise ValueError(f"{name} must be in [0, 1], got {getattr(self, name)}")

@@ -41,7 +41,7 @@ from realbogus.release.layout import (
 )
 from realbogus.simulate import artifacts
 from realbogus.simulate.canvas import Canvas, Conditions, add_galaxy
-from realbogus.simulate.config import MECHANISM_ARTIFACT, SimulationConfig
+from realbogus.simulate.config import MECHANISM_ARTIFACT, MEDIAN_REJECTS_FROM, SimulationConfig
 from realbogus.simulate.label_noise import LabelDraw, draw_labels
 
 # The defects a fake can land on (a label-noise mechanism), and the scene kinds that put a
@@ -96,6 +96,10 @@ DETECTION_SNR_SCATTER = 1.0
 # Draws of an injected fake's magnitude until one is detected (the efficiency is ~1 at
 # the bright end, so this bound is never reached in practice).
 MAX_INJECTION_DRAWS = 1000
+# Draws of a cosmic ray's conditions until its visit has fewer than MEDIAN_REJECTS_FROM exposures
+# (the config check makes such visits possible; at the defaults 8 draws in 10 are one: the
+# shallow fields').
+MAX_CONDITION_DRAWS = 1000
 # Half width (pixels) of the matched filter that measures a detection's S/N.
 DETECTION_FILTER_HALF_WIDTH = 7
 # A noise filter that leaves white noise white (an image never resampled).
@@ -160,7 +164,8 @@ def draw_conditions(rng: np.random.Generator, *, config: SimulationConfig) -> Co
     area = effective_area(fwhm=max(seeing_px, template_seeing_px), beta=search_beta)
     limiting_mag = zeropoint - 2.5 * math.log10(5.0 * difference_noise * math.sqrt(area))
     night = str(SEASON_START + np.timedelta64(int(rng.integers(SEASON_DAYS)), "D")).replace("-", "")
-    return Conditions(
+    # Drawn in the order written (the stream's order); the visit's exposures follow from them.
+    drawn = dict(
         band=band, zeropoint=float(zeropoint),
         # Templates are coadds normalised to their own zeropoint.
         template_zeropoint=float(zeropoint + rng.normal(0.0, 0.3)),
@@ -173,6 +178,8 @@ def draw_conditions(rng: np.random.Generator, *, config: SimulationConfig) -> Co
         x_ccd=float(rng.uniform(40.0, CCD_SHAPE[1] - 40.0)), y_ccd=float(rng.uniform(40.0, CCD_SHAPE[0] - 40.0)),
         night=night, field_name=SN_FIELDS[int(rng.integers(len(SN_FIELDS)))],
     )
+    table = "search_exposures_deep" if drawn["field_name"] in DEEP_FIELDS else "search_exposures_shallow"
+    return Conditions(**drawn, search_exposures=int(config.band_value(table, band)))
 
 
 def _choose(rng: np.random.Generator, weights: tuple[tuple[str, float], ...]) -> str:
@@ -217,6 +224,25 @@ def draw_fake_mag_from_limit(rng: np.random.Generator, *, config: SimulationConf
     return min(offset, 0.0)
 
 
+def _conditions_keeping_cosmic_rays(rng: np.random.Generator, *, conditions: Conditions,
+                                    config: SimulationConfig) -> Conditions:
+    """Conditions of a visit whose search image can show a cosmic ray: at most two exposures.
+
+    The search image of a visit of several exposures is their median (SWarp; a DES-SN thesis's
+    summary of DiffImg, after Kessler et al. 2015).  A cosmic ray hits one exposure, so the
+    median of three or more rejects it, and the pipeline never detects it there: cosmic-ray
+    detections come from visits of one exposure or two (whose median is their mean).  The
+    release holds detections, so the mix's cosmic-ray share stays as weighted and the
+    conditions are those of the visits that can produce one.
+    """
+    for _ in range(MAX_CONDITION_DRAWS):
+        if conditions.search_exposures < MEDIAN_REJECTS_FROM:
+            return conditions
+        conditions = draw_conditions(rng, config=config)
+    raise RuntimeError(f"no visit of fewer than {MEDIAN_REJECTS_FROM} search exposures in {MAX_CONDITION_DRAWS} "
+                       "draws: a cosmic ray needs one (SimulationConfig.search_exposures_shallow / _deep)")
+
+
 def draw_plan(rng: np.random.Generator, *, index: int, label_noise: float, flip_ratio: float,
               config: SimulationConfig) -> SamplePlan:
     """Draw labels, kind and conditions of one sample (no pixels: the cheap 'dry' part)."""
@@ -232,6 +258,8 @@ def draw_plan(rng: np.random.Generator, *, index: int, label_noise: float, flip_
         if artifact_type in DEFECTS_OVER_SOURCES and rng.random() < config.defect_over_source_fraction:
             scene_kind = "source_on_artifact"
     conditions = draw_conditions(rng, config=config)
+    if artifact_type == "cosmic_ray":
+        conditions = _conditions_keeping_cosmic_rays(rng, conditions=conditions, config=config)
     if scene_kind == "artifact":
         magnitude, host = math.nan, False
     else:
@@ -324,8 +352,7 @@ def _resampled_noise_filters(rng: np.random.Generator, *, conditions: Conditions
     template_offsets = rng.random((conditions.template_exposures, 2))
     remap = rng.random((1, 2))
     template_filter = resampling_noise_transfer(template_offsets) * resampling_noise_transfer(remap)
-    table = "search_exposures_deep" if conditions.field_name in DEEP_FIELDS else "search_exposures_shallow"
-    exposures = int(config.band_value(table, conditions.band))
+    exposures = conditions.search_exposures
     search_filter = resampling_noise_transfer(rng.random((exposures, 2))) if exposures > 1 else _UNFILTERED
     return search_filter, template_filter
 
