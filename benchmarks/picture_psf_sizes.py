@@ -33,7 +33,7 @@ import numpy as np
 from PIL import Image
 from scipy import ndimage
 
-from realbogus.release.picture import CHANNELS, cut_stamps, drawn_pages
+from realbogus.release.picture import CHANNELS, cut_stamps, round_trip
 
 # The central box the peak is looked for in, as the display stretch's own (21x21).
 CENTRAL_HALF = 10
@@ -110,7 +110,7 @@ def simulated_sizes(n: int, *, seed: int) -> list[dict[str, float | bool | str]]
     from realbogus.simulate.preview import display_triplets
 
     planned = display_triplets(seed=seed, n=n)
-    stamps = np.concatenate([cut_stamps(page) for page in drawn_pages([display for _, display in planned])])
+    stamps = round_trip(np.stack([np.stack(display, axis=-1) for _, display in planned]))
     sizes = stamp_sizes(stamps)
     for stamp, (plan, _) in zip(sizes, planned):
         stamp["convolved"] = "template" if plan.conditions.convolves_template else "search"

@@ -8,7 +8,10 @@ averaging (approximate: the picture was already resampled once when drawn) and s
 triplets with a trained CNN.  Given the labels (1 = artifact, 0 = non-artifact, in column
 order) it adds accuracy at the threshold and the AUC.  A rough check of how a model trained
 on the simulated release transfers to real stamps, not a measurement of its FPR: a figure
-holds a handful of stamps.
+holds a handful of stamps.  The round trip through the picture smooths the pixel noise and
+by itself pushes release stamps toward "artifact" for a model trained on the release as it
+is: ``picture_round_trip.py control`` measures that on the release's own test stamps, and
+``picture_round_trip.py write`` makes a release to train a model that saw the same round trip.
 
     python benchmarks/score_stamp_picture.py PICTURE.png --model data/models/model1/model.keras \
         [--labels 1,0,1,...] [--threshold 0.5]

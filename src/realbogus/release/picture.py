@@ -6,13 +6,16 @@ frame.  ``find_panels`` finds the panels (runs of non-white pixels along the row
 columns); ``cut_stamps`` cuts each panel's inside out and resamples it to 51x51 by area
 averaging (approximate: the picture was already resampled once when drawn).  ``draw_page``
 draws display triplets the way the reference picture of real stamps is drawn, so that
-simulated stamps can be measured after the same resampling.  Used by the benchmarks that
-score or measure published stamps (``benchmarks/score_stamp_picture.py``,
+simulated stamps can be measured after the same resampling; ``round_trip`` does both for a
+stack of stamps, cutting where the page's geometry puts the panels (``page_layout``), so that
+no stamp is lost or shifted whatever it shows.  Used by the benchmarks that score or measure
+published stamps (``benchmarks/score_stamp_picture.py``, ``benchmarks/picture_round_trip.py``,
 ``benchmarks/difference_noise_texture.py``, ``benchmarks/picture_psf_sizes.py``).
 """
 
 from __future__ import annotations
 
+import functools
 import tempfile
 from pathlib import Path
 
@@ -45,9 +48,15 @@ def find_panels(page: np.ndarray) -> tuple[list[tuple[int, int]], list[tuple[int
     return rows, columns
 
 
-def cut_stamps(page: np.ndarray) -> np.ndarray:
-    """(N, 51, 51, 3) uint8 triplets, one per column of panels, channels in CHANNELS order."""
-    rows, columns = find_panels(page)
+def cut_stamps(page: np.ndarray, *, panels: tuple[list[tuple[int, int]], list[tuple[int, int]]] | None = None
+               ) -> np.ndarray:
+    """(N, 51, 51, 3) uint8 triplets, one per column of panels, channels in CHANNELS order.
+
+    panels: the (row bands, column bands) of the grid when known (a page this module drew:
+    :func:`page_layout`); by default they are found on the page (:func:`find_panels`), which
+    can miss a column whose panels are mostly near white.
+    """
+    rows, columns = find_panels(page) if panels is None else panels
     if len(rows) != len(CHANNELS):
         raise ValueError(f"expected {len(CHANNELS)} rows of panels ({', '.join(CHANNELS)}), found {len(rows)}: "
                          f"{rows}")
@@ -99,3 +108,40 @@ def drawn_pages(triplets: list[tuple[np.ndarray, np.ndarray, np.ndarray]]) -> li
             draw_page(triplets[start:start + COLUMNS_PER_PAGE], path)
             pages.append(np.asarray(Image.open(path).convert("L")))
     return pages
+
+
+@functools.lru_cache(maxsize=COLUMNS_PER_PAGE)
+def page_layout(n_columns: int) -> tuple[list[tuple[int, int]], list[tuple[int, int]]]:
+    """(row bands, column bands) of a page :func:`draw_page` draws with ``n_columns`` triplets.
+
+    Found on a page of black stamps drawn the same way, where every panel stands out from
+    the white page whatever the stamps it will hold: the geometry depends only on the count.
+    """
+    black = np.zeros((STAMP_SIZE, STAMP_SIZE), dtype=np.uint8)
+    (page,) = drawn_pages([(black, black, black)] * n_columns)
+    rows, columns = find_panels(page)
+    if len(rows) != len(CHANNELS) or len(columns) != n_columns:
+        raise RuntimeError(f"a page of {n_columns} black triplets shows {len(rows)} rows and {len(columns)} columns "
+                           "of panels; the drawing's geometry has changed")
+    return rows, columns
+
+
+def round_trip(stamps: np.ndarray) -> np.ndarray:
+    """(N, 51, 51, 3) uint8 triplets drawn as the reference picture draws them and cut back out.
+
+    What a stamp looks like once it has been through a published picture: drawn larger
+    (``draw_page``) and averaged back to 51x51 (``cut_stamps``), which smooths its pixel
+    noise.  Stamps cut from a picture of real stamps carry the same smoothing, so a model is
+    fairly compared on them only with simulated stamps that went the same way
+    (``benchmarks/picture_round_trip.py``).  The panels are cut where the page's geometry
+    puts them (:func:`page_layout`), so a stamp of any content comes back in its place.
+    """
+    stamps = np.asarray(stamps)
+    if stamps.ndim != 4 or stamps.shape[1:] != (STAMP_SIZE, STAMP_SIZE, len(CHANNELS)) or stamps.dtype != np.uint8:
+        raise ValueError(f"stamps must be uint8 of shape (N, {STAMP_SIZE}, {STAMP_SIZE}, {len(CHANNELS)}), "
+                         f"got {stamps.dtype} {stamps.shape}")
+    if not len(stamps):
+        return stamps.copy()
+    pages = drawn_pages([tuple(stamp[..., channel] for channel in range(len(CHANNELS))) for stamp in stamps])
+    counts = [min(COLUMNS_PER_PAGE, len(stamps) - start) for start in range(0, len(stamps), COLUMNS_PER_PAGE)]
+    return np.concatenate([cut_stamps(page, panels=page_layout(count)) for page, count in zip(pages, counts)])

@@ -1,0 +1,196 @@
+"""What drawing stamps into a picture and cutting them back does to a model's scores; prints JSON.
+
+Real DES stamps are only seen here through a published picture (``../shared/reference/
+des_real_stamps.png``): each 51x51 panel was drawn about 80 pixels wide and is averaged back
+to 51x51 (``realbogus.release.picture.cut_stamps``).  That round trip smooths the pixel
+noise, so a model trained on the release's own stamps meets stamps from a picture a little
+out of its training distribution whether they are real or simulated.  Two commands measure
+and remove that:
+
+* ``control``: the model's scores on ``--n`` test-split stamps of a release, as they are and
+  after the same round trip (``realbogus.release.picture.round_trip``), side by side; with
+  ``--picture`` also the picture's own stamps, and with ``--labels`` where each sits among
+  the round-tripped release stamps of its label (a percentile).  What the round trip alone
+  does to simulated stamps is the part of a "transfer gap" on real picture stamps that is
+  the picture's.  For a model trained on a ``write`` folder, pass that folder and
+  ``--already-round-tripped``.
+* ``write``: a copy of an ingested release folder whose stamps went through the round trip
+  (catalog and report copied as they are).  Train on it with the pipeline's own stage, e.g.
+  ``python stages/train.py --member model1 --ingested OUT --model-dir M --reports R``,
+  and score the picture with that model (``score_stamp_picture.py --model M``): a model
+  that saw the picture's smoothing in training is the fair judge of the picture's stamps.
+
+    python benchmarks/picture_round_trip.py control --ingested data/ingested --split data/split/split.csv \
+        --model data/models/model1/model.keras [--n 300] [--picture P --labels 1,0,...]
+    python benchmarks/picture_round_trip.py write --ingested data/ingested --out data/round_trip [--workers 2]
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import shutil
+import sys
+from concurrent.futures import ProcessPoolExecutor
+from pathlib import Path
+
+import numpy as np
+
+from realbogus.atomic import OutputPathError, atomic_path
+from realbogus.metrics import auc
+from realbogus.release.picture import round_trip
+
+COMMAND = "picture_round_trip write"
+# Stamps drawn per task in ``write``: whole pages (10 a page), few enough to keep memory small.
+CHUNK = 500
+
+
+def score_summary(scores: np.ndarray, labels: np.ndarray, *, threshold: float) -> dict:
+    """Accuracy at the threshold and the score's median and share above it, per label."""
+    out: dict = {"n": int(len(scores)), "accuracy": round(float(((scores >= threshold) == (labels == 1)).mean()), 4)}
+    for label, name in ((0, "non_artifacts"), (1, "artifacts")):
+        chosen = scores[labels == label]
+        if len(chosen):
+            out[name] = {"n": int(len(chosen)), "median_score": round(float(np.median(chosen)), 4),
+                         "p90_score": round(float(np.quantile(chosen, 0.9)), 4),
+                         "share_at_or_above_threshold": round(float((chosen >= threshold).mean()), 4)}
+    return out
+
+
+def test_rows(*, ingested: Path, split_path: Path, n: int, seed: int) -> tuple[np.ndarray, np.ndarray]:
+    """(rows of stamps.npy, given labels) of up to ``n`` test-split samples, half of each label."""
+    import pandas as pd
+
+    catalog = pd.read_parquet(ingested / "catalog.parquet", columns=["id", "row", "label"])
+    split = pd.read_csv(split_path, usecols=["id", "split"])
+    test = catalog.merge(split[split["split"] == "test"], on="id")
+    if test.empty:
+        raise SystemExit(f"{split_path}: no sample of {ingested / 'catalog.parquet'} is in the test split")
+    chosen = [group.sample(min(len(group), n // 2), random_state=seed) for _, group in test.groupby("label")]
+    picked = pd.concat(chosen).sort_values("row")
+    return picked["row"].to_numpy(), picked["label"].to_numpy().astype(int)
+
+
+def control(args: argparse.Namespace) -> dict:
+    from realbogus.cnn.training import predict_artifact_scores
+    from realbogus.stamp_reader import read_rows
+    from realbogus.survey.scoring import load_scoring_model
+
+    rows, labels = test_rows(ingested=args.ingested, split_path=args.split, n=args.n, seed=args.seed)
+    stamps = read_rows(np.load(args.ingested / "stamps.npy", mmap_mode="r"), rows)
+    model, model_hash = load_scoring_model(args.model)
+    as_they_are = predict_artifact_scores(model=model, stamps=stamps)
+    out: dict = {"benchmark": "picture_round_trip control", "model": str(args.model), "model_hash": model_hash,
+                 "ingested": str(args.ingested), "threshold": args.threshold, "seed": args.seed,
+                 "release_test_stamps": {"as_they_are": score_summary(as_they_are, labels, threshold=args.threshold)}}
+    if args.already_round_tripped:
+        # The release's stamps went through the picture before: they compare with the picture's as they are.
+        comparable = as_they_are
+    else:
+        tripped = round_trip(stamps)
+        comparable = predict_artifact_scores(model=model, stamps=tripped)
+        change = np.abs(tripped.astype(np.int16) - stamps.astype(np.int16)).mean(axis=(1, 2, 3))
+        out["grey_levels_changed_by_round_trip"] = {"per_pixel_mean_abs_median": round(float(np.median(change)), 2),
+                                                    "p90": round(float(np.quantile(change, 0.9)), 2)}
+        out["release_test_stamps"]["after_the_round_trip"] = score_summary(comparable, labels,
+                                                                           threshold=args.threshold)
+        out["score_change_by_round_trip"] = {
+            name: round(float(np.median((comparable - as_they_are)[labels == label])), 4)
+            for label, name in ((0, "non_artifacts_median"), (1, "artifacts_median"))}
+    if args.picture is not None:
+        out["picture"] = score_picture(args, model=model, comparable=comparable, labels=labels)
+    return out
+
+
+def score_picture(args: argparse.Namespace, *, model, comparable: np.ndarray, labels: np.ndarray) -> dict:  # noqa: ANN001
+    """The picture's stamps' scores; with ``--labels``, each one's percentile among the release's of its label.
+
+    ``comparable``: the release test stamps' scores after the same round trip as the picture's.
+    """
+    from PIL import Image
+
+    from realbogus.cnn.training import predict_artifact_scores
+    from realbogus.release.picture import cut_stamps
+
+    picture_stamps = cut_stamps(np.asarray(Image.open(args.picture).convert("L")))
+    scores = predict_artifact_scores(model=model, stamps=picture_stamps)
+    out: dict = {"path": str(args.picture), "artifact_score": [round(float(s), 4) for s in scores]}
+    if args.labels is None:
+        return out
+    picture_labels = np.array([int(value) for value in args.labels.split(",")])
+    if len(picture_labels) != len(scores) or not np.isin(picture_labels, (0, 1)).all():
+        raise SystemExit(f"--labels: expected {len(scores)} values of 0 or 1 (one per column), got {args.labels!r}")
+    percentiles = [round(float((comparable[labels == label] < score).mean()), 3) if (labels == label).any() else None
+                   for score, label in zip(scores, picture_labels)]
+    out.update({"labels": picture_labels.tolist(), **score_summary(scores, picture_labels, threshold=args.threshold),
+                "percentile_among_release_test_of_its_label": percentiles})
+    if len(set(picture_labels.tolist())) == 2:
+        out["auc"] = round(auc(labels=picture_labels, artifact_score=scores), 4)
+    return out
+
+
+def _round_trip_chunk(task: tuple[str, int, int]) -> tuple[int, np.ndarray]:
+    path, start, stop = task
+    return start, round_trip(np.asarray(np.load(path, mmap_mode="r")[start:stop]))
+
+
+def write(args: argparse.Namespace) -> dict:
+    source = args.ingested / "stamps.npy"
+    stamps = np.load(source, mmap_mode="r")
+    if stamps.ndim != 4 or stamps.dtype != np.uint8:
+        raise SystemExit(f"{source}: expected the ingest stage's uint8 (N, 51, 51, 3) stamps, "
+                         f"got {stamps.dtype} {stamps.shape}")
+    tasks = [(str(source), start, min(start + CHUNK, len(stamps))) for start in range(0, len(stamps), CHUNK)]
+    with atomic_path(args.out, is_dir=True, command=COMMAND, inputs=[args.ingested], force=args.force) as folder:
+        out = np.lib.format.open_memmap(folder / "stamps.npy", mode="w+", dtype=np.uint8, shape=stamps.shape)
+        if args.workers > 1:
+            with ProcessPoolExecutor(max_workers=args.workers) as pool:
+                for start, cut in pool.map(_round_trip_chunk, tasks):
+                    out[start:start + len(cut)] = cut
+        else:
+            for start, cut in map(_round_trip_chunk, tasks):
+                out[start:start + len(cut)] = cut
+        out.flush()
+        del out
+        for entry in sorted(args.ingested.iterdir()):
+            if entry.is_file() and entry.name != "stamps.npy" and not entry.name.startswith("."):
+                shutil.copy2(entry, folder / entry.name)
+    return {"benchmark": "picture_round_trip write", "ingested": str(args.ingested), "out": str(args.out),
+            "n_stamps": int(len(stamps))}
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    commands = parser.add_subparsers(dest="command", required=True)
+    scoring = commands.add_parser("control", help="a model's scores on release stamps before and after the round trip")
+    scoring.add_argument("--ingested", type=Path, required=True, help="the ingest stage's folder (stamps.npy, catalog)")
+    scoring.add_argument("--split", type=Path, required=True, help="the split stage's split.csv")
+    scoring.add_argument("--model", type=Path, required=True, help="a model.keras (or its folder)")
+    scoring.add_argument("--n", type=int, default=300, help="test-split stamps, half of each given label")
+    scoring.add_argument("--seed", type=int, default=0)
+    scoring.add_argument("--threshold", type=float, default=0.5, help="artifact when the score is at least this")
+    scoring.add_argument("--picture", type=Path, default=None, help="a picture of stamp triplets to score as well")
+    scoring.add_argument("--labels", default=None, help="the picture's labels, comma-separated, left to right")
+    scoring.add_argument("--already-round-tripped", action="store_true",
+                         help="--ingested is a folder `write` made (the model trained on it): no second round trip")
+    copying = commands.add_parser("write", help="a copy of an ingested folder with round-tripped stamps")
+    copying.add_argument("--ingested", type=Path, required=True)
+    copying.add_argument("--out", type=Path, required=True, help="a new folder (or one this command wrote)")
+    copying.add_argument("--workers", type=int, default=2)
+    copying.add_argument("--force", action="store_true", help="replace an existing folder this command did not write")
+    args = parser.parse_args(argv)
+    if args.command == "control" and args.n < 2:
+        parser.error("--n must be at least 2")
+    if args.command == "write" and args.workers < 1:
+        parser.error("--workers must be at least 1")
+    try:
+        out = control(args) if args.command == "control" else write(args)
+    except OutputPathError as error:
+        raise SystemExit(f"picture_round_trip.py write: {error}") from error
+    json.dump(out, sys.stdout, indent=2)
+    print()
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
