@@ -143,6 +143,15 @@ def _pair_ratios(pairs: list[dict]) -> dict:
             "share_template_at_least_as_broad": round(float((ratios >= 1.0).mean()), 4)}
 
 
+def search_width_percentiles(picture: list[dict], simulated: list[dict]) -> list[float]:
+    """For each compact pair of the picture, the share of the simulated compact pairs whose search
+    object is at most as wide: how sharp the picture's search images are against the release's."""
+    widths = np.array([stamp["search_fwhm"] for stamp in simulated if stamp["compact_pair"]], dtype=float)
+    if not len(widths):
+        return []
+    return [round(float((widths <= stamp["search_fwhm"]).mean()), 4) for stamp in picture if stamp["compact_pair"]]
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--picture", type=Path, help="a drawn grid of stamp triplets (PNG)")
@@ -159,9 +168,12 @@ def main(argv: list[str] | None = None) -> int:
                              "per_stamp": [{key: (round(value, 3) if isinstance(value, float) else value)
                                             for key, value in stamp.items()} for stamp in sizes]}
     if args.simulate:
-        sizes = simulated_sizes(args.simulate, seed=args.seed)
-        result["simulated"] = {"n": args.simulate, "seed": args.seed, **summary(sizes),
-                               "by_convolved_image": split_by_convolved_image(sizes)}
+        simulated = simulated_sizes(args.simulate, seed=args.seed)
+        result["simulated"] = {"n": args.simulate, "seed": args.seed, **summary(simulated),
+                               "by_convolved_image": split_by_convolved_image(simulated)}
+        if args.picture:
+            result["picture"]["compact_search_fwhm_percentile_among_simulated"] = search_width_percentiles(
+                sizes, simulated)
     print(json.dumps(result, indent=1))
     return 0
 

@@ -85,3 +85,13 @@ def test_simulated_pairs_split_by_the_convolved_image_and_the_object() -> None:
     assert template["by_object"]["fake on its host"]["share_template_at_least_as_broad"] == 1.0
     assert template["by_object"]["residual of a star or galaxy"]["ratio_p10_p50_p90"] == [0.9, 0.9, 0.9]
     assert search["compact_pairs"] == 1 and search["by_object"]["other"] == {"compact_pairs": 0}
+
+
+def test_search_width_percentiles_place_each_compact_pair_among_the_simulated() -> None:
+    module = _module()
+    simulated = [{"compact_pair": True, "search_fwhm": width} for width in (4.0, 5.0, 6.0, 7.0)]
+    simulated.append({"compact_pair": False, "search_fwhm": 1.0})  # not a compact pair: not counted
+    picture = [{"compact_pair": True, "search_fwhm": 3.5}, {"compact_pair": False, "search_fwhm": 9.0},
+               {"compact_pair": True, "search_fwhm": 5.0}]
+    assert module.search_width_percentiles(picture, simulated) == [0.0, 0.5]
+    assert module.search_width_percentiles(picture, []) == []
