@@ -13,7 +13,9 @@ and remove that:
   the round-tripped release stamps of its label (a percentile).  What the round trip alone
   does to simulated stamps is the part of a "transfer gap" on real picture stamps that is
   the picture's.  For a model trained on a ``write`` folder, pass that folder and
-  ``--already-round-tripped``.
+  ``--already-round-tripped``.  With a simulated release's ``--truth``, each picture stamp
+  also gets the kinds of its nearest release stamps in the model's last hidden layer: what
+  it looks like to the model.
 * ``write``: a copy of an ingested release folder whose stamps went through the round trip
   (catalog and report copied as they are).  Train on it with the pipeline's own stage, e.g.
   ``python stages/train.py --member model1 --ingested OUT --model-dir M --reports R``,
@@ -33,12 +35,16 @@ import shutil
 import sys
 from concurrent.futures import ProcessPoolExecutor
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import numpy as np
 
 from realbogus.atomic import OutputPathError, atomic_path
 from realbogus.metrics import auc
 from realbogus.release.picture import round_trip
+
+if TYPE_CHECKING:
+    import pandas as pd
 
 COMMAND = "picture_round_trip write"
 # Stamps drawn per task in ``write``: whole pages (10 a page), few enough to keep memory small.
@@ -57,8 +63,8 @@ def score_summary(scores: np.ndarray, labels: np.ndarray, *, threshold: float) -
     return out
 
 
-def test_rows(*, ingested: Path, split_path: Path, n: int, seed: int) -> tuple[np.ndarray, np.ndarray]:
-    """(rows of stamps.npy, given labels) of up to ``n`` test-split samples, half of each label."""
+def release_test_sample(*, ingested: Path, split_path: Path, n: int, seed: int) -> pd.DataFrame:
+    """id, row (of stamps.npy) and given label of up to ``n`` test-split samples, half of each label, by row."""
     import pandas as pd
 
     catalog = pd.read_parquet(ingested / "catalog.parquet", columns=["id", "row", "label"])
@@ -67,8 +73,51 @@ def test_rows(*, ingested: Path, split_path: Path, n: int, seed: int) -> tuple[n
     if test.empty:
         raise SystemExit(f"{split_path}: no sample of {ingested / 'catalog.parquet'} is in the test split")
     chosen = [group.sample(min(len(group), n // 2), random_state=seed) for _, group in test.groupby("label")]
-    picked = pd.concat(chosen).sort_values("row")
-    return picked["row"].to_numpy(), picked["label"].to_numpy().astype(int)
+    return pd.concat(chosen).sort_values("row").reset_index(drop=True)
+
+
+def release_kinds(truth_path: Path, ids: np.ndarray) -> np.ndarray:
+    """Each id's kind from a simulated release's truth table: its scene kind, or artifact:<type>."""
+    import pandas as pd
+
+    truth = pd.read_parquet(truth_path, columns=["id", "scene_kind", "artifact_type"]).set_index("id")
+    missing = np.setdiff1d(ids, truth.index.to_numpy())
+    if len(missing):
+        raise SystemExit(f"{truth_path}: no truth row for {len(missing)} sample(s) of the release, e.g. id {missing[0]}")
+    rows = truth.loc[ids]
+    return np.where(rows["scene_kind"] == "artifact", "artifact:" + rows["artifact_type"].astype(str),
+                    rows["scene_kind"].astype(str))
+
+
+def nearest_kinds(model, *, picture_stamps: np.ndarray, release_stamps: np.ndarray,  # noqa: ANN001
+                  kinds: np.ndarray, k: int) -> list[dict]:
+    """What each picture stamp resembles to the model: the kinds of its ``k`` nearest release stamps.
+
+    Nearness is Euclidean in the model's last hidden layer (the input of its output layer),
+    each unit standardised over the release stamps.  ``distance_over_release_typical``
+    compares the nearest one's distance with the release stamps' own median distance to
+    their nearest other release stamp: well above 1, the picture stamp lies off the release.
+    """
+    import keras
+
+    embed = keras.Model(model.inputs, model.layers[-1].input)
+    release = np.asarray(embed.predict(release_stamps, batch_size=256, verbose=0), dtype=np.float64)
+    picture = np.asarray(embed.predict(picture_stamps, batch_size=256, verbose=0), dtype=np.float64)
+    centre, scale = release.mean(axis=0), release.std(axis=0) + 1e-9
+    release, picture = (release - centre) / scale, (picture - centre) / scale
+    squared = (release ** 2).sum(axis=1)
+    between = squared[:, None] + squared[None, :] - 2.0 * release @ release.T  # squared distances, n x n
+    np.fill_diagonal(between, np.inf)
+    typical = float(np.sqrt(max(float(np.median(between.min(axis=1))), 0.0)))
+    out = []
+    for point in picture:
+        distance = np.sqrt(((release - point) ** 2).sum(axis=1))
+        nearest = np.argsort(distance, kind="stable")[:k]
+        names, counts = np.unique(kinds[nearest], return_counts=True)
+        order = np.argsort(-counts, kind="stable")
+        out.append({"kinds": {str(names[i]): int(counts[i]) for i in order},
+                    "distance_over_release_typical": round(float(distance[nearest[0]]) / typical, 3)})
+    return out
 
 
 def control(args: argparse.Namespace) -> dict:
@@ -76,8 +125,9 @@ def control(args: argparse.Namespace) -> dict:
     from realbogus.stamp_reader import read_rows
     from realbogus.survey.scoring import load_scoring_model
 
-    rows, labels = test_rows(ingested=args.ingested, split_path=args.split, n=args.n, seed=args.seed)
-    stamps = read_rows(np.load(args.ingested / "stamps.npy", mmap_mode="r"), rows)
+    sample = release_test_sample(ingested=args.ingested, split_path=args.split, n=args.n, seed=args.seed)
+    labels = sample["label"].to_numpy().astype(int)
+    stamps = read_rows(np.load(args.ingested / "stamps.npy", mmap_mode="r"), sample["row"].to_numpy())
     model, model_hash = load_scoring_model(args.model)
     as_they_are = predict_artifact_scores(model=model, stamps=stamps)
     out: dict = {"benchmark": "picture_round_trip control", "model": str(args.model), "model_hash": model_hash,
@@ -85,10 +135,10 @@ def control(args: argparse.Namespace) -> dict:
                  "release_test_stamps": {"as_they_are": score_summary(as_they_are, labels, threshold=args.threshold)}}
     if args.already_round_tripped:
         # The release's stamps went through the picture before: they compare with the picture's as they are.
-        comparable = as_they_are
+        comparable, comparable_stamps = as_they_are, stamps
     else:
         tripped = round_trip(stamps)
-        comparable = predict_artifact_scores(model=model, stamps=tripped)
+        comparable, comparable_stamps = predict_artifact_scores(model=model, stamps=tripped), tripped
         change = np.abs(tripped.astype(np.int16) - stamps.astype(np.int16)).mean(axis=(1, 2, 3))
         out["grey_levels_changed_by_round_trip"] = {"per_pixel_mean_abs_median": round(float(np.median(change)), 2),
                                                     "p90": round(float(np.quantile(change, 0.9)), 2)}
@@ -98,23 +148,32 @@ def control(args: argparse.Namespace) -> dict:
             name: round(float(np.median((comparable - as_they_are)[labels == label])), 4)
             for label, name in ((0, "non_artifacts_median"), (1, "artifacts_median"))}
     if args.picture is not None:
-        out["picture"] = score_picture(args, model=model, comparable=comparable, labels=labels)
+        from PIL import Image
+
+        from realbogus.release.picture import cut_stamps
+
+        picture_stamps = cut_stamps(np.asarray(Image.open(args.picture).convert("L")))
+        out["picture"] = score_picture(args, picture_stamps, model=model, comparable=comparable, labels=labels)
+        if args.truth is not None:
+            out["picture"]["nearest_release_stamps"] = {
+                "k": args.neighbours, "truth": str(args.truth),
+                "per_stamp": nearest_kinds(model, picture_stamps=picture_stamps, release_stamps=comparable_stamps,
+                                           kinds=release_kinds(args.truth, sample["id"].to_numpy()),
+                                           k=args.neighbours)}
     return out
 
 
-def score_picture(args: argparse.Namespace, *, model, comparable: np.ndarray, labels: np.ndarray) -> dict:  # noqa: ANN001
+def score_picture(args: argparse.Namespace, picture_stamps: np.ndarray, *, model, comparable: np.ndarray,  # noqa: ANN001
+                  labels: np.ndarray) -> dict:
     """The picture's stamps' scores; with ``--labels``, each one's percentile among the release's of its label.
 
     ``comparable``: the release test stamps' scores after the same round trip as the picture's.
     """
-    from PIL import Image
-
     from realbogus.cnn.training import predict_artifact_scores
-    from realbogus.release.picture import cut_stamps
 
-    picture_stamps = cut_stamps(np.asarray(Image.open(args.picture).convert("L")))
     scores = predict_artifact_scores(model=model, stamps=picture_stamps)
-    out: dict = {"path": str(args.picture), "artifact_score": [round(float(s), 4) for s in scores]}
+    out: dict = {"path": str(args.picture), "artifact_score": [round(float(s), 4) for s in scores],
+}
     if args.labels is None:
         return out
     picture_labels = np.array([int(value) for value in args.labels.split(",")])
@@ -171,6 +230,10 @@ def main(argv: list[str] | None = None) -> int:
     scoring.add_argument("--threshold", type=float, default=0.5, help="artifact when the score is at least this")
     scoring.add_argument("--picture", type=Path, default=None, help="a picture of stamp triplets to score as well")
     scoring.add_argument("--labels", default=None, help="the picture's labels, comma-separated, left to right")
+    scoring.add_argument("--truth", type=Path, default=None,
+                         help="a simulated release's truth.parquet: name the kinds of each picture stamp's nearest "
+                              "release stamps in the model's last hidden layer")
+    scoring.add_argument("--neighbours", type=int, default=25, help="how many nearest release stamps (with --truth)")
     scoring.add_argument("--already-round-tripped", action="store_true",
                          help="--ingested is a folder `write` made (the model trained on it): no second round trip")
     copying = commands.add_parser("write", help="a copy of an ingested folder with round-tripped stamps")
@@ -181,6 +244,8 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     if args.command == "control" and args.n < 2:
         parser.error("--n must be at least 2")
+    if args.command == "control" and args.truth is not None and (args.picture is None or args.neighbours < 1):
+        parser.error("--truth needs --picture, and --neighbours at least 1")
     if args.command == "write" and args.workers < 1:
         parser.error("--workers must be at least 1")
     try:

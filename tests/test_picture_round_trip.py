@@ -91,17 +91,28 @@ def test_write_copies_an_ingested_folder_with_round_tripped_stamps(benchmark, tm
     assert (foreign / "notes.txt").read_text() == "keep me"
 
 
-def test_test_rows_takes_test_split_samples_half_of_each_label(benchmark, tmp_path: Path) -> None:
+def test_the_release_sample_is_test_split_samples_half_of_each_label(benchmark, tmp_path: Path) -> None:
     _ingested(tmp_path / "ingested")
     split = pd.DataFrame({"id": np.arange(100, 112), "split": ["test"] * 8 + ["train"] * 4})
     split.to_csv(tmp_path / "split.csv", index=False)
-    rows, labels = benchmark.test_rows(ingested=tmp_path / "ingested", split_path=tmp_path / "split.csv", n=6, seed=0)
-    assert len(rows) == 6 and sorted(labels.tolist()) == [0, 0, 0, 1, 1, 1]
+    sample = benchmark.release_test_sample(ingested=tmp_path / "ingested", split_path=tmp_path / "split.csv", n=6,
+                                           seed=0)
+    assert len(sample) == 6 and sorted(sample["label"].tolist()) == [0, 0, 0, 1, 1, 1]
     # ids 100-107 are the test split: rows 11 down to 4 (row = 11 - (id - 100)).
-    assert set(rows.tolist()) <= set(range(4, 12)) and (np.diff(rows) > 0).all()
+    assert set(sample["id"]) <= set(range(100, 108)) and (sample["row"] == 111 - sample["id"]).all()
+    assert (np.diff(sample["row"]) > 0).all()
     split.assign(split="train").to_csv(tmp_path / "split.csv", index=False)
     with pytest.raises(SystemExit, match="no sample"):
-        benchmark.test_rows(ingested=tmp_path / "ingested", split_path=tmp_path / "split.csv", n=6, seed=0)
+        benchmark.release_test_sample(ingested=tmp_path / "ingested", split_path=tmp_path / "split.csv", n=6, seed=0)
+
+
+def test_release_kinds_name_artifacts_by_type_and_refuse_missing_ids(benchmark, tmp_path: Path) -> None:
+    pd.DataFrame({"id": [1, 2, 3], "scene_kind": ["fake", "artifact", "source_on_artifact"],
+                  "artifact_type": ["none", "dipole", "bad_column"]}).to_parquet(tmp_path / "truth.parquet")
+    kinds = benchmark.release_kinds(tmp_path / "truth.parquet", np.array([3, 1, 2]))
+    assert kinds.tolist() == ["source_on_artifact", "fake", "artifact:dipole"]
+    with pytest.raises(SystemExit, match="no truth row for 1 sample"):
+        benchmark.release_kinds(tmp_path / "truth.parquet", np.array([1, 9]))
 
 
 def test_score_summary_counts_per_label(benchmark) -> None:
@@ -132,8 +143,12 @@ def test_control_scores_release_stamps_before_and_after_the_round_trip(benchmark
     model.layers[-1].set_weights([np.full((2, 1), 40.0, np.float32), np.array([-4.0], np.float32)])
     model_path = tmp_path / "model.keras"
     model.save(model_path)
+    # Truth: the even rows are smooth-ish "fakes", the odd ones rough "artifacts" (see _ingested's labels).
+    pd.DataFrame({"id": np.arange(100, 112), "scene_kind": ["fake", "artifact"] * 6,
+                  "artifact_type": ["none", "noise_peak"] * 6}).to_parquet(tmp_path / "truth.parquet")
     arguments = ["control", "--ingested", str(tmp_path / "ingested"), "--split", str(tmp_path / "split.csv"),
-                 "--model", str(model_path), "--n", "12", "--picture", str(picture), "--labels", "0,1"]
+                 "--model", str(model_path), "--n", "12", "--picture", str(picture), "--labels", "0,1",
+                 "--truth", str(tmp_path / "truth.parquet"), "--neighbours", "3"]
     assert benchmark.main(arguments) == 0
     out = json.loads(capsys.readouterr().out)
     before, after = out["release_test_stamps"]["as_they_are"], out["release_test_stamps"]["after_the_round_trip"]
@@ -148,6 +163,11 @@ def test_control_scores_release_stamps_before_and_after_the_round_trip(benchmark
     assert picture_scores == pytest.approx(expected, abs=2e-3)
     assert all(0.0 <= p <= 1.0 for p in out["picture"]["percentile_among_release_test_of_its_label"])
     assert out["picture"]["n"] == 2 and out["picture"]["auc"] in (0.0, 0.5, 1.0)
+    # Each picture stamp is one of the release's, round-tripped alike: its nearest release
+    # stamp is itself, at distance 0, and its three nearest are named by kind.
+    neighbours = out["picture"]["nearest_release_stamps"]["per_stamp"]
+    assert [sum(entry["kinds"].values()) for entry in neighbours] == [3, 3]
+    assert all(entry["distance_over_release_typical"] == pytest.approx(0.0, abs=1e-3) for entry in neighbours)
     # A model trained on round-tripped stamps is compared with them as they are: no second trip.
     assert benchmark.main(arguments + ["--already-round-tripped"]) == 0
     out = json.loads(capsys.readouterr().out)
