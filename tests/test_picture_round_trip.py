@@ -11,6 +11,7 @@ import pytest
 
 from realbogus.release.picture import draw_page, round_trip
 from script_modules import load_script  # tests/ is on sys.path
+from smooth_stamps import smooth_stamp
 
 SCRIPT = "benchmarks/picture_round_trip.py"
 
@@ -20,17 +21,9 @@ def benchmark():
     return load_script(SCRIPT)
 
 
-def _smooth(rng: np.random.Generator) -> np.ndarray:
-    rows, columns = np.mgrid[:51, :51].astype(float)
-    image = np.full((51, 51), rng.uniform(20, 60))
-    y, x = rng.uniform(15, 35, size=2)
-    image += rng.uniform(80, 150) * np.exp(-0.5 * ((rows - y) ** 2 + (columns - x) ** 2) / 5.0 ** 2)
-    return np.clip(image, 0, 255).astype(np.uint8)
-
-
 def test_the_round_trip_keeps_smooth_stamps_and_smooths_pixel_noise() -> None:
     rng = np.random.default_rng(0)
-    smooth = np.stack([np.stack([_smooth(rng) for _ in range(3)], axis=-1) for _ in range(3)])
+    smooth = np.stack([np.stack([smooth_stamp(rng) for _ in range(3)], axis=-1) for _ in range(3)])
     noisy = np.clip(rng.normal(110, 40, size=(3, 51, 51, 3)), 0, 255).astype(np.uint8)
     back = round_trip(np.concatenate([smooth, noisy]))
     assert back.shape == (6, 51, 51, 3) and back.dtype == np.uint8
@@ -46,7 +39,7 @@ def test_the_round_trip_keeps_smooth_stamps_and_smooths_pixel_noise() -> None:
 def test_a_near_white_stamp_comes_back_in_its_place() -> None:
     # Panels found on the page itself would miss this column (near white, like the page).
     rng = np.random.default_rng(2)
-    stamps = np.stack([np.stack([_smooth(rng) for _ in range(3)], axis=-1) for _ in range(3)])
+    stamps = np.stack([np.stack([smooth_stamp(rng) for _ in range(3)], axis=-1) for _ in range(3)])
     stamps[1] = 252
     back = round_trip(stamps)
     assert back.shape == (3, 51, 51, 3)

@@ -7,6 +7,7 @@ import pytest
 from PIL import Image
 
 from script_modules import load_script  # tests/ is on sys.path
+from smooth_stamps import smooth_stamp
 
 SCRIPT = "benchmarks/score_stamp_picture.py"
 
@@ -14,16 +15,6 @@ SCRIPT = "benchmarks/score_stamp_picture.py"
 @pytest.fixture(scope="module")
 def picture_module():
     return load_script(SCRIPT)
-
-
-def _smooth_stamp(rng: np.random.Generator) -> np.ndarray:
-    """A 51x51 uint8 stamp of a few Gaussian blobs on a sky (smooth, so resampling keeps it)."""
-    rows, columns = np.mgrid[:51, :51].astype(float)
-    image = np.full((51, 51), rng.uniform(10, 60))
-    for _ in range(3):
-        y, x, width = rng.uniform(10, 40), rng.uniform(10, 40), rng.uniform(3, 6)
-        image += rng.uniform(50, 150) * np.exp(-0.5 * ((rows - y) ** 2 + (columns - x) ** 2) / width ** 2)
-    return np.clip(image, 0, 255).astype(np.uint8)
 
 
 def _draw_grid(stamps: np.ndarray, *, scale: float = 1.6, gap: int = 15, margin: int = 30) -> np.ndarray:
@@ -45,7 +36,7 @@ def _draw_grid(stamps: np.ndarray, *, scale: float = 1.6, gap: int = 15, margin:
 
 def test_cuts_each_column_of_panels_back_into_a_stamp_triplet(picture_module) -> None:
     rng = np.random.default_rng(0)
-    stamps = np.stack([np.stack([_smooth_stamp(rng) for _ in range(3)], axis=-1) for _ in range(4)])
+    stamps = np.stack([np.stack([smooth_stamp(rng) for _ in range(3)], axis=-1) for _ in range(4)])
     cut = picture_module.cut_stamps(_draw_grid(stamps))
     assert cut.shape == (4, 51, 51, 3) and cut.dtype == np.uint8
     error = np.abs(cut.astype(int) - stamps.astype(int))
@@ -60,7 +51,7 @@ def test_cuts_each_column_of_panels_back_into_a_stamp_triplet(picture_module) ->
 
 def test_a_picture_without_three_rows_of_panels_is_refused(picture_module) -> None:
     rng = np.random.default_rng(1)
-    stamps = np.stack([np.stack([_smooth_stamp(rng) for _ in range(2)], axis=-1) for _ in range(3)])
+    stamps = np.stack([np.stack([smooth_stamp(rng) for _ in range(2)], axis=-1) for _ in range(3)])
     with pytest.raises(ValueError, match="expected 3 rows of panels"):
         picture_module.cut_stamps(_draw_grid(stamps))
 
