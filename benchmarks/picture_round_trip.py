@@ -49,6 +49,8 @@ if TYPE_CHECKING:
 COMMAND = "picture_round_trip write"
 # Stamps drawn per task in ``write``: whole pages (10 a page), few enough to keep memory small.
 CHUNK = 500
+# Release stamps whose distances to all others are held at once in ``nearest_kinds``.
+NEIGHBOUR_BLOCK = 1000
 
 
 def score_summary(scores: np.ndarray, labels: np.ndarray, *, threshold: float) -> dict:
@@ -89,6 +91,21 @@ def release_kinds(truth_path: Path, ids: np.ndarray) -> np.ndarray:
                     rows["scene_kind"].astype(str))
 
 
+def typical_nearest_distance(points: np.ndarray, *, block: int = NEIGHBOUR_BLOCK) -> float:
+    """Median over ``points`` of each one's Euclidean distance to its nearest other point.
+
+    Computed ``block`` rows at a time, so memory stays n x block whatever n.
+    """
+    squared = (points ** 2).sum(axis=1)
+    nearest_other = np.empty(len(points))
+    for start in range(0, len(points), block):
+        rows = slice(start, min(start + block, len(points)))
+        between = squared[rows, None] + squared[None, :] - 2.0 * points[rows] @ points.T
+        between[np.arange(rows.stop - rows.start), np.arange(rows.start, rows.stop)] = np.inf  # not itself
+        nearest_other[rows] = between.min(axis=1)
+    return float(np.sqrt(max(float(np.median(nearest_other)), 0.0)))
+
+
 def nearest_kinds(model, *, picture_stamps: np.ndarray, release_stamps: np.ndarray,  # noqa: ANN001
                   kinds: np.ndarray, k: int) -> list[dict]:
     """What each picture stamp resembles to the model: the kinds of its ``k`` nearest release stamps.
@@ -105,10 +122,7 @@ def nearest_kinds(model, *, picture_stamps: np.ndarray, release_stamps: np.ndarr
     picture = np.asarray(embed.predict(picture_stamps, batch_size=256, verbose=0), dtype=np.float64)
     centre, scale = release.mean(axis=0), release.std(axis=0) + 1e-9
     release, picture = (release - centre) / scale, (picture - centre) / scale
-    squared = (release ** 2).sum(axis=1)
-    between = squared[:, None] + squared[None, :] - 2.0 * release @ release.T  # squared distances, n x n
-    np.fill_diagonal(between, np.inf)
-    typical = float(np.sqrt(max(float(np.median(between.min(axis=1))), 0.0)))
+    typical = typical_nearest_distance(release)
     out = []
     for point in picture:
         distance = np.sqrt(((release - point) ** 2).sum(axis=1))

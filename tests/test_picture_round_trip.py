@@ -108,6 +108,17 @@ def test_release_kinds_name_artifacts_by_type_and_refuse_missing_ids(benchmark, 
         benchmark.release_kinds(tmp_path / "truth.parquet", np.array([1, 9]))
 
 
+def test_the_typical_nearest_distance_is_the_same_in_blocks(benchmark) -> None:
+    points = np.random.default_rng(0).normal(size=(23, 5))
+    direct = np.sqrt(((points[:, None, :] - points[None, :, :]) ** 2).sum(axis=-1))
+    np.fill_diagonal(direct, np.inf)
+    expected = float(np.median(direct.min(axis=1)))
+    for block in (1, 7, 23, 1000):
+        assert benchmark.typical_nearest_distance(points, block=block) == pytest.approx(expected, rel=1e-9)
+    # Three points on a line, 1 and 2 apart: nearest others 1, 1, 2.
+    assert benchmark.typical_nearest_distance(np.array([[0.0], [1.0], [3.0]]), block=2) == pytest.approx(1.0)
+
+
 def test_score_summary_counts_per_label(benchmark) -> None:
     summary = benchmark.score_summary(np.array([0.1, 0.6, 0.9, 0.4]), np.array([0, 0, 1, 1]), threshold=0.5)
     assert summary["accuracy"] == 0.5
