@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import functools
 import tempfile
+from collections.abc import Sequence
 from pathlib import Path
 
 import numpy as np
@@ -48,7 +49,7 @@ def find_panels(page: np.ndarray) -> tuple[list[tuple[int, int]], list[tuple[int
     return rows, columns
 
 
-def cut_stamps(page: np.ndarray, *, panels: tuple[list[tuple[int, int]], list[tuple[int, int]]] | None = None
+def cut_stamps(page: np.ndarray, *, panels: tuple[Sequence[tuple[int, int]], Sequence[tuple[int, int]]] | None = None
                ) -> np.ndarray:
     """(N, 51, 51, 3) uint8 triplets, one per column of panels, channels in CHANNELS order.
 
@@ -111,7 +112,7 @@ def drawn_pages(triplets: list[tuple[np.ndarray, np.ndarray, np.ndarray]]) -> li
 
 
 @functools.lru_cache(maxsize=COLUMNS_PER_PAGE)
-def page_layout(n_columns: int) -> tuple[list[tuple[int, int]], list[tuple[int, int]]]:
+def page_layout(n_columns: int) -> tuple[tuple[tuple[int, int], ...], tuple[tuple[int, int], ...]]:
     """(row bands, column bands) of a page :func:`draw_page` draws with ``n_columns`` triplets.
 
     Found on a page of black stamps drawn the same way, where every panel stands out from
@@ -123,7 +124,7 @@ def page_layout(n_columns: int) -> tuple[list[tuple[int, int]], list[tuple[int, 
     if len(rows) != len(CHANNELS) or len(columns) != n_columns:
         raise RuntimeError(f"a page of {n_columns} black triplets shows {len(rows)} rows and {len(columns)} columns "
                            "of panels; the drawing's geometry has changed")
-    return rows, columns
+    return tuple(rows), tuple(columns)  # immutable: the cache hands the same value to every caller
 
 
 def round_trip(stamps: np.ndarray) -> np.ndarray:
