@@ -30,10 +30,9 @@ import json
 from pathlib import Path
 
 import numpy as np
-from PIL import Image
 from scipy import ndimage
 
-from realbogus.release.picture import CHANNELS, cut_stamps, round_trip
+from realbogus.release.picture import CHANNELS, read_picture, round_trip
 
 # The central box the peak is looked for in, as the display stretch's own (21x21).
 CENTRAL_HALF = 10
@@ -163,7 +162,7 @@ def main(argv: list[str] | None = None) -> int:
     result: dict = {"benchmark": "picture_psf_sizes", "min_contrast": MIN_CONTRAST,
                     "max_peak_separation_px": MAX_PEAK_SEPARATION, "max_compact_fwhm_px": MAX_COMPACT}
     if args.picture:
-        sizes = stamp_sizes(cut_stamps(np.asarray(Image.open(args.picture).convert("L"))))
+        sizes = stamp_sizes(read_picture(args.picture))
         result["picture"] = {"path": str(args.picture), **summary(sizes),
                              "per_stamp": [{key: (round(value, 3) if isinstance(value, float) else value)
                                             for key, value in stamp.items()} for stamp in sizes]}

@@ -41,7 +41,7 @@ import numpy as np
 
 from realbogus.atomic import OutputPathError, atomic_path
 from realbogus.metrics import auc
-from realbogus.release.picture import round_trip
+from realbogus.release.picture import picture_labels, read_picture, round_trip
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -162,11 +162,7 @@ def control(args: argparse.Namespace) -> dict:
             name: round(float(np.median((comparable - as_they_are)[labels == label])), 4)
             for label, name in ((0, "non_artifacts_median"), (1, "artifacts_median"))}
     if args.picture is not None:
-        from PIL import Image
-
-        from realbogus.release.picture import cut_stamps
-
-        picture_stamps = cut_stamps(np.asarray(Image.open(args.picture).convert("L")))
+        picture_stamps = read_picture(args.picture)
         out["picture"] = score_picture(args, picture_stamps, model=model, comparable=comparable, labels=labels)
         if args.truth is not None:
             out["picture"]["nearest_release_stamps"] = {
@@ -186,19 +182,20 @@ def score_picture(args: argparse.Namespace, picture_stamps: np.ndarray, *, model
     from realbogus.cnn.training import predict_artifact_scores
 
     scores = predict_artifact_scores(model=model, stamps=picture_stamps)
-    out: dict = {"path": str(args.picture), "artifact_score": [round(float(s), 4) for s in scores],
-}
+    out: dict = {"path": str(args.picture), "artifact_score": [round(float(s), 4) for s in scores]}
     if args.labels is None:
         return out
-    picture_labels = np.array([int(value) for value in args.labels.split(",")])
-    if len(picture_labels) != len(scores) or not np.isin(picture_labels, (0, 1)).all():
-        raise SystemExit(f"--labels: expected {len(scores)} values of 0 or 1 (one per column), got {args.labels!r}")
+    try:
+        labels_of_picture = picture_labels(args.labels, n_stamps=len(scores))
+    except ValueError as error:
+        raise SystemExit(f"--labels: {error}") from None
     percentiles = [round(float((comparable[labels == label] < score).mean()), 3) if (labels == label).any() else None
-                   for score, label in zip(scores, picture_labels)]
-    out.update({"labels": picture_labels.tolist(), **score_summary(scores, picture_labels, threshold=args.threshold),
+                   for score, label in zip(scores, labels_of_picture)]
+    out.update({"labels": labels_of_picture.tolist(),
+                **score_summary(scores, labels_of_picture, threshold=args.threshold),
                 "percentile_among_release_test_of_its_label": percentiles})
-    if len(set(picture_labels.tolist())) == 2:
-        out["auc"] = round(auc(labels=picture_labels, artifact_score=scores), 4)
+    if len(set(labels_of_picture.tolist())) == 2:
+        out["auc"] = round(auc(labels=labels_of_picture, artifact_score=scores), 4)
     return out
 
 

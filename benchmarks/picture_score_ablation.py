@@ -32,10 +32,9 @@ import sys
 from pathlib import Path
 
 import numpy as np
-from PIL import Image
 from scipy import ndimage
 
-from realbogus.release.picture import CHANNELS, cut_stamps
+from realbogus.release.picture import CHANNELS, read_picture
 
 RADII = (3, 8, 17)
 DRAWS = 5
@@ -109,7 +108,7 @@ def main() -> int:
     from realbogus.cnn.training import predict_artifact_scores
     from realbogus.survey.scoring import load_scoring_model
 
-    stamps = cut_stamps(np.asarray(Image.open(args.picture).convert("L")))
+    stamps = read_picture(args.picture)
     model, model_hash = load_scoring_model(args.model)
 
     def score(batch: np.ndarray) -> list[float]:

@@ -25,9 +25,7 @@ import sys
 from pathlib import Path
 
 import numpy as np
-from PIL import Image
-
-from realbogus.release.picture import cut_stamps
+from realbogus.release.picture import picture_labels, read_picture
 
 
 def auc(labels: np.ndarray, artifact_score: np.ndarray) -> float | None:
@@ -50,16 +48,16 @@ def main() -> int:
     from realbogus.cnn.training import predict_artifact_scores
     from realbogus.survey.scoring import load_scoring_model
 
-    page = np.asarray(Image.open(args.picture).convert("L"))
-    stamps = cut_stamps(page)
+    stamps = read_picture(args.picture)
     model, model_hash = load_scoring_model(args.model)
     scores = predict_artifact_scores(model=model, stamps=stamps)
     out: dict = {"picture": str(args.picture), "model": str(args.model), "model_hash": model_hash,
                  "n_stamps": int(len(stamps)), "artifact_score": [round(float(s), 4) for s in scores]}
     if args.labels is not None:
-        labels = np.array([int(value) for value in args.labels.split(",")])
-        if len(labels) != len(stamps) or not np.isin(labels, (0, 1)).all():
-            raise SystemExit(f"--labels: expected {len(stamps)} values of 0 or 1 (one per column), got {args.labels!r}")
+        try:
+            labels = picture_labels(args.labels, n_stamps=len(stamps))
+        except ValueError as error:
+            raise SystemExit(f"--labels: {error}") from None
         predicted = (scores >= args.threshold).astype(int)
         out.update({"labels": labels.tolist(), "threshold": args.threshold,
                     "n_right": int((predicted == labels).sum()), "auc": auc(labels, scores)})

@@ -9,7 +9,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from realbogus.release.picture import draw_page, round_trip
+from realbogus.release.picture import draw_page, picture_labels, read_picture, round_trip
 from script_modules import load_script  # tests/ is on sys.path
 from smooth_stamps import smooth_stamp
 
@@ -45,6 +45,17 @@ def test_a_near_white_stamp_comes_back_in_its_place() -> None:
     assert back.shape == (3, 51, 51, 3)
     assert np.abs(back[1, 3:-3, 3:-3].astype(int) - 252).max() <= 2
     assert np.abs(back[2].astype(int) - stamps[2].astype(int)).mean() < 3.0
+
+
+def test_a_picture_file_is_read_into_its_triplets_and_its_labels_are_checked(tmp_path: Path) -> None:
+    rng = np.random.default_rng(4)
+    stamps = np.stack([np.stack([smooth_stamp(rng) for _ in range(3)], axis=-1) for _ in range(2)])
+    draw_page([tuple(stamp[..., channel] for channel in range(3)) for stamp in stamps], tmp_path / "p.png")
+    assert (read_picture(tmp_path / "p.png") == round_trip(stamps)).all()
+    assert picture_labels("1,0", n_stamps=2).tolist() == [1, 0]
+    for text in ("1,0,1", "1,2", "1,x"):
+        with pytest.raises(ValueError, match="expected 2 values of 0 or 1"):
+            picture_labels(text, n_stamps=2)
 
 
 def test_the_round_trip_refuses_what_is_not_a_stack_of_triplets() -> None:

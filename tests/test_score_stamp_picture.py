@@ -6,6 +6,7 @@ import numpy as np
 import pytest
 from PIL import Image
 
+from realbogus.release.picture import cut_stamps
 from script_modules import load_script  # tests/ is on sys.path
 from smooth_stamps import smooth_stamp
 
@@ -34,10 +35,10 @@ def _draw_grid(stamps: np.ndarray, *, scale: float = 1.6, gap: int = 15, margin:
     return page
 
 
-def test_cuts_each_column_of_panels_back_into_a_stamp_triplet(picture_module) -> None:
+def test_cuts_each_column_of_panels_back_into_a_stamp_triplet() -> None:
     rng = np.random.default_rng(0)
     stamps = np.stack([np.stack([smooth_stamp(rng) for _ in range(3)], axis=-1) for _ in range(4)])
-    cut = picture_module.cut_stamps(_draw_grid(stamps))
+    cut = cut_stamps(_draw_grid(stamps))
     assert cut.shape == (4, 51, 51, 3) and cut.dtype == np.uint8
     error = np.abs(cut.astype(int) - stamps.astype(int))
     assert error.mean() < 2.0 and error.max() < 40
@@ -49,11 +50,11 @@ def test_cuts_each_column_of_panels_back_into_a_stamp_triplet(picture_module) ->
             assert int(np.argmin(distances)) == index * 3 + channel
 
 
-def test_a_picture_without_three_rows_of_panels_is_refused(picture_module) -> None:
+def test_a_picture_without_three_rows_of_panels_is_refused() -> None:
     rng = np.random.default_rng(1)
     stamps = np.stack([np.stack([smooth_stamp(rng) for _ in range(2)], axis=-1) for _ in range(3)])
     with pytest.raises(ValueError, match="expected 3 rows of panels"):
-        picture_module.cut_stamps(_draw_grid(stamps))
+        cut_stamps(_draw_grid(stamps))
 
 
 def test_auc_counts_ordered_pairs_and_ties_half(picture_module) -> None:

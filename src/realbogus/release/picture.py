@@ -73,6 +73,27 @@ def cut_stamps(page: np.ndarray, *, panels: tuple[Sequence[tuple[int, int]], Seq
     return stamps
 
 
+def read_picture(path: str | Path) -> np.ndarray:
+    """(N, 51, 51, 3) uint8 triplets cut out of the picture file at ``path`` (any image PIL reads)."""
+    return cut_stamps(np.asarray(Image.open(path).convert("L")))
+
+
+def picture_labels(text: str, *, n_stamps: int) -> np.ndarray:
+    """A picture's labels from comma-separated 0s and 1s, one per column, left to right.
+
+    A ``ValueError`` saying what was expected for anything else, or for a count that is not
+    ``n_stamps``.
+    """
+    problem = ValueError(f"expected {n_stamps} values of 0 or 1 (one per column), got {text!r}")
+    try:
+        labels = np.array([int(value) for value in text.split(",")])
+    except ValueError:
+        raise problem from None
+    if len(labels) != n_stamps or not np.isin(labels, (0, 1)).all():
+        raise problem
+    return labels
+
+
 def draw_page(triplets: list[tuple[np.ndarray, np.ndarray, np.ndarray]], path: Path) -> None:
     """Draw up to COLUMNS_PER_PAGE display triplets (uint8 template, search, difference) as the reference picture draws them."""
     import matplotlib
