@@ -15,7 +15,9 @@ and remove that:
   the picture's.  For a model trained on a ``write`` folder, pass that folder and
   ``--already-round-tripped``.  With a simulated release's ``--truth``, each picture stamp
   also gets the kinds of its nearest release stamps in the model's last hidden layer: what
-  it looks like to the model.
+  it looks like to the model.  ``--blur 0.7,1.0`` scores the picture's stamps and the
+  release's non-artifacts again with their search and difference panels blurred: whether a
+  stamp reads as an artifact for its sharpness.
 * ``write``: a copy of an ingested release folder whose stamps went through the round trip
   (catalog and report copied as they are).  Train on it with the pipeline's own stage, e.g.
   ``python stages/train.py --member model1 --ingested OUT --model-dir M --reports R``,
@@ -76,6 +78,27 @@ def release_test_sample(*, ingested: Path, split_path: Path, n: int, seed: int) 
         raise SystemExit(f"{split_path}: no sample of {ingested / 'catalog.parquet'} is in the test split")
     chosen = [group.sample(min(len(group), n // 2), random_state=seed) for _, group in test.groupby("label")]
     return pd.concat(chosen).sort_values("row").reset_index(drop=True)
+
+
+def blur_panels(stamps: np.ndarray, sigma: float, *, channels: tuple[int, ...] = (1, 2)) -> np.ndarray:
+    """The stamps with these channels' panels blurred by a Gaussian of ``sigma`` pixels.
+
+    Each blurred panel is stretched back to its own range (its 0.5th percentile to its
+    maximum), as the release's display stretches every panel on its own: what a stamp would
+    look like had its objects been less sharp (search and difference: a broader search PSF).
+    """
+    from scipy import ndimage
+
+    out = np.asarray(stamps, dtype=np.float64).copy()
+    for index in range(len(out)):
+        for channel in channels:
+            panel = out[index, :, :, channel]
+            blurred = ndimage.gaussian_filter(panel, sigma)
+            low, high = np.percentile(panel, 0.5), panel.max()
+            blurred_low, blurred_high = np.percentile(blurred, 0.5), blurred.max()
+            scale = (high - low) / max(blurred_high - blurred_low, 1e-9)
+            out[index, :, :, channel] = np.clip((blurred - blurred_low) * scale + low, 0.0, 255.0)
+    return np.round(out).astype(np.uint8)
 
 
 def release_kinds(truth_path: Path, ids: np.ndarray) -> np.ndarray:
@@ -164,6 +187,18 @@ def control(args: argparse.Namespace) -> dict:
     if args.picture is not None:
         picture_stamps = read_picture(args.picture)
         out["picture"] = score_picture(args, picture_stamps, model=model, comparable=comparable, labels=labels)
+        if args.blur:
+            non_artifacts = comparable_stamps[labels == 0]
+            out["picture"]["blurred_search_and_difference"] = {}
+            for sigma in args.blur:
+                picture_scores = predict_artifact_scores(model=model, stamps=blur_panels(picture_stamps, sigma))
+                release_scores = predict_artifact_scores(model=model, stamps=blur_panels(non_artifacts, sigma))
+                out["picture"]["blurred_search_and_difference"][f"sigma_{sigma:g}"] = {
+                    "picture_artifact_score": [round(float(score), 4) for score in picture_scores],
+                    "release_non_artifacts": {"n": int(len(release_scores)),
+                                              "median_score": round(float(np.median(release_scores)), 4),
+                                              "share_at_or_above_threshold": round(
+                                                  float((release_scores >= args.threshold).mean()), 4)}}
         if args.truth is not None:
             out["picture"]["nearest_release_stamps"] = {
                 "k": args.neighbours, "truth": str(args.truth),
@@ -245,6 +280,9 @@ def main(argv: list[str] | None = None) -> int:
                          help="a simulated release's truth.parquet: name the kinds of each picture stamp's nearest "
                               "release stamps in the model's last hidden layer")
     scoring.add_argument("--neighbours", type=int, default=25, help="how many nearest release stamps (with --truth)")
+    scoring.add_argument("--blur", type=lambda text: [float(value) for value in text.split(",")], default=[],
+                         help="comma-separated Gaussian sigmas (px): score the picture's stamps and the release's "
+                              "non-artifacts again with their search and difference panels blurred by each")
     scoring.add_argument("--already-round-tripped", action="store_true",
                          help="--ingested is a folder `write` made (the model trained on it): no second round trip")
     copying = commands.add_parser("write", help="a copy of an ingested folder with round-tripped stamps")
@@ -257,6 +295,8 @@ def main(argv: list[str] | None = None) -> int:
         parser.error("--n must be at least 2")
     if args.command == "control" and args.truth is not None and (args.picture is None or args.neighbours < 1):
         parser.error("--truth needs --picture, and --neighbours at least 1")
+    if args.command == "control" and args.blur and (args.picture is None or min(args.blur) <= 0):
+        parser.error("--blur needs --picture, and sigmas above 0")
     if args.command == "write" and args.workers < 1:
         parser.error("--workers must be at least 1")
     try:

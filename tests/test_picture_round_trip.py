@@ -130,6 +130,20 @@ def test_the_typical_nearest_distance_is_the_same_in_blocks(benchmark) -> None:
     assert benchmark.typical_nearest_distance(np.array([[0.0], [1.0], [3.0]]), block=2) == pytest.approx(1.0)
 
 
+def test_blur_panels_smooths_the_chosen_panels_and_keeps_their_range(benchmark) -> None:
+    rng = np.random.default_rng(5)
+    stamps = np.clip(rng.normal(100, 30, size=(2, 51, 51, 3)), 0, 255).astype(np.uint8)
+    stamps[:, 25, 25, :] = 255
+    blurred = benchmark.blur_panels(stamps, 1.0)
+    assert (blurred[..., 0] == stamps[..., 0]).all()                    # the template is untouched
+    for channel in (1, 2):
+        assert blurred[..., channel].max() == 255                        # each panel keeps its range...
+        def lag1(panels: np.ndarray) -> float:
+            return float(np.corrcoef(panels[..., :-1].ravel(), panels[..., 1:].ravel())[0, 1])
+        # ...but neighbouring pixels now go together (white noise: no correlation).
+        assert lag1(stamps[..., channel].astype(float)) < 0.1 < 0.5 < lag1(blurred[..., channel].astype(float))
+
+
 def test_score_summary_counts_per_label(benchmark) -> None:
     summary = benchmark.score_summary(np.array([0.1, 0.6, 0.9, 0.4]), np.array([0, 0, 1, 1]), threshold=0.5)
     assert summary["accuracy"] == 0.5
@@ -163,7 +177,7 @@ def test_control_scores_release_stamps_before_and_after_the_round_trip(benchmark
                   "artifact_type": ["none", "noise_peak"] * 6}).to_parquet(tmp_path / "truth.parquet")
     arguments = ["control", "--ingested", str(tmp_path / "ingested"), "--split", str(tmp_path / "split.csv"),
                  "--model", str(model_path), "--n", "12", "--picture", str(picture), "--labels", "0,1",
-                 "--truth", str(tmp_path / "truth.parquet"), "--neighbours", "3"]
+                 "--truth", str(tmp_path / "truth.parquet"), "--neighbours", "3", "--blur", "1.5"]
     assert benchmark.main(arguments) == 0
     out = json.loads(capsys.readouterr().out)
     before, after = out["release_test_stamps"]["as_they_are"], out["release_test_stamps"]["after_the_round_trip"]
@@ -183,6 +197,10 @@ def test_control_scores_release_stamps_before_and_after_the_round_trip(benchmark
     neighbours = out["picture"]["nearest_release_stamps"]["per_stamp"]
     assert [sum(entry["kinds"].values()) for entry in neighbours] == [3, 3]
     assert all(entry["distance_over_release_typical"] == pytest.approx(0.0, abs=1e-3) for entry in neighbours)
+    # Blurred, the rough difference panels score lower (this model's score is their roughness).
+    blurred = out["picture"]["blurred_search_and_difference"]["sigma_1.5"]
+    assert np.all(np.array(blurred["picture_artifact_score"]) < picture_scores)
+    assert blurred["release_non_artifacts"]["n"] == 6
     # A model trained on round-tripped stamps is compared with them as they are: no second trip.
     assert benchmark.main(arguments + ["--already-round-tripped"]) == 0
     out = json.loads(capsys.readouterr().out)
