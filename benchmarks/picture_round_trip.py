@@ -157,6 +157,24 @@ def nearest_kinds(model, *, picture_stamps: np.ndarray, release_stamps: np.ndarr
     return out
 
 
+def score_blurred(model, *, picture_stamps: np.ndarray, non_artifacts: np.ndarray, sigmas: list[float],  # noqa: ANN001
+                  threshold: float) -> dict:
+    """The picture's stamps and the release's non-artifacts scored with search and difference blurred by each sigma."""
+    from realbogus.cnn.training import predict_artifact_scores
+
+    out = {}
+    for sigma in sigmas:
+        picture_scores = predict_artifact_scores(model=model, stamps=blur_panels(picture_stamps, sigma))
+        release_scores = predict_artifact_scores(model=model, stamps=blur_panels(non_artifacts, sigma))
+        out[f"sigma_{sigma:g}"] = {
+            "picture_artifact_score": [round(float(score), 4) for score in picture_scores],
+            "release_non_artifacts": {"n": int(len(release_scores)),
+                                      "median_score": round(float(np.median(release_scores)), 4),
+                                      "share_at_or_above_threshold": round(float((release_scores >= threshold).mean()),
+                                                                           4)}}
+    return out
+
+
 def control(args: argparse.Namespace) -> dict:
     from realbogus.cnn.training import predict_artifact_scores
     from realbogus.stamp_reader import read_rows
@@ -188,17 +206,9 @@ def control(args: argparse.Namespace) -> dict:
         picture_stamps = read_picture(args.picture)
         out["picture"] = score_picture(args, picture_stamps, model=model, comparable=comparable, labels=labels)
         if args.blur:
-            non_artifacts = comparable_stamps[labels == 0]
-            out["picture"]["blurred_search_and_difference"] = {}
-            for sigma in args.blur:
-                picture_scores = predict_artifact_scores(model=model, stamps=blur_panels(picture_stamps, sigma))
-                release_scores = predict_artifact_scores(model=model, stamps=blur_panels(non_artifacts, sigma))
-                out["picture"]["blurred_search_and_difference"][f"sigma_{sigma:g}"] = {
-                    "picture_artifact_score": [round(float(score), 4) for score in picture_scores],
-                    "release_non_artifacts": {"n": int(len(release_scores)),
-                                              "median_score": round(float(np.median(release_scores)), 4),
-                                              "share_at_or_above_threshold": round(
-                                                  float((release_scores >= args.threshold).mean()), 4)}}
+            out["picture"]["blurred_search_and_difference"] = score_blurred(
+                model, picture_stamps=picture_stamps, non_artifacts=comparable_stamps[labels == 0], sigmas=args.blur,
+                threshold=args.threshold)
         if args.truth is not None:
             out["picture"]["nearest_release_stamps"] = {
                 "k": args.neighbours, "truth": str(args.truth),
