@@ -73,7 +73,8 @@ class SimulationConfig:
         mislabel_mechanism_weights_given0 / _given1: relative weight of each mechanism
             among the mislabelled samples of that given label.
     Observing conditions (per detection)
-        seeing_fwhm_arcsec_range: search-image seeing, drawn log-normally inside it.
+        seeing_fwhm_arcsec_range: search-image seeing, log-normal with its central 95 % inside
+            the range (its tails run past it: the seeing is "mostly" in the range).
         template_epoch_seeing_fwhm_arcsec_range: seeing of each exposure the template coadds
             (drawn like the search seeing); the template's PSF is their mean.
         template_depth_mag_range: how much deeper the template is than the search image.

@@ -136,13 +136,19 @@ class RenderedSample:
 # --------------------------------------------------------------------------- planning
 
 
-def _log_uniform_inside(rng: np.random.Generator, low: float, high: float) -> float:
-    """Log-normal centred on the geometric middle of (low, high), clipped to it."""
+def _log_normal_mostly_inside(rng: np.random.Generator, low: float, high: float) -> float:
+    """Log-normal whose central 95 % (its +-2 sigma) spans (low, high); its tails run past them.
+
+    A seeing is "mostly" inside its range (DESIGN.md), not bounded by it. Clipping the draw
+    to the range, as up to the seventh pass, piled 2.3 % of the draws onto each bound and
+    left no search image sharper than the lower one, though DECam often delivers sharper.
+    The tails are thin: beyond 4 sigma (0.63" and 2.5" for 0.9-1.8") lie 6 in 100,000 draws.
+    """
     if low == high:
         return low
     middle = 0.5 * (math.log(low) + math.log(high))
     width = 0.25 * (math.log(high) - math.log(low))
-    return float(math.exp(min(max(rng.normal(middle, width), math.log(low)), math.log(high))))
+    return float(math.exp(rng.normal(middle, width)))
 
 
 def draw_conditions(rng: np.random.Generator, *, config: SimulationConfig) -> Conditions:
@@ -151,10 +157,10 @@ def draw_conditions(rng: np.random.Generator, *, config: SimulationConfig) -> Co
     zeropoint = config.band_value("zeropoint", band) + rng.normal(0.0, config.zeropoint_scatter_mag)
     sky = config.band_value("sky_electrons", band) * rng.uniform(0.7, 1.5)  # moon, airmass
     search_noise = math.sqrt(sky + config.read_noise_electrons ** 2)
-    seeing_px = _log_uniform_inside(rng, *config.seeing_fwhm_arcsec_range) / PIXEL_SCALE_ARCSEC
+    seeing_px = _log_normal_mostly_inside(rng, *config.seeing_fwhm_arcsec_range) / PIXEL_SCALE_ARCSEC
     # The template coadds several exposures: its PSF is about the mean of theirs.
     template_exposures = int(rng.integers(config.template_exposures_range[0], config.template_exposures_range[1] + 1))
-    template_seeing_px = float(np.mean([_log_uniform_inside(rng, *config.template_epoch_seeing_fwhm_arcsec_range)
+    template_seeing_px = float(np.mean([_log_normal_mostly_inside(rng, *config.template_epoch_seeing_fwhm_arcsec_range)
                                         for _ in range(template_exposures)])) / PIXEL_SCALE_ARCSEC
     depth = rng.uniform(*config.template_depth_mag_range)
     search_beta = rng.uniform(2.5, 4.0)
