@@ -30,7 +30,7 @@ from pathlib import Path
 import numpy as np
 from PIL import Image
 
-from realbogus.release.picture import CHANNELS, drawn_pages, find_panels
+from realbogus.release.picture import CHANNELS, COLUMNS_PER_PAGE, drawn_pages, find_panels, page_layout
 
 LAGS = (1, 2, 3, 4, 5)
 # The ring outside the central 35x35 of a 51-pixel stamp, as des_gif_statistics.md measures.
@@ -58,9 +58,16 @@ def ring_correlations(panel: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     return np.array(rows), np.array(columns)
 
 
-def picture_texture(page: np.ndarray, channel: str = "difference") -> list[dict[str, float]]:
-    """Per panel of one row of a drawn page (the difference by default): lag1 and min_lag3_5."""
-    rows, columns = find_panels(page)
+def picture_texture(page: np.ndarray, channel: str = "difference", *,
+                    panels: tuple[tuple[tuple[int, int], ...], tuple[tuple[int, int], ...]] | None = None
+                    ) -> list[dict[str, float]]:
+    """Per panel of one row of a drawn page (the difference by default): lag1 and min_lag3_5.
+
+    ``panels``: the page's (row bands, column bands) where they are known (``page_layout``,
+    for pages this script draws); by default they are found on the page, which misses a
+    column whose panels are all nearly white.
+    """
+    rows, columns = find_panels(page) if panels is None else panels
     if len(rows) != len(CHANNELS):
         raise ValueError(f"expected 3 rows of panels (template, search, difference), found {len(rows)}")
     top, bottom = rows[CHANNELS.index(channel)]
@@ -78,9 +85,11 @@ def simulated_texture(n: int, *, seed: int) -> dict[str, list[dict[str, float]]]
 
     triplets = [display for _, display in display_triplets(seed=seed, n=n)]
     stamps: dict[str, list[dict[str, float]]] = {channel: [] for channel in CHANNELS}
-    for page in drawn_pages(triplets):
+    for start, page in zip(range(0, len(triplets), COLUMNS_PER_PAGE), drawn_pages(triplets)):
+        # Cut where the drawing put the panels, so that no stamp goes unmeasured.
+        layout = page_layout(min(COLUMNS_PER_PAGE, len(triplets) - start))
         for channel in CHANNELS:
-            stamps[channel] += picture_texture(page, channel)
+            stamps[channel] += picture_texture(page, channel, panels=layout)
     return stamps
 
 

@@ -8,7 +8,7 @@ import numpy as np
 from PIL import Image
 from scipy import ndimage
 
-from realbogus.release.picture import draw_page
+from realbogus.release.picture import draw_page, page_layout
 
 from script_modules import load_script  # tests/ is on sys.path
 
@@ -56,3 +56,16 @@ def test_a_ring_with_no_usable_pixels_is_not_measured() -> None:
                                {"lag1": 0.5, "min_lag3_5": -0.2}])
     assert summary["stamps"] == 2 and summary["measured"] == 1
     assert summary[f"share_min_lag3_5_below_{texture.RINGING_LEVEL}"] == 1.0
+
+
+def test_a_page_drawn_here_is_measured_in_every_column_even_a_white_one(tmp_path: Path) -> None:
+    texture = _module()
+    rng = np.random.default_rng(4)
+    white = np.full((51, 51), 255, np.uint8)
+    triplets = [(white, white, white)] + [(_display(rng.normal(size=(51, 51))),) * 3 for _ in range(3)]
+    draw_page(triplets, tmp_path / "page.png")
+    page = np.asarray(Image.open(tmp_path / "page.png").convert("L"))
+    # Found on the page, the white column is lost; cut where the drawing put it, it is there.
+    assert len(texture.picture_texture(page)) == 3
+    stamps = texture.picture_texture(page, panels=page_layout(4))
+    assert len(stamps) == 4 and np.isnan(stamps[0]["lag1"]) and np.isfinite(stamps[1]["lag1"])
