@@ -142,7 +142,7 @@ def _log_normal_mostly_inside(rng: np.random.Generator, low: float, high: float)
     A seeing is "mostly" inside its range (DESIGN.md), not bounded by it. Clipping the draw
     to the range, as up to the seventh pass, piled 2.3 % of the draws onto each bound and
     left no search image sharper than the lower one, though DECam often delivers sharper.
-    The tails are thin: beyond 4 sigma (0.63" and 2.5" for 0.9-1.8") lie 6 in 100,000 draws.
+    The tails are thin: beyond 4 sigma (0.64" and 2.5" for 0.9-1.8") lie 6 in 100,000 draws.
     """
     if low == high:
         return low
