@@ -20,7 +20,11 @@ pairs are also split by it and by what the central object is (a fake on its host
 or galaxy's residual, anything else): what a ratio says about the convolution direction
 when the object in the search image is not the one in the template.
 
+``--config-json`` sets SimulationConfig knobs for the simulated stamps (default: none), to
+ask what a release drawn otherwise would look like, e.g. under sharper seeing.
+
     python benchmarks/picture_psf_sizes.py --picture PICTURE.png --simulate 300 --seed 2013
+        [--config-json '{"seeing_fwhm_arcsec_range": [0.7, 1.4]}']
 """
 
 from __future__ import annotations
@@ -33,6 +37,7 @@ import numpy as np
 from scipy import ndimage
 
 from realbogus.release.picture import CHANNELS, read_picture, round_trip
+from realbogus.simulate import SimulationConfig
 
 # The central box the peak is looked for in, as the display stretch's own (21x21).
 CENTRAL_HALF = 10
@@ -103,12 +108,12 @@ OBJECT_GROUPS = {"fake": "fake on its host", "dipole": "residual of a star or ga
                  "bad_subtraction": "residual of a star or galaxy", "galaxy_core": "residual of a star or galaxy"}
 
 
-def simulated_sizes(n: int, *, seed: int) -> list[dict[str, float | bool | str]]:
-    """The measure on the first ``n`` simulated samples of ``seed`` (default knobs), drawn in pages and
-    cut back out; each stamp also names the image its subtraction convolved and its object's group."""
+def simulated_sizes(n: int, *, seed: int, config: SimulationConfig | None = None) -> list[dict[str, float | bool | str]]:
+    """The measure on the first ``n`` simulated samples of ``seed`` (default knobs unless ``config``), drawn
+    in pages and cut back out; each stamp also names the image its subtraction convolved and its object's group."""
     from realbogus.simulate.preview import display_triplets
 
-    planned = display_triplets(seed=seed, n=n)
+    planned = display_triplets(seed=seed, n=n, config=config)
     stamps = round_trip(np.stack([np.stack(display, axis=-1) for _, display in planned]))
     sizes = stamp_sizes(stamps)
     for stamp, (plan, _) in zip(sizes, planned):
@@ -156,7 +161,10 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--picture", type=Path, help="a drawn grid of stamp triplets (PNG)")
     parser.add_argument("--simulate", type=int, default=0, help="simulated samples to draw and measure")
     parser.add_argument("--seed", type=int, default=2013)
+    parser.add_argument("--config-json", default="{}", help="SimulationConfig knobs for the simulated stamps")
     args = parser.parse_args(argv)
+    knobs = json.loads(args.config_json)
+    config = SimulationConfig.from_mapping(knobs, where="--config-json")
     if not args.picture and not args.simulate:
         parser.error("give --picture, --simulate N or both")
     result: dict = {"benchmark": "picture_psf_sizes", "min_contrast": MIN_CONTRAST,
@@ -167,8 +175,8 @@ def main(argv: list[str] | None = None) -> int:
                              "per_stamp": [{key: (round(value, 3) if isinstance(value, float) else value)
                                             for key, value in stamp.items()} for stamp in sizes]}
     if args.simulate:
-        simulated = simulated_sizes(args.simulate, seed=args.seed)
-        result["simulated"] = {"n": args.simulate, "seed": args.seed, **summary(simulated),
+        simulated = simulated_sizes(args.simulate, seed=args.seed, config=config)
+        result["simulated"] = {"n": args.simulate, "seed": args.seed, "config_json": knobs, **summary(simulated),
                                "by_convolved_image": split_by_convolved_image(simulated)}
         if args.picture:
             result["picture"]["compact_search_fwhm_percentile_among_simulated"] = search_width_percentiles(

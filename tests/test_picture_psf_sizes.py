@@ -95,3 +95,18 @@ def test_search_width_percentiles_place_each_compact_pair_among_the_simulated() 
                {"compact_pair": True, "search_fwhm": 5.0}]
     assert module.search_width_percentiles(picture, simulated) == [0.0, 0.5]
     assert module.search_width_percentiles(picture, []) == []
+
+
+def test_config_json_draws_the_simulated_stamps_under_other_knobs(capsys) -> None:
+    module = _module()
+    def median_search_width(seeing: float) -> float:
+        config = module.SimulationConfig(seeing_fwhm_arcsec_range=(seeing, seeing))
+        widths = [stamp["search_fwhm"] for stamp in module.simulated_sizes(12, seed=5, config=config)]
+        return float(np.nanmedian(widths))
+
+    # The same samples under a fixed sharp and a fixed broad seeing: the search objects follow it.
+    assert median_search_width(0.7) < 0.8 * median_search_width(1.8)
+    assert module.main(["--simulate", "2", "--seed", "5", "--config-json",
+                        '{"seeing_fwhm_arcsec_range": [0.7, 1.4]}']) == 0
+    printed = capsys.readouterr().out
+    assert '"seeing_fwhm_arcsec_range": [' in printed and '"n": 2' in printed
