@@ -110,3 +110,17 @@ def test_config_json_draws_the_simulated_stamps_under_other_knobs(capsys) -> Non
                         '{"seeing_fwhm_arcsec_range": [0.7, 1.4]}']) == 0
     printed = capsys.readouterr().out
     assert '"seeing_fwhm_arcsec_range": [' in printed and '"n": 2' in printed
+
+
+def test_compact_width_tests_tell_a_shifted_picture_from_a_matching_one() -> None:
+    module = _module()
+    rng = np.random.default_rng(8)
+    simulated = [{"compact_pair": True, "search_fwhm": w, "template_fwhm": w} for w in rng.normal(5.5, 0.5, 300)]
+    matching = [{"compact_pair": True, "search_fwhm": w, "template_fwhm": w} for w in rng.normal(5.5, 0.5, 8)]
+    sharper = [{"compact_pair": True, "search_fwhm": w, "template_fwhm": w + 1.5} for w in rng.normal(4.0, 0.2, 8)]
+    assert module.compact_width_tests(matching, simulated)["search_fwhm"]["ks_p"] > 0.05
+    shifted = module.compact_width_tests(sharper + [{"compact_pair": False, "search_fwhm": 5.5,
+                                                     "template_fwhm": 5.5}], simulated)
+    assert shifted["search_fwhm"]["ks_p"] < 0.01 and shifted["search_fwhm"]["anderson_darling_p"] < 0.01
+    assert shifted["template_fwhm"]["ks_p"] > shifted["search_fwhm"]["ks_p"]
+    assert module.compact_width_tests(matching[:1], simulated) == {}
