@@ -31,10 +31,11 @@ from __future__ import annotations
 
 import argparse
 import json
+import warnings
 from pathlib import Path
 
 import numpy as np
-from scipy import ndimage
+from scipy import ndimage, stats
 
 from realbogus.release.picture import CHANNELS, read_picture, round_trip
 from realbogus.simulate import SimulationConfig
@@ -151,10 +152,6 @@ def compact_width_tests(picture: list[dict], simulated: list[dict]) -> dict[str,
     """Whether the picture's compact pairs' widths could be drawn like the simulated ones: per panel,
     the two-sample Kolmogorov-Smirnov p-value and the Anderson-Darling one (more sensitive in the
     tails, where a few sharp objects sit; scipy clips it to 0.001-0.25)."""
-    import warnings
-
-    from scipy import stats
-
     tests: dict[str, dict[str, float]] = {}
     for key in ("search_fwhm", "template_fwhm"):
         real = [stamp[key] for stamp in picture if stamp["compact_pair"]]
@@ -185,8 +182,16 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--seed", type=int, default=2013)
     parser.add_argument("--config-json", default="{}", help="SimulationConfig knobs for the simulated stamps")
     args = parser.parse_args(argv)
-    knobs = json.loads(args.config_json)
-    config = SimulationConfig.from_mapping(knobs, where="--config-json")
+    try:
+        knobs = json.loads(args.config_json)
+    except json.JSONDecodeError as error:
+        parser.error(f"--config-json must be a JSON object of SimulationConfig knobs: {error}")
+    if not isinstance(knobs, dict):
+        parser.error(f"--config-json must be a JSON object of SimulationConfig knobs, got {args.config_json!r}")
+    try:
+        config = SimulationConfig.from_mapping(knobs, where="--config-json")
+    except ValueError as error:  # an unknown knob or a value out of its range, named by the config
+        parser.error(str(error))
     if not args.picture and not args.simulate:
         parser.error("give --picture, --simulate N or both")
     result: dict = {"benchmark": "picture_psf_sizes", "min_contrast": MIN_CONTRAST,

@@ -6,6 +6,7 @@ import math
 from pathlib import Path
 
 import numpy as np
+import pytest
 from PIL import Image
 
 from realbogus.release.picture import cut_stamps, draw_page
@@ -124,3 +125,14 @@ def test_compact_width_tests_tell_a_shifted_picture_from_a_matching_one() -> Non
     assert shifted["search_fwhm"]["ks_p"] < 0.01 and shifted["search_fwhm"]["anderson_darling_p"] < 0.01
     assert shifted["template_fwhm"]["ks_p"] > shifted["search_fwhm"]["ks_p"]
     assert module.compact_width_tests(matching[:1], simulated) == {}
+
+
+def test_config_json_that_is_not_an_object_of_knobs_is_refused_with_its_name(capsys) -> None:
+    module = _module()
+    for bad in ("{seeing", "[0.7, 1.4]"):
+        with pytest.raises(SystemExit):
+            module.main(["--simulate", "1", "--config-json", bad])
+        assert "--config-json must be a JSON object" in capsys.readouterr().err
+    with pytest.raises(SystemExit):
+        module.main(["--simulate", "1", "--config-json", '{"seeing_range": [1, 2]}'])
+    assert "--config-json: unknown key(s) ['seeing_range']" in capsys.readouterr().err
