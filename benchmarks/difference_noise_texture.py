@@ -30,7 +30,7 @@ from pathlib import Path
 import numpy as np
 from PIL import Image
 
-from realbogus.release.picture import CHANNELS, COLUMNS_PER_PAGE, drawn_pages, find_panels, page_layout
+from realbogus.release.picture import CHANNELS, drawn_pages_with_layout, find_panels
 
 LAGS = (1, 2, 3, 4, 5)
 # The ring outside the central 35x35 of a 51-pixel stamp, as des_gif_statistics.md measures.
@@ -85,9 +85,8 @@ def simulated_texture(n: int, *, seed: int) -> dict[str, list[dict[str, float]]]
 
     triplets = [display for _, display in display_triplets(seed=seed, n=n)]
     stamps: dict[str, list[dict[str, float]]] = {channel: [] for channel in CHANNELS}
-    for start, page in zip(range(0, len(triplets), COLUMNS_PER_PAGE), drawn_pages(triplets)):
-        # Cut where the drawing put the panels, so that no stamp goes unmeasured.
-        layout = page_layout(min(COLUMNS_PER_PAGE, len(triplets) - start))
+    # Cut where the drawing put the panels, so that no stamp goes unmeasured.
+    for page, layout in drawn_pages_with_layout(triplets):
         for channel in CHANNELS:
             stamps[channel] += picture_texture(page, channel, panels=layout)
     return stamps

@@ -148,6 +148,15 @@ def page_layout(n_columns: int) -> tuple[tuple[tuple[int, int], ...], tuple[tupl
     return tuple(rows), tuple(columns)  # immutable: the cache hands the same value to every caller
 
 
+def drawn_pages_with_layout(triplets: list[tuple[np.ndarray, np.ndarray, np.ndarray]]
+                            ) -> list[tuple[np.ndarray, tuple[tuple[tuple[int, int], ...], tuple[tuple[int, int], ...]]]]:
+    """:func:`drawn_pages`, each page with the panels where the drawing put them (:func:`page_layout`
+    for its number of triplets), so that callers cut every stamp, a near-white one too."""
+    pages = drawn_pages(triplets)
+    counts = [min(COLUMNS_PER_PAGE, len(triplets) - start) for start in range(0, len(triplets), COLUMNS_PER_PAGE)]
+    return [(page, page_layout(count)) for page, count in zip(pages, counts)]
+
+
 def round_trip(stamps: np.ndarray) -> np.ndarray:
     """(N, 51, 51, 3) uint8 triplets drawn as the reference picture draws them and cut back out.
 
@@ -164,6 +173,6 @@ def round_trip(stamps: np.ndarray) -> np.ndarray:
                          f"got {stamps.dtype} {stamps.shape}")
     if not len(stamps):
         return stamps.copy()
-    pages = drawn_pages([tuple(stamp[..., channel] for channel in range(len(CHANNELS))) for stamp in stamps])
-    counts = [min(COLUMNS_PER_PAGE, len(stamps) - start) for start in range(0, len(stamps), COLUMNS_PER_PAGE)]
-    return np.concatenate([cut_stamps(page, panels=page_layout(count)) for page, count in zip(pages, counts)])
+    pages = drawn_pages_with_layout([tuple(stamp[..., channel] for channel in range(len(CHANNELS)))
+                                     for stamp in stamps])
+    return np.concatenate([cut_stamps(page, panels=layout) for page, layout in pages])
