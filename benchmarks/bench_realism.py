@@ -35,6 +35,7 @@ import pandas as pd
 
 from realbogus.release.display import display_stamp
 from realbogus.simulate import SimulationConfig, simulate_sample
+from realbogus.simulate.config import knobs_from_json
 from realbogus.simulate.release import detection_id, truth_row
 
 _JOB: dict = {}
@@ -122,13 +123,17 @@ def main() -> int:
     parser.add_argument("--dump", type=Path, default=None,
                         help="also write the members' scores and the truth there (for a closer look)")
     args = parser.parse_args()
+    try:
+        knobs = knobs_from_json(args.config_json, where="--config-json")
+    except ValueError as error:  # not a JSON object or an unknown knob
+        parser.error(str(error))
 
     from realbogus.params import load_params, section
     from realbogus.realism import pixel_comparison
 
     params = load_params(Path(__file__).resolve().parents[1] / "params.yaml")
     simulate = section(params, "simulate")
-    overrides = {**(simulate.get("config") or {}), **json.loads(args.config_json)}
+    overrides = {**(simulate.get("config") or {}), **knobs}
     config = SimulationConfig.from_mapping(overrides)
     label_noise = simulate["label_noise"] if args.label_noise is None else args.label_noise
     flip_ratio = simulate["flip_ratio"] if args.flip_ratio is None else args.flip_ratio

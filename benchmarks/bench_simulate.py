@@ -28,6 +28,7 @@ import time
 from pathlib import Path
 
 from realbogus.simulate import SimulationConfig, simulate_release, simulate_sample
+from realbogus.simulate.config import knobs_from_json
 
 
 def _render_only_rate(n: int, config: SimulationConfig) -> float:
@@ -53,7 +54,11 @@ def main() -> int:
     parser.add_argument("--repeats", type=int, default=3)
     parser.add_argument("--config-json", default="{}", help="SimulationConfig knobs to set (default: none)")
     args = parser.parse_args()
-    config = SimulationConfig.from_mapping(json.loads(args.config_json), where="--config-json")
+    try:
+        knobs = knobs_from_json(args.config_json, where="--config-json")
+        config = SimulationConfig.from_mapping(knobs, where="--config-json")
+    except ValueError as error:  # not a JSON object, an unknown knob or a value out of its range
+        parser.error(str(error))
     rates, render_rates, cpu_ms = [], [], []
     load_before = os.getloadavg()[0]
     for repeat in range(args.repeats):
@@ -68,7 +73,7 @@ def main() -> int:
     kib_children = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss
     print(json.dumps({
         "benchmark": "simulate", "n": args.n, "workers": args.workers, "repeats": args.repeats,
-        "config_json": json.loads(args.config_json),
+        "config_json": knobs,
         "samples_per_second_median": statistics.median(rates), "samples_per_second": rates,
         "cpu_ms_per_sample_median": statistics.median(cpu_ms), "cpu_ms_per_sample": cpu_ms,
         "capacity_samples_per_second_at_workers_cores": args.workers * 1e3 / statistics.median(cpu_ms),

@@ -39,6 +39,7 @@ from scipy import ndimage, stats
 
 from realbogus.release.picture import CHANNELS, read_picture, round_trip
 from realbogus.simulate import SimulationConfig
+from realbogus.simulate.config import knobs_from_json
 
 # The central box the peak is looked for in, as the display stretch's own (21x21).
 CENTRAL_HALF = 10
@@ -183,14 +184,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--config-json", default="{}", help="SimulationConfig knobs for the simulated stamps")
     args = parser.parse_args(argv)
     try:
-        knobs = json.loads(args.config_json)
-    except json.JSONDecodeError as error:
-        parser.error(f"--config-json must be a JSON object of SimulationConfig knobs: {error}")
-    if not isinstance(knobs, dict):
-        parser.error(f"--config-json must be a JSON object of SimulationConfig knobs, got {args.config_json!r}")
-    try:
+        knobs = knobs_from_json(args.config_json, where="--config-json")
         config = SimulationConfig.from_mapping(knobs, where="--config-json")
-    except ValueError as error:  # an unknown knob or a value out of its range, named by the config
+    except ValueError as error:  # not a JSON object, an unknown knob or a value out of its range
         parser.error(str(error))
     if not args.picture and not args.simulate:
         parser.error("give --picture, --simulate N or both")

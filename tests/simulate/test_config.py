@@ -3,6 +3,8 @@ from __future__ import annotations
 import pytest
 
 from realbogus.simulate import SimulationConfig
+from realbogus.simulate.config import knobs_from_json
+from script_modules import load_script  # tests/ is on sys.path
 
 
 def test_from_mapping_merges_weight_tables_and_refuses_typos() -> None:
@@ -39,3 +41,28 @@ def test_cosmic_rays_need_a_visit_whose_median_keeps_them() -> None:
         SimulationConfig.from_mapping(every_visit_three)
     # Without cosmic rays the same visits are fine.
     SimulationConfig.from_mapping({**every_visit_three, "artifact_type_weights": {"cosmic_ray": 0.0}})
+
+
+@pytest.mark.parametrize("text, message", [
+    ("{seeing: 1}", "--config-json must be a JSON object of SimulationConfig knobs: Expecting property name"),
+    ("[1, 2]", "--config-json must be a JSON object of SimulationConfig knobs, got '\\[1, 2\\]'"),
+    ('{"seeing_range": [1, 2]}', "--config-json: unknown key\\(s\\) \\['seeing_range'\\]"),
+])
+def test_knobs_given_as_json_text_that_are_not_an_object_of_known_knobs_are_refused(text: str, message: str) -> None:
+    with pytest.raises(ValueError, match=message):
+        knobs_from_json(text, where="--config-json")
+
+
+def test_knobs_given_as_json_text_come_back_as_given() -> None:
+    assert knobs_from_json('{"host_fraction": 0.5, "seeing_fwhm_arcsec_range": [1.0, 1.5]}', where="x") == \
+        {"host_fraction": 0.5, "seeing_fwhm_arcsec_range": [1.0, 1.5]}
+
+
+@pytest.mark.parametrize("script", ["benchmarks/bench_simulate.py", "benchmarks/bench_realism.py"])
+def test_the_simulating_benchmarks_refuse_bad_config_json_before_simulating(script: str, monkeypatch, capsys) -> None:
+    module = load_script(script)
+    monkeypatch.setattr("sys.argv", [script, "--config-json", "[1, 2]"])
+    with pytest.raises(SystemExit) as exit_info:
+        module.main()
+    assert exit_info.value.code == 2
+    assert "--config-json must be a JSON object of SimulationConfig knobs, got '[1, 2]'" in capsys.readouterr().err

@@ -9,6 +9,7 @@ says arcsec, fluxes in electrons.
 from __future__ import annotations
 
 import dataclasses
+import json
 from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
@@ -277,6 +278,22 @@ class SimulationConfig:
             else:
                 values[key] = value
         return cls(**values)
+
+
+def knobs_from_json(text: str, *, where: str) -> dict[str, Any]:
+    """SimulationConfig knobs given as JSON text (a benchmark's ``--config-json``), checked.
+
+    Text that is not JSON, JSON that is not an object, and unknown knobs are a ValueError
+    naming ``where``; the knobs come back as given, to be merged with others before building.
+    """
+    try:
+        knobs = json.loads(text)
+    except json.JSONDecodeError as error:
+        raise ValueError(f"{where} must be a JSON object of SimulationConfig knobs: {error}") from None
+    if not isinstance(knobs, dict):
+        raise ValueError(f"{where} must be a JSON object of SimulationConfig knobs, got {text!r}")
+    SimulationConfig.from_mapping(knobs, where=where)
+    return knobs
 
 
 # Keys of earlier releases' configs and what took their place.
