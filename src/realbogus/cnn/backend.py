@@ -18,14 +18,17 @@ weights on an AVX-512 CPU than on an AVX2 one; with the cap both run the AVX2 ke
 (docs/cnn.md, "Reproducibility": the cost measured, and what stays machine-dependent).
 
 And it has TensorFlow serve its CPU tensors from its own memory pool, the BFC allocator
-(``TF_CPU_ALLOCATOR_USE_BFC``, unless set).  By default TensorFlow asks the C library for
-every CPU tensor and gives it back after the step.  A training step of the paper's CNNs
+(``TF_CPU_ALLOCATOR_USE_BFC``, unless set).  Where its oneDNN build does not pool by itself
+(it does on CPUs with AVX-512 VNNI/BF16, in an allocator it names "mklcpu"; it did not on the
+AVX2-only box measured below), TensorFlow asks the C library for every CPU tensor and gives
+it back after the step.  A training step of the paper's CNNs
 makes tensors of tens of megabytes (model1's first activations: 64 x 51 x 51 x 80 floats,
 53 MB), which glibc maps fresh from the kernel and unmaps again after it, so the kernel
 zeroes and maps the same pages in again at every step: in the default release's model1
 train stage on a 2-core box, 39 % of the CPU time went to the kernel and training ran at
-90 instead of 143 samples/s.  The pool keeps the pages; the scores come out the same bit for bit
-(docs/cnn.md, "Speed on a CPU: TensorFlow's memory pool"; benchmarks/cnn_cpu_pool.py).
+90 instead of 143 samples/s.  The pool keeps the pages; the scores come out the same bit for bit, and where TensorFlow
+pools by itself the variable changes nothing measurable (docs/cnn.md, "Speed on a CPU:
+TensorFlow's memory pool"; benchmarks/cnn_cpu_pool.py).
 """
 
 from __future__ import annotations
