@@ -1,15 +1,18 @@
-"""Tests for realbogus.provenance's content hashes (git state and repository roots are
-exercised by tests/test_tracking.py, in real repositories)."""
+"""Tests for realbogus.provenance's content hashes and software environment (git state and
+repository roots are exercised by tests/test_tracking.py, in real repositories)."""
 
 from __future__ import annotations
 
 import hashlib
+import importlib.metadata
 import os
+import platform
 import shutil
 from pathlib import Path
 
 import pytest
 
+from realbogus import provenance
 from realbogus.provenance import content_hash
 
 
@@ -51,3 +54,19 @@ def test_content_hash_directory_sees_edits_renames_and_additions_not_location(tm
 def test_content_hash_missing_path_names_it(tmp_path: Path) -> None:
     with pytest.raises(FileNotFoundError, match="no_such_labels"):
         content_hash(tmp_path / "no_such_labels")
+
+
+def test_cpu_from_cpuinfo_reads_the_model_and_the_kernel_relevant_features_of_the_first_cpu() -> None:
+    text = ("processor\t: 0\nmodel name\t: AMD EPYC 9B45\nflags\t\t: fpu sse avx avx2 avx512f avx512_vnni\n\n"
+            "processor\t: 1\nmodel name\t: other\nflags\t\t: fpu amx_tile\n")
+    assert provenance.cpu_from_cpuinfo(text) == ("AMD EPYC 9B45", ["avx512_vnni", "avx512f", "avx2"])
+    assert provenance.cpu_from_cpuinfo("") == ("", [])
+
+
+def test_software_environment_names_installed_versions_and_leaves_out_what_is_not_installed(monkeypatch) -> None:
+    monkeypatch.setattr(provenance, "RECORDED_DISTRIBUTIONS", ("numpy", "no-such-distribution-realbogus"))
+    environment = provenance.software_environment()
+    assert environment["numpy"] == importlib.metadata.version("numpy")
+    assert "no-such-distribution-realbogus" not in environment
+    assert environment["python"] == platform.python_version() and environment["cpu"]
+    assert all(isinstance(value, str) for value in environment.values())

@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import http.server
+import importlib.metadata
 import os
+import platform
 import shutil
 import signal
 import socket
@@ -298,6 +300,11 @@ def test_sqlite_default_store_groups_tags_and_survives_exp_temp_copy(
     assert run.data.tags["realbogus.git_commit"] == commit
     assert run.data.tags["mlflow.source.git.commit"] == commit
     assert run.data.tags["realbogus.git_dirty"] == "false"
+    # The software and CPU the stage computed on, read from the installed packages' metadata.
+    assert run.data.tags["realbogus.env.python"] == platform.python_version()
+    assert run.data.tags["realbogus.env.numpy"] == importlib.metadata.version("numpy")
+    assert run.data.tags["realbogus.env.scikit-learn"] == importlib.metadata.version("scikit-learn")
+    assert run.data.tags["realbogus.env.cpu"]
     assert run.data.tags["realbogus.stage"] == "train"
     assert run.data.tags["realbogus.dvc_stage"] == "train@model1"
     assert run.data.tags["realbogus.data_version"] == "data-aaaa"

@@ -8,7 +8,9 @@ to MLflow.
 from __future__ import annotations
 
 import hashlib
+import importlib.metadata
 import os
+import platform
 import subprocess
 from dataclasses import dataclass
 from pathlib import Path
@@ -100,6 +102,49 @@ def git_state(*, path: str | os.PathLike[str] | None = None) -> GitState:
     commit = _git(["rev-parse", "--verify", "-q", "HEAD"], cwd=where)
     status = _git(["status", "--porcelain", "--untracked-files=no"], cwd=where)
     return GitState(commit=commit or None, dirty=bool(status))
+
+
+# --------------------------------------------------------------------------------------------
+# the software and CPU a run computed on
+
+# The distributions whose version changes a trained model or a figure: the same seeded CNN
+# training gave other scores under TensorFlow 2.20 and 2.21 (docs/cnn.md).
+RECORDED_DISTRIBUTIONS = ("numpy", "scikit-learn", "tensorflow", "keras", "jax", "jaxlib", "torch")
+# The CPU features that decide which kernels oneDNN and XLA may pick, highest first.
+CPU_FEATURES = ("amx_tile", "avx512_bf16", "avx512_vnni", "avx512f", "avx_vnni", "avx2")
+
+
+def cpu_from_cpuinfo(text: str) -> tuple[str, list[str]]:
+    """The CPU's model name and which of :data:`CPU_FEATURES` it has, from Linux's /proc/cpuinfo text."""
+    model, flags = "", set()
+    for line in text.splitlines():
+        name, _, value = line.partition(":")
+        if name.strip() == "model name" and not model:
+            model = value.strip()
+        elif name.strip() == "flags" and not flags:
+            flags = set(value.split())
+    return model, [feature for feature in CPU_FEATURES if feature in flags]
+
+
+def software_environment() -> dict[str, str]:
+    """Python, the installed versions of :data:`RECORDED_DISTRIBUTIONS` and the CPU, as strings.
+
+    Read from the installed packages' metadata, so nothing is imported (TensorFlow's start-up
+    settings stay the caller's).  A distribution that is not installed is left out.
+    """
+    environment = {"python": platform.python_version(), "machine": platform.machine()}
+    for distribution in RECORDED_DISTRIBUTIONS:
+        try:
+            environment[distribution] = importlib.metadata.version(distribution)
+        except importlib.metadata.PackageNotFoundError:
+            continue
+    try:
+        model, features = cpu_from_cpuinfo(Path("/proc/cpuinfo").read_text(errors="replace"))
+    except OSError:  # not Linux
+        model, features = "", []
+    environment["cpu"] = model or platform.processor() or "unknown"
+    environment["cpu_features"] = " ".join(features) or "none of " + " ".join(CPU_FEATURES)
+    return environment
 
 
 # --------------------------------------------------------------------------------------------

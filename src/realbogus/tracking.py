@@ -59,7 +59,8 @@ from typing import TYPE_CHECKING, Any
 
 from realbogus.cluster import is_chief
 from realbogus.params import config_from_mapping
-from realbogus.provenance import GitState, NoRepositoryError, checkout_root, content_hash, git_state, repository_root
+from realbogus.provenance import (GitState, NoRepositoryError, checkout_root, content_hash, git_state, repository_root,
+                                  software_environment)
 
 if TYPE_CHECKING:  # pragma: no cover - typing only
     from mlflow.tracking import MlflowClient
@@ -98,6 +99,7 @@ TAG_LABELS_VERSION = TAG_PREFIX + "labels_version"
 TAG_DATA_SOURCE = TAG_PREFIX + "data_source"
 TAG_DVC_EXP_NAME = TAG_PREFIX + "dvc_exp_name"
 TAG_DVC_EXP_BASELINE = TAG_PREFIX + "dvc_exp_baseline_rev"
+TAG_ENVIRONMENT_PREFIX = TAG_PREFIX + "env."  # + python, tensorflow, cpu, ...: provenance.software_environment()
 MLFLOW_PARENT_RUN_TAG = "mlflow.parentRunId"
 MLFLOW_GIT_COMMIT_TAG = "mlflow.source.git.commit"
 # MLflow 3's experiment kind (mlflow/server/js: ExperimentKind): "custom_model_development"
@@ -638,6 +640,7 @@ def stage_run(
         TAG_LABELS_VERSION: labels_version,
         TAG_DATA_SOURCE: data_source,
         MLFLOW_PARENT_RUN_TAG: parent_run_id,
+        **{TAG_ENVIRONMENT_PREFIX + name: value for name, value in software_environment().items()},
         "mlflow.source.name": f"dvc stage {stage}",
         "mlflow.source.type": "LOCAL",
         "mlflow.user": _user_name(),
