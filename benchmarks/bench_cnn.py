@@ -24,7 +24,6 @@ import argparse
 import dataclasses
 import json
 import os
-import platform
 import statistics
 import sys
 import tempfile
@@ -34,6 +33,7 @@ from pathlib import Path
 import numpy as np
 import yaml
 
+from realbogus.provenance import software_environment
 from realbogus.cnn.models import CNNConfig, build_model, preset_config  # imports keras quietly
 from realbogus.cnn.training import (
     TrainConfig,
@@ -227,8 +227,7 @@ def main(argv: list[str] | None = None) -> int:
         "devices": [str(device) for device in keras.distribution.list_devices()] if keras.backend.backend() == "jax"
         else None,
         "keras": keras.__version__,
-        "python": sys.version.split()[0],
-        "machine": platform.machine(),
+        "environment": software_environment(),
         "cpu_count": os.cpu_count(),
         "load_average_at_end": os.getloadavg(),
         "settings": vars(args),

@@ -33,6 +33,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
+from realbogus.provenance import software_environment
 from realbogus.release.display import display_stamp
 from realbogus.simulate import SimulationConfig, simulate_sample
 from realbogus.simulate.config import knobs_from_json
@@ -142,7 +143,7 @@ def main() -> int:
                                                  flip_ratio=flip_ratio, config=config, workers=args.workers,
                                                  pixels_only=args.pixels_only)
     seconds = time.perf_counter() - started
-    result: dict = {"benchmark": "realism", "n": args.n, "seed": args.seed, "label_noise": label_noise,
+    result: dict = {"benchmark": "realism", "environment": software_environment(), "n": args.n, "seed": args.seed, "label_noise": label_noise,
                     "flip_ratio": flip_ratio, "config_overrides": overrides, "seconds_simulate": seconds,
                     "samples_per_second": args.n / seconds, "workers": args.workers,
                     "load_average_1min": os.getloadavg()[0], "pixels": pixel_comparison(stamps)}

@@ -26,7 +26,6 @@ from __future__ import annotations
 import argparse
 import dataclasses
 import json
-import platform
 import statistics
 import time
 from pathlib import Path
@@ -35,6 +34,7 @@ import numpy as np
 import yaml
 
 from realbogus.cnn.training import train_cnn  # imports keras quietly
+from realbogus.provenance import software_environment
 from realbogus.members import resolve_member
 import keras  # noqa: E402
 
@@ -76,7 +76,7 @@ def main(argv: list[str] | None = None) -> int:
     cpu_median = {variant: statistics.median(values) for variant, values in cpu_seconds.items()}
     print(json.dumps({
         "benchmark": "training_dynamics_cost", "member": args.member, "backend": keras.backend.backend(),
-        "machine": platform.machine(), "train_rows": args.train, "val_rows": args.val, "epochs": args.epochs,
+        "environment": software_environment(), "train_rows": args.train, "val_rows": args.val, "epochs": args.epochs,
         "batch_size": train_config.batch_size, "repeats": args.repeats,
         "seconds_per_epoch": {variant: [round(value, 2) for value in values] for variant, values in seconds.items()},
         "median_seconds_per_epoch": {variant: round(value, 2) for variant, value in median.items()},

@@ -33,6 +33,7 @@ from pathlib import Path
 import pandas as pd
 import yaml
 
+from realbogus.provenance import software_environment
 REPO = Path(__file__).resolve().parents[1]
 # realbogus.cnn.backend.CPU_POOL_VARIABLE, written out: importing it would start TensorFlow in this process.
 POOL_VARIABLE = "TF_CPU_ALLOCATOR_USE_BFC"
@@ -106,6 +107,7 @@ def main() -> int:
     medians = {("pool" if pool else "malloc"): {key: median(key, pool) for key in keys} for pool in (True, False)}
     print(json.dumps({
         "benchmark": "cnn_cpu_pool",
+        "environment": software_environment(),
         "cpu_count": os.cpu_count(),
         "load_average_at_end": os.getloadavg(),
         "settings": vars(args),

@@ -41,6 +41,8 @@ import sys
 import time
 from pathlib import Path
 
+from realbogus.provenance import software_environment  # reads package metadata: starts no backend
+
 REPO = Path(__file__).resolve().parents[1]
 DEFAULT_VARIANTS = [
     "threads=2",
@@ -154,7 +156,8 @@ def main() -> int:
             variants.append(report["variant"])
         seconds.setdefault(report["variant"], []).append(report["fit_seconds"])
         system_seconds.setdefault(report["variant"], []).append(report["system_cpu_seconds"])
-    print(json.dumps({"benchmark": "cnn_determinism", "cpu_count": os.cpu_count(),
+    print(json.dumps({"benchmark": "cnn_determinism", "environment": software_environment(),
+                      "cpu_count": os.cpu_count(),
                       "load_average_at_end": os.getloadavg(), "settings": vars(args),
                       "bit_identical_groups": list(groups.values()),
                       "median_fit_seconds": {variant: statistics.median(values) for variant, values in seconds.items()},

@@ -47,6 +47,8 @@ def test_both_settings_train_the_same_scores_and_report_their_cost(tmp_path: Pat
     for run in report["runs"]:
         assert run["last_epoch_samples_per_s"] > 0 and run["peak_rss_mb"] > 100 and run["minor_page_faults"] > 0
     assert set(report["medians"]) == {"pool", "malloc"} and report["training_speed_up"] > 0
+    # What the figures were computed on: a rerun elsewhere can say why it differs.
+    assert report["environment"]["tensorflow"] and report["environment"]["cpu"]
 
 
 def test_a_missing_release_is_named(tmp_path: Path) -> None:
