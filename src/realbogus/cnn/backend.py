@@ -26,9 +26,9 @@ makes tensors of tens of megabytes (model1's first activations: 64 x 51 x 51 x 8
 53 MB), which glibc maps fresh from the kernel and unmaps again after it, so the kernel
 zeroes and maps the same pages in again at every step: in the default release's model1
 train stage on a 2-core box, 39 % of the CPU time went to the kernel and training ran at
-90 instead of 143 samples/s.  The pool keeps the pages; the scores come out the same bit for bit, and where TensorFlow
-pools by itself the variable changes nothing measurable (docs/cnn.md, "Speed on a CPU:
-TensorFlow's memory pool"; benchmarks/cnn_cpu_pool.py).
+90 instead of 143 samples/s.  The pool keeps the pages; the scores come out the same bit
+for bit, and where TensorFlow pools by itself the variable changes nothing measurable
+(docs/cnn.md, "Speed on a CPU: TensorFlow's memory pool"; benchmarks/cnn_cpu_pool.py).
 """
 
 from __future__ import annotations
