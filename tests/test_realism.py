@@ -68,6 +68,24 @@ def test_member_figures_count_categories_1_and_6_and_judge_by_the_truth() -> Non
     assert "truth_auc" not in without_truth and without_truth["auc"] == figures["auc"]
 
 
+def test_member_figures_split_the_strong_share_into_mislabels_and_say_how_many_mislabels_it_contradicts() -> None:
+    ids = np.arange(1, 11)
+    labels = np.array([0, 0, 0, 0, 0, 1, 1, 1, 1, 1])
+    score = np.array([0.05, 0.1, 0.2, 0.3, 0.95, 0.99, 0.9, 0.8, 0.7, 0.05])
+    # Mislabelled: id 4 (scored 0.3: not contradicted), id 5 (0.95, category 6) and id 10 (0.05, category 1);
+    # id 1 is correctly labelled.
+    truth = pd.DataFrame({"id": ids, "true_label": [0, 0, 0, 1, 1, 1, 1, 1, 1, 0]})
+    figures = member_figures(scores=_scores(ids, labels, score), truth=truth)
+    assert figures["strongly_misclassified_share"] == pytest.approx(0.2)
+    assert figures["strongly_misclassified_mislabelled_share"] == pytest.approx(0.2)
+    assert figures["mislabelled_strongly_contradicted"] == pytest.approx(2 / 3)
+    # A correctly labelled sample in category 6 counts in the share but not in its mislabelled part.
+    figures = member_figures(scores=_scores(ids, labels, np.where(ids == 1, 0.95, score)), truth=truth)
+    assert figures["strongly_misclassified_share"] == pytest.approx(0.3)
+    assert figures["strongly_misclassified_mislabelled_share"] == pytest.approx(0.2)
+    assert "mislabelled_strongly_contradicted" not in member_figures(scores=_scores(ids, labels, score))
+
+
 def test_member_figures_count_a_stored_boundary_score_as_the_category_table_does() -> None:
     from realbogus.metrics import categories
 
@@ -190,6 +208,15 @@ def test_summary_section_reports_the_pixel_table_members_and_mislabelled_share(t
     text = "\n".join(realism_lines(json.loads((tmp_path / "metrics.json").read_text())))
     assert "| temp |" in text and "| diff |" in text and "| rf |" in text and "| hgb |" in text
     assert "Goldstein et al. 2015" in text and "strongly misclassify" in text
+    assert "of the mislabels)" not in text  # no mislabels in this truth: no floor to state
     real_release = realism_report(stamps=_release_like_stamps(30), scores_by_member=members, truth=None,
                                   out_dir=tmp_path / "real")
     assert "truly mislabelled" not in "\n".join(realism_lines(real_release))
+    # With mislabels, each member's share is split: its mislabelled part, and how many mislabels it contradicts.
+    noisy = truth.assign(true_label=np.where(ids <= 40, 1 - labels, labels))
+    noisy_metrics = realism_report(stamps=_release_like_stamps(30), scores_by_member=members, truth=noisy,
+                                   out_dir=tmp_path / "noisy")
+    rf = noisy_metrics["members"]["rf"]
+    row = next(line for line in realism_lines(noisy_metrics) if line.startswith("| rf |"))
+    assert (f"({100 * rf['strongly_misclassified_mislabelled_share']:.2f}% mislabelled; "
+            f"{100 * rf['mislabelled_strongly_contradicted']:.0f}% of the mislabels)") in row
