@@ -203,8 +203,8 @@ def test_summary_section_reports_the_pixel_table_members_and_mislabelled_share(t
     labels = rng.integers(0, 2, ids.size)
     truth = pd.DataFrame({"id": ids, "true_label": labels})
     members = {name: _member_scores(rng, ids, labels) for name in ("rf", "hgb")}
-    metrics = realism_report(stamps=_release_like_stamps(30), scores_by_member=members, truth=truth,
-                             out_dir=tmp_path)
+    realism_report(stamps=_release_like_stamps(30), scores_by_member=members, truth=truth,
+                   out_dir=tmp_path)
     text = "\n".join(realism_lines(json.loads((tmp_path / "metrics.json").read_text())))
     assert "| temp |" in text and "| diff |" in text and "| rf |" in text and "| hgb |" in text
     assert "Goldstein et al. 2015" in text and "strongly misclassify" in text
