@@ -562,6 +562,22 @@ def test_a_fake_lands_only_where_its_rendered_host_has_light() -> None:
     assert np.mean(relative > 3.0) > 0.01
 
 
+def test_a_galaxy_partly_off_the_canvas_puts_only_its_share_of_light_on_it() -> None:
+    from realbogus.simulate.psf import GRID, sersic_image
+
+    shape = {"half_light_radius": 8.0, "index": 1.0, "axis_ratio": 0.6, "angle": 0.4}
+    # The same galaxy drawn on a canvas large enough to hold it whole, and on the canvas with
+    # its centre 10 px beyond the canvas's last row.
+    margin = 150
+    whole = sersic_image(y=GRID + 10 + margin, x=GRID / 2 + margin, size=GRID + 2 * margin, **shape)
+    assert whole.sum() == pytest.approx(1.0, abs=1e-6)
+    clipped = sersic_image(y=GRID + 10, x=GRID / 2, **shape)
+    np.testing.assert_allclose(clipped, whole[margin:margin + GRID, margin:margin + GRID], atol=1e-12)
+    assert 0.01 < clipped.sum() < 0.3
+    # Wholly off the canvas: nothing on it.
+    assert not sersic_image(y=-500.0, x=GRID / 2, **shape).any()
+
+
 def test_the_template_seeing_is_the_mean_of_its_coadds_exposures() -> None:
     def draw(config: SimulationConfig) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
         rng = np.random.default_rng(11)

@@ -146,13 +146,13 @@ def sersic_image(*, y: float, x: float, half_light_radius: float, index: float, 
     alone, the nearest pixel of an n = 2-4 core would hold 1.3-1.4x its light: a star-like
     point on the galaxy).
     """
-    # Only the box within 5 r_e holds light worth rendering; beyond it the wings would
-    # only wrap around the canvas in the Fourier convolution.
-    extent = 5.0 * half_light_radius
-    row_low, row_high = max(0, int(y - extent)), min(size, int(y + extent) + 2)
-    column_low, column_high = max(0, int(x - extent)), min(size, int(x + extent) + 2)
+    extent = SERSIC_EXTENT * half_light_radius
+    # The profile's whole box, also where it runs off the canvas: the unit sum is over all of
+    # it, so a galaxy whose centre lies off the canvas puts only its share of light on it.
+    row_low, row_high = int(math.floor(y - extent)), int(math.ceil(y + extent)) + 1
+    column_low, column_high = int(math.floor(x - extent)), int(math.ceil(x + extent)) + 1
     image = np.zeros((size, size))
-    if row_low >= row_high or column_low >= column_high:
+    if row_high <= 0 or column_high <= 0 or row_low >= size or column_low >= size:
         return image
     rows = np.arange(row_low, row_high, dtype=float)[:, None]
     columns = np.arange(column_low, column_high, dtype=float)[None, :]
@@ -174,7 +174,8 @@ def sersic_image(*, y: float, x: float, half_light_radius: float, index: float, 
         box[core_rows[0] - row_low:core_rows[-1] - row_low + 1, core_columns[0] - column_low:core_columns[-1] - column_low + 1] = means
     total = box.sum()
     if total > 0:
-        image[row_low:row_high, column_low:column_high] = box / total
+        on_canvas = box[max(0, -row_low):size - row_low, max(0, -column_low):size - column_low]
+        image[max(0, row_low):min(size, row_high), max(0, column_low):min(size, column_high)] = on_canvas / total
     return image
 
 
