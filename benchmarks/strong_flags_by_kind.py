@@ -26,8 +26,8 @@ so a fake on a bad column or a mask keeps a share near 1.
 
 from __future__ import annotations
 
+import argparse
 import json
-import sys
 from pathlib import Path
 
 import numpy as np
@@ -90,8 +90,14 @@ def per_member(votes: pd.DataFrame, truth: pd.DataFrame, members: list[str]) -> 
 
 
 def main() -> None:
-    folder = Path(sys.argv[1] if len(sys.argv) > 1 else ".")
-    params = yaml.safe_load((folder / "params.yaml").read_text())
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("folder", nargs="?", default=".", type=Path,
+                        help="a folder where the pipeline ran on a simulated release (default: here)")
+    folder = parser.parse_args().folder
+    params_path = folder / "params.yaml"
+    if not params_path.is_file():
+        parser.error(f"{params_path}: no params.yaml; expected a folder where the pipeline ran")
+    params = yaml.safe_load(params_path.read_text())
     members = list(params["ensemble"]["members"])
     min_members = int(params["realism"]["min_members"])
     votes = strong_votes(scores_by_member={member: pd.read_parquet(folder / "data" / "models" / member / "scores.parquet")
