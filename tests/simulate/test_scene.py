@@ -653,3 +653,93 @@ def test_without_a_threshold_a_noise_peak_is_the_noise_as_drawn() -> None:
     _, rendered = _render(index, loose)
     # Nothing to condition on: no peak is forced, and no stamp holds a NaN from an infinite S/N.
     assert all(np.isfinite(stamp).all() for stamp in (rendered.template, rendered.search, rendered.difference))
+
+
+def test_a_point_source_at_the_limiting_magnitude_has_snr_5_with_the_broader_images_own_psf() -> None:
+    from realbogus.simulate.psf import moffat_image
+    from realbogus.simulate.scene import _difference_noise
+
+    rng = np.random.default_rng(5)
+    conditions = [draw_conditions(rng, config=SimulationConfig()) for _ in range(400)]
+    snrs, template_broader_and_unlike = [], 0
+    for c in conditions:
+        search_broader = c.template_seeing_fwhm_px <= c.seeing_fwhm_px
+        fwhm, beta = (c.seeing_fwhm_px, c.search_beta) if search_broader else (c.template_seeing_fwhm_px, c.template_beta)
+        if not search_broader and abs(c.template_beta - c.search_beta) > 0.7:
+            template_broader_and_unlike += 1
+        psf = moffat_image(y=GRID / 2, x=GRID / 2, fwhm=fwhm, beta=beta)
+        flux = 10.0 ** (0.4 * (c.zeropoint - c.limiting_mag))
+        # The PSF-fit S/N of a point source: flux * sqrt(sum psf^2) / sigma.
+        snrs.append(flux * np.sqrt(np.sum(psf ** 2)) / _difference_noise(c))
+    # Where the template is the broader image and its Moffat index differs from the search
+    # image's, the limit follows the template's index (at the search's, it was off by up to 15 %).
+    assert template_broader_and_unlike > 40
+    np.testing.assert_allclose(snrs, 5.0, rtol=0.01)
+
+
+def test_a_sources_own_motion_moves_it_alone_and_the_neighbours_keep_the_misregistration() -> None:
+    from realbogus.simulate.psf import point_sources_transfer, sersic_image, shift_transfer
+    from realbogus.simulate.scene import _own_motion_transfer
+
+    config = SimulationConfig()
+    conditions = draw_conditions(np.random.default_rng(3), config=config)
+    canvas = Canvas(conditions=conditions, config=config, detection_y=GRID / 2, detection_x=GRID / 2)
+    canvas.shift_y, canvas.shift_x = 0.04, -0.03
+    flux = 5e4
+    canvas.stars += [(20.0, 22.0, flux), (36.0, 36.0, flux)]
+    galaxy = {"y": 50.0, "x": 30.0, "flux": flux, "half_light_radius": 2.0, "index": 1.5, "axis_ratio": 0.7, "angle": 0.3}
+    canvas.galaxies.append(galaxy)
+    canvas.own_shifts[("star", 1)] = (0.3, -0.2)
+    canvas.own_shifts[("galaxy", 0)] = (-0.25, 0.1)
+
+    stars = point_sources_transfer(ys=np.array([20.0, 36.0]), xs=np.array([22.0, 36.0]), fluxes=np.array([flux, flux]))
+    shape = {key: galaxy[key] for key in ("half_light_radius", "index", "axis_ratio", "angle")}
+    light = rfft2(flux * sersic_image(y=50.0, x=30.0, **shape))
+    search = irfft2((stars + light) * shift_transfer(dy=0.04, dx=-0.03) + _own_motion_transfer(canvas))
+
+    expected = irfft2(point_sources_transfer(ys=np.array([20.04, 36.34]), xs=np.array([21.97, 35.77]),
+                                             fluxes=np.array([flux, flux]))
+                      + light * shift_transfer(dy=0.04 - 0.25, dx=-0.03 + 0.1))
+    np.testing.assert_allclose(search, expected, atol=1e-6 * flux)
+    assert canvas.search_shift("star", 0) == (0.04, -0.03)
+    assert canvas.search_shift("star", 1) == pytest.approx((0.34, -0.23))
+
+
+def test_dipoles_and_galaxy_cores_give_their_central_source_alone_its_own_motion(dry_truth) -> None:
+    for artifact_type in ("dipole", "galaxy_core"):
+        for offset in range(4):
+            index = _first(dry_truth, artifact_type, offset)
+            rng = sample_rng(seed=SEED, index=index)
+            plan = draw_plan(rng, index=index, label_noise=0.0, flip_ratio=1.0, config=SimulationConfig())
+            canvas = render_signal(plan, rng, config=SimulationConfig()).canvas
+            assert len(canvas.own_shifts) == 1
+            (kind, source), (own_y, own_x) = next(iter(canvas.own_shifts.items()))
+            position = canvas.stars[source][:2] if kind == "star" else (canvas.galaxies[source]["y"], canvas.galaxies[source]["x"])
+            # The source at the detection moved; the image's misregistration stays the 0.04 px kind.
+            assert np.hypot(position[0] - canvas.detection_y, position[1] - canvas.detection_x) < 1.0
+            assert np.hypot(own_y, own_x) > 0.0
+            assert np.hypot(canvas.shift_y, canvas.shift_x) < 0.25
+
+
+def test_a_cosmic_ray_hit_on_a_single_exposure_lands_in_one_pixel() -> None:
+    config = SimulationConfig()
+    conditions = draw_conditions(np.random.default_rng(1), config=config)
+    hits = 0
+    for seed in range(40):
+        images = {}
+        for exposures in (1, 2):
+            canvas = Canvas(conditions=dataclasses.replace(conditions, search_exposures=exposures), config=config,
+                            detection_y=GRID / 2 + 0.3, detection_x=GRID / 2 - 0.2)
+            canvas.search = np.zeros((GRID, GRID))
+            RECIPES["cosmic_ray"].detector(canvas, np.random.default_rng(seed), on_fake=False)
+            images[exposures] = canvas.search
+        if canvas.details["artifact_detail"] != "hit":
+            continue
+        hits += 1
+        # One exposure on its own grid: all the charge in the struck pixel, 8-80 sigma.
+        assert np.count_nonzero(images[1]) == 1
+        assert 8.0 <= images[1].max() / conditions.search_noise <= 80.0
+        # The median of two resampled the exposure: the same charge / sqrt(2), spread.
+        assert np.count_nonzero(images[2]) > 1
+        assert images[2].sum() == pytest.approx(images[1].sum() / np.sqrt(2.0))
+    assert hits >= 5

@@ -166,11 +166,17 @@ def _shape_error(rng: np.random.Generator, *, sigma: float) -> tuple[float, floa
     return (float(e1), float(e2))
 
 
-def _apply_errors(canvas, cause: ResidualCause, *, y: float, x: float) -> None:  # noqa: ANN001
-    """Put a cause's errors on top of the image-wide ones already on the canvas (source at y, x)."""
+def _apply_errors(canvas, cause: ResidualCause, *, y: float, x: float, source: tuple[str, int]) -> None:  # noqa: ANN001
+    """Put a cause's errors on top of the image-wide ones already on the canvas.
+
+    ``source`` ("star" | "galaxy", its index on the canvas) at y, x is the source the cause
+    belongs to.  Its own position change moves it alone: the neighbours keep the image's
+    misregistration.  Its PSF-model errors are the kernel's at the source, which varies
+    slowly across a CCD, so they hold over the whole stamp.
+    """
     canvas.details["predicted_snr"] = cause.predicted_snr(canvas)
-    canvas.shift_y += cause.shift_y
-    canvas.shift_x += cause.shift_x
+    if cause.shift_y or cause.shift_x:
+        canvas.own_shifts[source] = (cause.shift_y, cause.shift_x)
     if cause.psf_error_on_template:
         canvas.template_psf_model_error += cause.psf_error
         canvas.template_psf_shape_error = _added(canvas.template_psf_shape_error, cause.shape_error)
@@ -178,7 +184,9 @@ def _apply_errors(canvas, cause: ResidualCause, *, y: float, x: float) -> None: 
         canvas.search_psf_model_error += cause.psf_error
         canvas.search_psf_shape_error = _added(canvas.search_psf_shape_error, cause.shape_error)
     if cause.flux_change:
-        canvas.flux_changes.append((y, x, cause.flux_change * canvas.conditions.flux(cause.magnitude)))
+        # Where the search image has the star: a variable star's change is light of the star.
+        shift_y, shift_x = canvas.search_shift(*source)
+        canvas.flux_changes.append((y + shift_y, x + shift_x, cause.flux_change * canvas.conditions.flux(cause.magnitude)))
     canvas.details["source_magnitude"] = cause.magnitude
 
 
@@ -197,11 +205,13 @@ def _dipole_setup(canvas, rng, *, on_fake: bool) -> None:  # noqa: ANN001
     if star:
         canvas.stars.append((y, x, canvas.conditions.flux(cause.magnitude)))
         canvas.details["artifact_detail"] = "star"
+        source = ("star", len(canvas.stars) - 1)
     else:
         add_galaxy(canvas, rng, y=y, x=x, magnitude=cause.magnitude, half_light_radius=float(rng.uniform(0.6, 2.0)),
                    index=float(rng.uniform(1.0, 4.0)))
         canvas.details["artifact_detail"] = "galaxy"
-    _apply_errors(canvas, cause, y=y, x=x)
+        source = ("galaxy", len(canvas.galaxies) - 1)
+    _apply_errors(canvas, cause, y=y, x=x, source=source)
     # The detection sits on the positive lobe, which the search image's shift points to.
     canvas.detection_y, canvas.detection_x = y + 0.5 * cause.shift_y, x + 0.5 * cause.shift_x
 
@@ -211,7 +221,7 @@ def _bad_subtraction_setup(canvas, rng, *, on_fake: bool) -> None:  # noqa: ANN0
     y, x = _center(canvas)
     cause = _draw_cause(canvas, rng, shift=False, psf=True, flux_change=rng.random() < 0.5)
     canvas.stars.append((y, x, canvas.conditions.flux(cause.magnitude)))
-    _apply_errors(canvas, cause, y=y, x=x)
+    _apply_errors(canvas, cause, y=y, x=x, source=("star", len(canvas.stars) - 1))
 
 
 def _galaxy_core_setup(canvas, rng, *, on_fake: bool) -> None:  # noqa: ANN001
@@ -223,7 +233,7 @@ def _galaxy_core_setup(canvas, rng, *, on_fake: bool) -> None:  # noqa: ANN001
     cause = _draw_cause(canvas, rng, shift=True, psf=True, flux_change=False, galaxy=True)
     add_galaxy(canvas, rng, y=y, x=x, magnitude=cause.magnitude, half_light_radius=float(rng.uniform(0.8, 3.0)),
                index=float(rng.uniform(1.5, 4.0)))
-    _apply_errors(canvas, cause, y=y, x=x)
+    _apply_errors(canvas, cause, y=y, x=x, source=("galaxy", len(canvas.galaxies) - 1))
 
 
 def _noise_peak_setup(canvas, rng, *, on_fake: bool) -> None:  # noqa: ANN001
@@ -264,6 +274,12 @@ def _cosmic_ray(canvas, rng, *, on_fake: bool) -> None:  # noqa: ANN001
     length = float(rng.choice([0.0, rng.uniform(1.0, 4.0), rng.uniform(4.0, 16.0)], p=[0.3, 0.35, 0.35]))
     angle = rng.uniform(0.0, math.pi)
     amplitude = sigma * rng.uniform(8.0, 80.0) / math.sqrt(canvas.conditions.search_exposures)
+    if length == 0.0 and canvas.conditions.search_exposures == 1:
+        # A single exposure on its own grid: the hit's charge is in the one pixel it struck.
+        # (A coadd resampled the exposure it hit, which spreads it: the bilinear deposit below.)
+        canvas.search[int(round(y)), int(round(x))] += amplitude
+        canvas.details["artifact_detail"] = "hit"
+        return
     n_steps = max(1, int(length * 3))
     for step in range(n_steps):
         fraction = step / max(n_steps - 1, 1) - 0.5
@@ -379,7 +395,7 @@ def _masked_setup(canvas, rng, *, on_fake: bool) -> None:  # noqa: ANN001
             angle = rng.uniform(0, 2 * math.pi)
             star_y, star_x = y + offset * math.sin(angle), x + offset * math.cos(angle)
             canvas.stars.append((star_y, star_x, canvas.conditions.flux(cause.magnitude)))
-            _apply_errors(canvas, cause, y=star_y, x=star_x)
+            _apply_errors(canvas, cause, y=star_y, x=star_x, source=("star", len(canvas.stars) - 1))
 
 
 def _masked_detector(canvas, rng, *, on_fake: bool) -> None:  # noqa: ANN001

@@ -89,8 +89,13 @@ class Canvas:
     transients: list[tuple[float, float, float]] = field(default_factory=list)  # search only
     # Flux changes of static sources (variable stars), search only: y, x, change in flux.
     flux_changes: list[tuple[float, float, float]] = field(default_factory=list)
+    # The search image's misregistration against the template, the same for every source.
     shift_y: float = 0.0
     shift_x: float = 0.0
+    # Sources that moved by themselves between template and search (proper motion,
+    # colour-dependent refraction), on top of the misregistration: ("star" | "galaxy", index
+    # into ``stars`` or ``galaxies``) -> (dy, dx) in pixels, search minus template.
+    own_shifts: dict[tuple[str, int], tuple[float, float]] = field(default_factory=dict)
     template_psf_model_error: float = 0.0   # fractional FWHM error of the modelled PSF_T
     search_psf_model_error: float = 0.0
     # Ellipticity error (e1, e2) of the modelled PSF_T and PSF_S: a kernel fit over the CCD
@@ -119,6 +124,12 @@ class Canvas:
     # Canvas-pixel masks (True = masked) per channel, set by the recipes.
     difference_mask: np.ndarray | None = None
     stamp_mask: np.ndarray | None = None      # masked in all three channels
+
+    def search_shift(self, kind: str, index: int) -> tuple[float, float]:
+        """Where the search image puts source ``index`` of ``kind`` against the template: the
+        misregistration plus the source's own position change, if it has one."""
+        own_y, own_x = self.own_shifts.get((kind, index), (0.0, 0.0))
+        return self.shift_y + own_y, self.shift_x + own_x
 
     def mask(self, *, all_channels: bool) -> np.ndarray:
         name = "stamp_mask" if all_channels else "difference_mask"

@@ -167,7 +167,10 @@ def draw_conditions(rng: np.random.Generator, *, config: SimulationConfig) -> Co
     template_beta = rng.uniform(2.5, 4.0)
     # The difference's noise: search noise plus the (matched) template noise.
     difference_noise = search_noise * math.sqrt(1.0 + 10.0 ** (-0.8 * depth))
-    area = effective_area(fwhm=max(seeing_px, template_seeing_px), beta=search_beta)
+    # The difference's point source has the broader image's PSF, Moffat index included.
+    broad_fwhm, broad_beta = ((seeing_px, search_beta) if template_seeing_px <= seeing_px
+                              else (template_seeing_px, template_beta))
+    area = effective_area(fwhm=broad_fwhm, beta=broad_beta)
     limiting_mag = zeropoint - 2.5 * math.log10(5.0 * difference_noise * math.sqrt(area))
     night = str(SEASON_START + np.timedelta64(int(rng.integers(SEASON_DAYS)), "D")).replace("-", "")
     # Drawn in the order written (the stream's order); the visit's exposures follow from them.
@@ -393,6 +396,27 @@ def _static_transfer(canvas: Canvas) -> np.ndarray:
     return transfer
 
 
+def _own_motion_transfer(canvas: Canvas) -> np.ndarray | float:
+    """What the sources that moved by themselves change in the search image's sky (before the
+    PSF): each one's light at its own search position minus its light where the image's
+    misregistration alone would put it (bright stars are drawn in pixel space instead)."""
+    change: np.ndarray | float = 0.0
+    for (kind, index), (own_y, own_x) in canvas.own_shifts.items():
+        if kind == "star":
+            y, x, flux = canvas.stars[index]
+            if flux > BRIGHT_STAR_ELECTRONS:
+                continue
+            light = point_sources_transfer(ys=np.array([y]), xs=np.array([x]), fluxes=np.array([flux]))
+        else:
+            galaxy = canvas.galaxies[index]
+            light = rfft2(galaxy["flux"] * sersic_image(
+                y=galaxy["y"], x=galaxy["x"], half_light_radius=galaxy["half_light_radius"],
+                index=galaxy["index"], axis_ratio=galaxy["axis_ratio"], angle=galaxy["angle"]))
+        change = change + light * (shift_transfer(dy=canvas.shift_y + own_y, dx=canvas.shift_x + own_x)
+                                   - shift_transfer(dy=canvas.shift_y, dx=canvas.shift_x))
+    return change
+
+
 def _fwhm_to_sigma(fwhm: float) -> float:
     return fwhm / (2.0 * math.sqrt(2.0 * math.log(2.0)))
 
@@ -457,6 +481,12 @@ def _broad_fwhm(conditions: Conditions) -> float:
     return max(conditions.seeing_fwhm_px, conditions.template_seeing_fwhm_px)
 
 
+def _broad_beta(conditions: Conditions) -> float:
+    """Moffat index of the broader image's PSF, the shape a point source has in the difference
+    (the image the subtraction does not convolve; a tie convolves the template)."""
+    return conditions.search_beta if conditions.convolves_template else conditions.template_beta
+
+
 def _difference_noise(conditions: Conditions) -> float:
     """The difference's nominal per-pixel sigma: search noise plus the (matched) template noise."""
     return conditions.search_noise * math.sqrt(1.0 + 10.0 ** (-0.8 * conditions.template_depth_mag))
@@ -496,15 +526,19 @@ def render_signal(plan: SamplePlan, rng: np.random.Generator, *, config: Simulat
                                         xs=np.array([t[1] for t in search_only]),
                                         fluxes=np.array([t[2] for t in search_only]))
     template_signal_transfer = static * template_psf
-    search_signal_transfer = (static * shift_transfer(dy=canvas.shift_y, dx=canvas.shift_x) + transients) * search_psf
-    bright = [star for star in canvas.stars if star[2] > BRIGHT_STAR_ELECTRONS]
+    search_signal_transfer = (static * shift_transfer(dy=canvas.shift_y, dx=canvas.shift_x)
+                              + _own_motion_transfer(canvas) + transients) * search_psf
+    bright = [(index, star) for index, star in enumerate(canvas.stars) if star[2] > BRIGHT_STAR_ELECTRONS]
     if bright:
         template_bright = sum(flux * moffat_image(
             y=y, x=x, fwhm=conditions.template_seeing_fwhm_px, beta=conditions.template_beta,
-            ellipticity=conditions.template_psf_ellipticity, angle=conditions.template_psf_angle) for y, x, flux in bright)
+            ellipticity=conditions.template_psf_ellipticity, angle=conditions.template_psf_angle)
+            for _, (y, x, flux) in bright)
         search_bright = sum(flux * moffat_image(
-            y=y + canvas.shift_y, x=x + canvas.shift_x, fwhm=conditions.seeing_fwhm_px, beta=conditions.search_beta,
-            ellipticity=conditions.search_psf_ellipticity, angle=conditions.search_psf_angle) for y, x, flux in bright)
+            y=y + canvas.search_shift("star", index)[0], x=x + canvas.search_shift("star", index)[1],
+            fwhm=conditions.seeing_fwhm_px, beta=conditions.search_beta,
+            ellipticity=conditions.search_psf_ellipticity, angle=conditions.search_psf_angle)
+            for index, (y, x, flux) in bright)
         template_signal_transfer = template_signal_transfer + rfft2(template_bright)
         search_signal_transfer = search_signal_transfer + rfft2(search_bright)
     subtraction = _subtraction(canvas, template_psf=template_psf, search_psf=search_psf)
@@ -594,7 +628,7 @@ def render_noisy(plan: SamplePlan, signal: SignalRendering, rng: np.random.Gener
     )
     difference_noise = _difference_noise(conditions)
     broad_fwhm = _broad_fwhm(conditions)
-    area = effective_area(fwhm=broad_fwhm, beta=conditions.search_beta)
+    area = effective_area(fwhm=broad_fwhm, beta=_broad_beta(conditions))
     transient_flux = canvas.transients[0][2] if canvas.transients else math.nan
     detection_snr = _detection_snr(difference, canvas, center_y=center_y, center_x=center_x,
                                    fwhm=broad_fwhm, noise=difference_noise)
@@ -602,7 +636,8 @@ def render_noisy(plan: SamplePlan, signal: SignalRendering, rng: np.random.Gener
         "snr": transient_flux / (difference_noise * math.sqrt(area)),
         "detection_snr": detection_snr,
         "transient_flux": transient_flux,
-        "shift_px": math.hypot(canvas.shift_y, canvas.shift_x),
+        # The search image's shift at the detection's source, its own position change included.
+        "shift_px": math.hypot(*canvas.search_shift(*next(iter(canvas.own_shifts), ("none", 0)))),
         "template_psf_model_error": float(canvas.template_psf_model_error),
         "search_psf_model_error": float(canvas.search_psf_model_error),
         "psf_shape_error": float(math.hypot(*np.subtract(canvas.search_psf_shape_error,
