@@ -168,8 +168,7 @@ def draw_conditions(rng: np.random.Generator, *, config: SimulationConfig) -> Co
     # The difference's noise: search noise plus the (matched) template noise.
     difference_noise = search_noise * math.sqrt(1.0 + 10.0 ** (-0.8 * depth))
     # The difference's point source has the broader image's PSF, Moffat index included.
-    broad_fwhm, broad_beta = ((seeing_px, search_beta) if template_seeing_px <= seeing_px
-                              else (template_seeing_px, template_beta))
+    broad_fwhm, broad_beta = _broader_psf(search=(seeing_px, search_beta), template=(template_seeing_px, template_beta))
     area = effective_area(fwhm=broad_fwhm, beta=broad_beta)
     limiting_mag = zeropoint - 2.5 * math.log10(5.0 * difference_noise * math.sqrt(area))
     night = str(SEASON_START + np.timedelta64(int(rng.integers(SEASON_DAYS)), "D")).replace("-", "")
@@ -481,10 +480,16 @@ def _broad_fwhm(conditions: Conditions) -> float:
     return max(conditions.seeing_fwhm_px, conditions.template_seeing_fwhm_px)
 
 
+def _broader_psf(*, search: tuple[float, float], template: tuple[float, float]) -> tuple[float, float]:
+    """(FWHM, Moffat index) of the broader of the search and template PSFs, each given as
+    (FWHM, index): the shape a point source has in the difference, the image the subtraction
+    does not convolve (a tie convolves the template, as ``Conditions.convolves_template``)."""
+    return search if template[0] <= search[0] else template
+
+
 def _broad_beta(conditions: Conditions) -> float:
-    """Moffat index of the broader image's PSF, the shape a point source has in the difference
-    (the image the subtraction does not convolve; a tie convolves the template)."""
-    return conditions.search_beta if conditions.convolves_template else conditions.template_beta
+    return _broader_psf(search=(conditions.seeing_fwhm_px, conditions.search_beta),
+                        template=(conditions.template_seeing_fwhm_px, conditions.template_beta))[1]
 
 
 def _difference_noise(conditions: Conditions) -> float:
@@ -630,14 +635,16 @@ def render_noisy(plan: SamplePlan, signal: SignalRendering, rng: np.random.Gener
     broad_fwhm = _broad_fwhm(conditions)
     area = effective_area(fwhm=broad_fwhm, beta=_broad_beta(conditions))
     transient_flux = canvas.transients[0][2] if canvas.transients else math.nan
+    # The search image's shift at the detection's source includes that source's own position
+    # change (a dipole's or galaxy core's; no other source of a stamp has one).
+    own_shift = next(iter(canvas.own_shifts.values()), (0.0, 0.0))
     detection_snr = _detection_snr(difference, canvas, center_y=center_y, center_x=center_x,
                                    fwhm=broad_fwhm, noise=difference_noise)
     truth = {
         "snr": transient_flux / (difference_noise * math.sqrt(area)),
         "detection_snr": detection_snr,
         "transient_flux": transient_flux,
-        # The search image's shift at the detection's source, its own position change included.
-        "shift_px": math.hypot(*canvas.search_shift(*next(iter(canvas.own_shifts), ("none", 0)))),
+        "shift_px": math.hypot(canvas.shift_y + own_shift[0], canvas.shift_x + own_shift[1]),
         "template_psf_model_error": float(canvas.template_psf_model_error),
         "search_psf_model_error": float(canvas.search_psf_model_error),
         "psf_shape_error": float(math.hypot(*np.subtract(canvas.search_psf_shape_error,
