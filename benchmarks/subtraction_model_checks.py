@@ -82,6 +82,21 @@ def kernel_floor(conditions_list: list, *, config: SimulationConfig) -> dict:
     return result
 
 
+def kernel_floors(conditions_list: list, *, config: SimulationConfig,
+                  settings: dict[str, tuple[float, float]]) -> dict:
+    """:func:`kernel_floor` per named (blend power, regularisation) setting of the kernel's constants."""
+    defaults = (scene.KERNEL_BLEND_POWER, scene.KERNEL_REGULARISATION)
+    floors = {}
+    for name, (blend, regularisation) in settings.items():
+        scene.KERNEL_BLEND_POWER, scene.KERNEL_REGULARISATION = blend, regularisation
+        try:
+            floors[name] = {"blend_power": blend, "regularisation": regularisation,
+                            **kernel_floor(conditions_list, config=config)}
+        finally:
+            scene.KERNEL_BLEND_POWER, scene.KERNEL_REGULARISATION = defaults
+    return floors
+
+
 def limit_moffat_index(conditions_list: list) -> dict:
     """|limit change| (mag) between the search image's and the broader image's Moffat index."""
     changes = []
@@ -107,16 +122,9 @@ def main() -> int:
     config = SimulationConfig()
     rng = np.random.default_rng(args.seed)
     conditions_list = [draw_conditions(rng, config=config) for _ in range(args.conditions)]
-    defaults = (scene.KERNEL_BLEND_POWER, scene.KERNEL_REGULARISATION)
     tight = tuple(float(value) for value in args.tight.split(","))
-    floors = {}
-    for name, (blend, regularisation) in (("simulator", defaults), ("tight", tight)):
-        scene.KERNEL_BLEND_POWER, scene.KERNEL_REGULARISATION = blend, regularisation
-        try:
-            floors[name] = {"blend_power": blend, "regularisation": regularisation,
-                            **kernel_floor(conditions_list, config=config)}
-        finally:
-            scene.KERNEL_BLEND_POWER, scene.KERNEL_REGULARISATION = defaults
+    floors = kernel_floors(conditions_list, config=config, settings={
+        "simulator": (scene.KERNEL_BLEND_POWER, scene.KERNEL_REGULARISATION), "tight": tight})
     rng = np.random.default_rng(args.seed + 1)
     limit = limit_moffat_index([draw_conditions(rng, config=config) for _ in range(args.limit_conditions)])
     print(json.dumps({"benchmark": "subtraction_model_checks", "seed": args.seed, "kernel_floor": floors,
