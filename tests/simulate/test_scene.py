@@ -679,7 +679,7 @@ def test_a_point_source_at_the_limiting_magnitude_has_snr_5_with_the_broader_ima
 
 def test_a_sources_own_motion_moves_it_alone_and_the_neighbours_keep_the_misregistration() -> None:
     from realbogus.simulate.psf import point_sources_transfer, sersic_image, shift_transfer
-    from realbogus.simulate.scene import _own_motion_transfer
+    from realbogus.simulate.scene import _sky_transfers
 
     config = SimulationConfig()
     conditions = draw_conditions(np.random.default_rng(3), config=config)
@@ -695,7 +695,10 @@ def test_a_sources_own_motion_moves_it_alone_and_the_neighbours_keep_the_misregi
     stars = point_sources_transfer(ys=np.array([20.0, 36.0]), xs=np.array([22.0, 36.0]), fluxes=np.array([flux, flux]))
     shape = {key: galaxy[key] for key in ("half_light_radius", "index", "axis_ratio", "angle")}
     light = rfft2(flux * sersic_image(y=50.0, x=30.0, **shape))
-    search = irfft2((stars + light) * shift_transfer(dy=0.04, dx=-0.03) + _own_motion_transfer(canvas))
+    template_sky, search_sky = _sky_transfers(canvas)
+    search = irfft2(search_sky)
+    # The template sees every source where it is.
+    np.testing.assert_allclose(irfft2(template_sky), irfft2(stars + light), atol=1e-6 * flux)
 
     expected = irfft2(point_sources_transfer(ys=np.array([20.04, 36.34]), xs=np.array([21.97, 35.77]),
                                              fluxes=np.array([flux, flux]))

@@ -380,40 +380,40 @@ def _matching_kernel(sharp: np.ndarray, broad: np.ndarray, *, sigma_sharp: float
     return weight * ratio + (1.0 - weight) * gaussian
 
 
-def _static_transfer(canvas: Canvas) -> np.ndarray:
-    """Fourier transform of the static sky before the PSF, without the bright stars."""
-    stars = [star for star in canvas.stars if star[2] <= BRIGHT_STAR_ELECTRONS]
-    transfer = point_sources_transfer(ys=np.array([s[0] for s in stars]), xs=np.array([s[1] for s in stars]),
-                                      fluxes=np.array([s[2] for s in stars]))
-    if canvas.galaxies:
-        image = np.zeros((GRID, GRID))
-        for galaxy in canvas.galaxies:
-            image += galaxy["flux"] * sersic_image(
-                y=galaxy["y"], x=galaxy["x"], half_light_radius=galaxy["half_light_radius"],
-                index=galaxy["index"], axis_ratio=galaxy["axis_ratio"], angle=galaxy["angle"])
-        transfer = transfer + rfft2(image)
-    return transfer
+def _sky_transfers(canvas: Canvas) -> tuple[np.ndarray, np.ndarray]:
+    """Fourier transforms of the static sky before the PSF, without the bright stars, as the
+    template and as the search image see it.
 
+    The search image sees it shifted by the misregistration, and a source that moved by
+    itself (``Canvas.own_shifts``) by its own position change on top.  Each galaxy is
+    rendered once; the fixed sources share one transform and one shift.
+    """
+    def moves(kind: str, index: int) -> bool:
+        return (kind, index) in canvas.own_shifts
 
-def _own_motion_transfer(canvas: Canvas) -> np.ndarray | float:
-    """What the sources that moved by themselves change in the search image's sky (before the
-    PSF): each one's light at its own search position minus its light where the image's
-    misregistration alone would put it (bright stars are drawn in pixel space instead)."""
-    change: np.ndarray | float = 0.0
+    def galaxy_image(galaxy: dict[str, float]) -> np.ndarray:
+        return galaxy["flux"] * sersic_image(
+            y=galaxy["y"], x=galaxy["x"], half_light_radius=galaxy["half_light_radius"],
+            index=galaxy["index"], axis_ratio=galaxy["axis_ratio"], angle=galaxy["angle"])
+
+    stars = [star for index, star in enumerate(canvas.stars) if star[2] <= BRIGHT_STAR_ELECTRONS and not moves("star", index)]
+    fixed = point_sources_transfer(ys=np.array([s[0] for s in stars]), xs=np.array([s[1] for s in stars]),
+                                   fluxes=np.array([s[2] for s in stars]))
+    galaxies = [galaxy for index, galaxy in enumerate(canvas.galaxies) if not moves("galaxy", index)]
+    if galaxies:
+        fixed = fixed + rfft2(sum(galaxy_image(galaxy) for galaxy in galaxies))
+    template, search = fixed, fixed * shift_transfer(dy=canvas.shift_y, dx=canvas.shift_x)
     for (kind, index), (own_y, own_x) in canvas.own_shifts.items():
         if kind == "star":
             y, x, flux = canvas.stars[index]
             if flux > BRIGHT_STAR_ELECTRONS:
-                continue
+                continue  # drawn in pixel space, at its own search position (render_signal)
             light = point_sources_transfer(ys=np.array([y]), xs=np.array([x]), fluxes=np.array([flux]))
         else:
-            galaxy = canvas.galaxies[index]
-            light = rfft2(galaxy["flux"] * sersic_image(
-                y=galaxy["y"], x=galaxy["x"], half_light_radius=galaxy["half_light_radius"],
-                index=galaxy["index"], axis_ratio=galaxy["axis_ratio"], angle=galaxy["angle"]))
-        change = change + light * (shift_transfer(dy=canvas.shift_y + own_y, dx=canvas.shift_x + own_x)
-                                   - shift_transfer(dy=canvas.shift_y, dx=canvas.shift_x))
-    return change
+            light = rfft2(galaxy_image(canvas.galaxies[index]))
+        template = template + light
+        search = search + light * shift_transfer(dy=canvas.shift_y + own_y, dx=canvas.shift_x + own_x)
+    return template, search
 
 
 def _fwhm_to_sigma(fwhm: float) -> float:
@@ -525,25 +525,24 @@ def render_signal(plan: SamplePlan, rng: np.random.Generator, *, config: Simulat
                                    ellipticity=conditions.template_psf_ellipticity, angle=conditions.template_psf_angle)
     search_psf = moffat_transfer(fwhm=conditions.seeing_fwhm_px, beta=conditions.search_beta,
                                  ellipticity=conditions.search_psf_ellipticity, angle=conditions.search_psf_angle)
-    static = _static_transfer(canvas)
+    template_sky, search_sky = _sky_transfers(canvas)
     search_only = canvas.transients + canvas.flux_changes
     transients = point_sources_transfer(ys=np.array([t[0] for t in search_only]),
                                         xs=np.array([t[1] for t in search_only]),
                                         fluxes=np.array([t[2] for t in search_only]))
-    template_signal_transfer = static * template_psf
-    search_signal_transfer = (static * shift_transfer(dy=canvas.shift_y, dx=canvas.shift_x)
-                              + _own_motion_transfer(canvas) + transients) * search_psf
-    bright = [(index, star) for index, star in enumerate(canvas.stars) if star[2] > BRIGHT_STAR_ELECTRONS]
+    template_signal_transfer = template_sky * template_psf
+    search_signal_transfer = (search_sky + transients) * search_psf
+    bright = [(star, canvas.search_shift("star", index)) for index, star in enumerate(canvas.stars)
+              if star[2] > BRIGHT_STAR_ELECTRONS]
     if bright:
         template_bright = sum(flux * moffat_image(
             y=y, x=x, fwhm=conditions.template_seeing_fwhm_px, beta=conditions.template_beta,
             ellipticity=conditions.template_psf_ellipticity, angle=conditions.template_psf_angle)
-            for _, (y, x, flux) in bright)
+            for (y, x, flux), _ in bright)
         search_bright = sum(flux * moffat_image(
-            y=y + canvas.search_shift("star", index)[0], x=x + canvas.search_shift("star", index)[1],
-            fwhm=conditions.seeing_fwhm_px, beta=conditions.search_beta,
+            y=y + shift_y, x=x + shift_x, fwhm=conditions.seeing_fwhm_px, beta=conditions.search_beta,
             ellipticity=conditions.search_psf_ellipticity, angle=conditions.search_psf_angle)
-            for index, (y, x, flux) in bright)
+            for (y, x, flux), (shift_y, shift_x) in bright)
         template_signal_transfer = template_signal_transfer + rfft2(template_bright)
         search_signal_transfer = search_signal_transfer + rfft2(search_bright)
     subtraction = _subtraction(canvas, template_psf=template_psf, search_psf=search_psf)
