@@ -57,7 +57,8 @@ def main(argv: list[str] | None = None) -> None:
     realism = json.loads(realism_path.read_text()) if realism_path.exists() else None
     write_summary(path=reports / "summary.md", tables=tables, merge=merge, mining=mining, figures=figures,
                   realism=realism, seed_tables=seed_tables,
-                  reproducible_members=[member for member in members if member in (params.get("feature_models") or {})])
+                  reproducible_members=[member for member in members if member in (params.get("feature_models") or {})],
+                  change_intervals={member: evaluation.fpr_change_interval for member, evaluation in evaluations.items()})
     with tracking.stage_run(stage="evaluate", params={"ensemble": section(params, "ensemble")},
                             data_version=content_hash("data/ingested/catalog.parquet"),
                             labels_version=content_hash(args.labels),

@@ -277,3 +277,93 @@ def test_one_class_curves_and_bad_targets_are_errors():
 def test_bool_and_integer_inputs_are_accepted():
     counts = metrics.confusion_at(labels=np.array([False, True]), artifact_score=np.array([0, 1]), threshold=0.5)
     assert counts == metrics.ConfusionCounts(tp=1, fn=0, fp=0, tn=1)
+
+
+# ------------------------------------------------------------------ bootstrap intervals
+
+
+def _binormal_split(rng: np.random.Generator, *, n_per_class: int, separation: float) -> tuple[np.ndarray, np.ndarray]:
+    """Non-artifacts' latent score N(0, 1), artifacts' N(separation, 1), squashed into (0, 1)."""
+    latent = np.concatenate([rng.normal(0.0, 1.0, n_per_class), rng.normal(separation, 1.0, n_per_class)])
+    labels = np.repeat([0, 1], n_per_class)
+    return labels, 1.0 / (1.0 + np.exp(-latent))
+
+
+def test_the_fpr_interval_covers_the_population_value_about_as_often_as_its_level():
+    from scipy.stats import norm
+
+    # The population's FPR at MDR 0.05: cut at the non-artifacts' 95th percentile.
+    separation = 3.5
+    true_fpr = norm.cdf(norm.ppf(0.95) - separation)  # 3.2 %
+    rng = np.random.default_rng(11)
+    covered = []
+    for repeat in range(60):
+        labels, scores = _binormal_split(rng, n_per_class=1000, separation=separation)
+        low, high = metrics.fpr_at_mdr_interval(labels=labels, artifact_score=scores, mdr=0.05, resamples=200,
+                                                seed=repeat)
+        covered.append(low <= true_fpr <= high)
+    # 90 % intervals: 54 of 60 expected; 45 is three binomial sigmas below.
+    assert 45 <= sum(covered) <= 60, sum(covered)
+
+
+def test_the_fpr_interval_is_seeded_holds_the_estimate_and_narrows_with_more_samples():
+    rng = np.random.default_rng(5)
+    labels, scores = _binormal_split(rng, n_per_class=1000, separation=3.0)
+    interval = metrics.fpr_at_mdr_interval(labels=labels, artifact_score=scores, resamples=300, seed=1)
+    assert interval.shape == (len(metrics.DEFAULT_MDR_TARGETS), 2)
+    np.testing.assert_array_equal(
+        interval, metrics.fpr_at_mdr_interval(labels=labels, artifact_score=scores, resamples=300, seed=1))
+    estimate = metrics.fpr_at_mdr(labels=labels, artifact_score=scores)
+    assert np.all(interval[:, 0] <= estimate) and np.all(estimate <= interval[:, 1])
+    assert np.all(interval[:, 0] < interval[:, 1])
+    # One target gives one (low, high), the same as that row of the sequence's answer.
+    np.testing.assert_array_equal(
+        metrics.fpr_at_mdr_interval(labels=labels, artifact_score=scores, mdr=0.03, resamples=300, seed=1),
+        metrics.fpr_at_mdr_interval(labels=labels, artifact_score=scores, mdr=[0.03], resamples=300, seed=1)[0])
+    # Sixteen times the samples: about a quarter of the width (sampling noise ~ 1 / sqrt(n)).
+    big_labels, big_scores = _binormal_split(rng, n_per_class=16_000, separation=3.0)
+    big = metrics.fpr_at_mdr_interval(labels=big_labels, artifact_score=big_scores, mdr=0.05, resamples=300, seed=1)
+    small = interval[list(metrics.DEFAULT_MDR_TARGETS).index(0.05)]
+    assert 0.15 < (big[1] - big[0]) / (small[1] - small[0]) < 0.4
+
+
+def test_the_bootstrap_keeps_each_class_count():
+    # One artifact among 50 non-artifacts: a resample drawn from all 51 together would lack the
+    # artifact a third of the time ((50/51)^51) and have no FPR; each class drawn on its own
+    # keeps it in every resample, so the FPR is always 0 or 1 (its one artifact passed or cut).
+    labels = np.r_[np.zeros(50, dtype=int), 1]
+    scores = np.r_[np.linspace(0.0, 0.6, 50), 0.5]
+    samples = metrics.bootstrap_fpr_at_mdr(labels=labels, artifact_score=scores, mdr=[0.05], resamples=200,
+                                           rng=np.random.default_rng(0))
+    assert samples.shape == (200, 1)
+    assert set(np.unique(samples)) == {0.0, 1.0}
+
+
+def test_the_change_interval_excludes_zero_only_for_a_real_change():
+    rng = np.random.default_rng(9)
+    before = _binormal_split(rng, n_per_class=3000, separation=3.0)
+    same = _binormal_split(rng, n_per_class=3000, separation=3.0)
+    better = _binormal_split(rng, n_per_class=3000, separation=3.6)
+    kwargs = {"mdr": 0.05, "resamples": 300, "seed": 2}
+    low, high = metrics.fpr_change_interval(labels_before=before[0], score_before=before[1], labels_after=better[0],
+                                            score_after=better[1], **kwargs)
+    assert high < 0  # FPR at MDR 0.05: 6.2 % -> 2.4 % in the population
+    low, high = metrics.fpr_change_interval(labels_before=before[0], score_before=before[1], labels_after=same[0],
+                                            score_after=same[1], **kwargs)
+    assert low < 0 < high
+
+
+@pytest.mark.parametrize(("kwargs", "message"), [
+    ({"resamples": 0}, "resamples must be a whole number"),
+    ({"level": 1.0}, "level must lie strictly between 0 and 1"),
+    ({"mdr": 1.5}, "mdr target must lie in"),
+])
+def test_the_fpr_interval_rejects_bad_settings(kwargs, message):
+    labels, scores = _binormal_split(np.random.default_rng(0), n_per_class=50, separation=2.0)
+    with pytest.raises(ValueError, match=message):
+        metrics.fpr_at_mdr_interval(labels=labels, artifact_score=scores, **kwargs)
+
+
+def test_the_fpr_interval_needs_both_classes():
+    with pytest.raises(ValueError, match="needs both classes"):
+        metrics.fpr_at_mdr_interval(labels=[1, 1, 1], artifact_score=[0.2, 0.5, 0.9])

@@ -68,6 +68,24 @@ def test_member_figures_count_categories_1_and_6_and_judge_by_the_truth() -> Non
     assert "truth_auc" not in without_truth and without_truth["auc"] == figures["auc"]
 
 
+def test_member_figures_give_each_given_label_fpr_its_sampling_interval() -> None:
+    from realbogus.metrics import fpr_at_mdr_interval
+
+    rng = np.random.default_rng(3)
+    ids = np.arange(1, 2001)
+    labels = rng.integers(0, 2, ids.size)
+    member = _scores(ids, labels, np.clip(rng.normal(0.3 + 0.4 * labels, 0.15), 0, 1))
+    figures = member_figures(scores=member, truth=pd.DataFrame({"id": ids, "true_label": labels}))
+    expected = fpr_at_mdr_interval(labels=labels, artifact_score=member["artifact_score"].to_numpy(), mdr=[0.03, 0.04, 0.05])
+    for row, mdr in enumerate(("0.03", "0.04", "0.05")):
+        assert figures[f"fpr_at_mdr_{mdr}_low"] <= figures[f"fpr_at_mdr_{mdr}"] <= figures[f"fpr_at_mdr_{mdr}_high"]
+        assert (figures[f"fpr_at_mdr_{mdr}_low"], figures[f"fpr_at_mdr_{mdr}_high"]) == tuple(expected[row])
+        assert f"truth_fpr_at_mdr_{mdr}_low" not in figures  # the interval is for the figures beside Goldstein's
+    # A split of one class has no FPR at MDR, and no interval.
+    one_class = member_figures(scores=_scores(ids[:5], np.ones(5, dtype=int), np.full(5, 0.5)))
+    assert one_class["fpr_at_mdr_0.05"] is None and one_class["fpr_at_mdr_0.05_low"] is None
+
+
 def test_member_figures_split_the_strong_share_into_mislabels_and_say_how_many_mislabels_it_contradicts() -> None:
     ids = np.arange(1, 11)
     labels = np.array([0, 0, 0, 0, 0, 1, 1, 1, 1, 1])
@@ -209,6 +227,10 @@ def test_summary_section_reports_the_pixel_table_members_and_mislabelled_share(t
     assert "| temp |" in text and "| diff |" in text and "| rf |" in text and "| hgb |" in text
     assert "Goldstein et al. 2015" in text and "strongly misclassify" in text
     assert "of the mislabels)" not in text  # no mislabels in this truth: no floor to state
+    rf_figures = json.loads((tmp_path / "metrics.json").read_text())["members"]["rf"]
+    rf_row = next(line for line in text.splitlines() if line.startswith("| rf |"))
+    assert (f"| {100 * rf_figures['fpr_at_mdr_0.05_low']:.2f}% - {100 * rf_figures['fpr_at_mdr_0.05_high']:.2f}% |"
+            in rf_row)
     real_release = realism_report(stamps=_release_like_stamps(30), scores_by_member=members, truth=None,
                                   out_dir=tmp_path / "real")
     assert "truly mislabelled" not in "\n".join(realism_lines(real_release))

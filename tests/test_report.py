@@ -48,9 +48,9 @@ def _labels(mapping: dict[int, int], column: str) -> pd.DataFrame:
     return pd.DataFrame({"id": list(mapping), column: list(mapping.values())}).sample(frac=1.0, random_state=2)
 
 
-def _table(truth: pd.DataFrame | None) -> pd.DataFrame:
+def _table(truth: pd.DataFrame | None, *, intervals: bool = False) -> pd.DataFrame:
     return before_after_table(old_scores=_scores(OLD), new_scores=_scores(NEW),
-                              new_labels=_labels(NEW_LABELS, "label"), truth=truth)
+                              new_labels=_labels(NEW_LABELS, "label"), truth=truth, intervals=intervals)
 
 
 def test_each_column_uses_its_own_labels_and_scores():
@@ -141,6 +141,29 @@ def test_a_conclusion_is_drawn_only_beyond_the_seed_spread(before, after, reprod
         assert f"over {len(before)} seeds" in text
 
 
+@pytest.mark.parametrize(("before", "after", "reproducible", "interval", "says"), [
+    ([0.020], [0.015], True, (-0.009, -0.001), "relabelling lowers"),  # beyond the sampling too
+    ([0.020], [0.015], True, (-0.011, 0.002), "within the test splits' sampling"),
+    ([0.020], [0.025], True, (-0.003, 0.012), "within the test splits' sampling"),
+    ([0.020], [0.015], True, (0.001, 0.004), "within the test splits' sampling"),  # excludes 0 on the other side
+    ([0.020], [0.015], False, (-0.009, -0.001), "no conclusion is drawn"),  # one CNN training: still none
+    ([0.020, 0.021, 0.019], [0.015, 0.0155, 0.0145], False, (-0.009, -0.002), "beyond the seed spread."),
+    ([0.020, 0.021, 0.019], [0.015, 0.0155, 0.0145], False, (-0.012, 0.003),
+     "beyond the seed spread but within the test splits' sampling"),
+])
+def test_a_conclusion_also_needs_the_change_beyond_the_test_splits_sampling(before, after, reproducible, interval,
+                                                                             says):
+    from realbogus.report import relabel_conclusion
+
+    text = relabel_conclusion(fpr_before=before, fpr_after=after, same_on_every_machine=reproducible,
+                              sampling_interval=interval)
+    assert says in text, text
+    if reproducible or len(before) > 1:
+        assert f"90% interval of {100 * interval[0]:+.2f} to {100 * interval[1]:+.2f} points" in text, text
+    if "within" in says:
+        assert "no conclusion is drawn" in text
+
+
 def test_the_summary_states_the_spread_and_gates_the_conclusion(tmp_path):
     from realbogus.report import seed_spread_table, write_summary
 
@@ -158,6 +181,11 @@ def test_the_summary_states_the_spread_and_gates_the_conclusion(tmp_path):
     assert "one training" in sections["model1"] and "no conclusion" in sections["model1"]
     assert "Mean and spread over 2 seeds" in sections["model2"] and "over 2 seeds" in sections["model2"].split("Conclusion")[1]
     assert "fpr_at_mdr_0.05_std" in sections["model2"]
+    # A member's sampling interval gates its conclusion: rf's change is now within it.
+    write_summary(path=path, tables={"rf": table}, merge={}, mining=None, figures=[], reproducible_members=["rf"],
+                  change_intervals={"rf": (-0.01, 0.002)})
+    rf = path.read_text().split("## rf\n")[1]
+    assert "within the test splits' sampling" in rf.split("Conclusion")[1] and "no conclusion is drawn" in rf
 
 
 def test_evaluate_member_writes_the_table_the_figure_and_flat_metrics(tmp_path):
@@ -172,7 +200,7 @@ def test_evaluate_member_writes_the_table_the_figure_and_flat_metrics(tmp_path):
     truth = _labels(TRUTH, "true_label")
     evaluation = evaluate_member(member="m", old_dir=old_dir, new_dir=new_dir,
                                  new_labels=_labels(NEW_LABELS, "label"), truth=truth, out_dir=out)
-    pd.testing.assert_frame_equal(evaluation.table, _table(truth))
+    pd.testing.assert_frame_equal(evaluation.table, _table(truth, intervals=True))
     written = pd.read_csv(out / "table4_m.csv")
     assert written["auc"].to_numpy() == pytest.approx(evaluation.table["auc"].to_numpy(), rel=1e-5)
     assert evaluation.figure == out / "roc_before_after_m.png" and evaluation.figure.stat().st_size > 0
@@ -181,4 +209,11 @@ def test_evaluate_member_writes_the_table_the_figure_and_flat_metrics(tmp_path):
     # truth, train-new/test-new: 0.75 worked by hand above; column index 2
     assert evaluation.metrics["m.truth.2.accuracy"] == pytest.approx(0.75)
     assert evaluation.metrics["m.given.0.auc"] == pytest.approx(3.5 / 6)
-    assert len(evaluation.metrics) == 2 * 3 * 3  # judged by given/truth x three columns x three figures
+    # judged by given/truth x three columns x five figures (auc, FPR with its interval's ends, accuracy),
+    # and the ends of the FPR change's interval
+    assert len(evaluation.metrics) == 2 * 3 * 5 + 2
+    for _, row in evaluation.table.iterrows():
+        assert row["fpr_at_mdr_0.05_low"] <= row["fpr_at_mdr_0.05"] <= row["fpr_at_mdr_0.05_high"]
+    low, high = evaluation.fpr_change_interval
+    assert (evaluation.metrics["m.given.fpr_change_low"], evaluation.metrics["m.given.fpr_change_high"]) == (low, high)
+    assert low <= high

@@ -29,7 +29,7 @@ import pandas as pd
 
 from realbogus.atomic import atomic_path
 from realbogus.figure_tables import AFTER, BEFORE
-from realbogus.metrics import category_table, fpr_at_mdr, roc_curve
+from realbogus.metrics import category_table, fpr_at_mdr, fpr_at_mdr_interval, fpr_change_interval, roc_curve
 from realbogus.metrics import auc as roc_auc
 from realbogus.plots import plot_roc_fpr_mdr
 from realbogus.stage_tables import read_history, read_seed_scores
@@ -48,20 +48,25 @@ MINING_HEADLINE = {"precision": "ours_precision_at_budget", "recall": "ours_reca
                    "recall_all_rounds": "cumulative_recall"}
 
 
-def _row(labels: np.ndarray, artifact_score: np.ndarray) -> dict[str, float]:
+def _row(labels: np.ndarray, artifact_score: np.ndarray, *, interval: bool) -> dict[str, float]:
     predicted_artifact = artifact_score >= 0.5
-    return {"n": int(len(labels)), "auc": roc_auc(labels=labels, artifact_score=artifact_score),
-            "fpr_at_mdr_0.05": float(fpr_at_mdr(labels=labels, artifact_score=artifact_score, mdr=MDR_TARGET)),
-            "accuracy": float((predicted_artifact == (labels == 1)).mean()),
+    row = {"n": int(len(labels)), "auc": roc_auc(labels=labels, artifact_score=artifact_score),
+           "fpr_at_mdr_0.05": float(fpr_at_mdr(labels=labels, artifact_score=artifact_score, mdr=MDR_TARGET))}
+    if interval:
+        low, high = fpr_at_mdr_interval(labels=labels, artifact_score=artifact_score, mdr=MDR_TARGET)
+        row.update({"fpr_at_mdr_0.05_low": float(low), "fpr_at_mdr_0.05_high": float(high)})
+    return {**row, "accuracy": float((predicted_artifact == (labels == 1)).mean()),
             **category_table(labels=labels, artifact_score=artifact_score)}
 
 
 def before_after_table(*, old_scores: pd.DataFrame, new_scores: pd.DataFrame, new_labels: pd.DataFrame,
-                       truth: pd.DataFrame | None = None) -> pd.DataFrame:
+                       truth: pd.DataFrame | None = None, intervals: bool = False) -> pd.DataFrame:
     """One member's Table 4: rows (judged_by, column), metric columns.
 
     old_scores / new_scores: id, split, label, artifact_score (``scores.parquet`` of the
     first training and of the retraining); new_labels: id, label; truth: id, true_label.
+    intervals: also ``fpr_at_mdr_0.05_low`` / ``_high``, the 90 % interval of each cell's FPR
+    from its test split's sampling (``metrics.fpr_at_mdr_interval``; about 0.4 s a cell).
     """
     old_test = old_scores[old_scores["split"] == "test"]
     new_test = new_scores[new_scores["split"] == "test"]
@@ -77,7 +82,8 @@ def before_after_table(*, old_scores: pd.DataFrame, new_scores: pd.DataFrame, ne
     rows = []
     for judge, label_sets in judged.items():
         for column, labels, scores in zip(COLUMNS, label_sets, score_sets):
-            rows.append({"judged_by": judge, "column": column, **_row(labels.astype(np.int64), scores)})
+            rows.append({"judged_by": judge, "column": column,
+                         **_row(labels.astype(np.int64), scores, interval=intervals)})
     return pd.DataFrame(rows)
 
 
@@ -110,27 +116,44 @@ def spread_summary(per_seed: pd.DataFrame) -> pd.DataFrame:
     return pd.concat([means, stds], axis=1).reset_index()
 
 
-def relabel_conclusion(*, fpr_before: Sequence[float], fpr_after: Sequence[float], same_on_every_machine: bool) -> str:
+def relabel_conclusion(*, fpr_before: Sequence[float], fpr_after: Sequence[float], same_on_every_machine: bool,
+                       sampling_interval: Sequence[float] | None = None) -> str:
     """What the summary may say about the change of FPR at MDR 0.05 (train-old/test-old ->
     train-new/test-new), given its value per seed (one value each for a single training).
 
     same_on_every_machine: the member's figures reproduce exactly on any x86-64 machine (a
     feature model), so one training is a reproducible figure; a CNN's are not.
+    sampling_interval: (low, high), the 90 % interval of the change from the two test splits'
+    sampling (``metrics.fpr_change_interval``).  When given, a change is a conclusion only if
+    the interval excludes 0 on the change's side as well: a test split of a few thousand
+    samples moves an FPR of a few percent by more than a relabel of 0.8 % of the labels may.
     """
     before, after = np.asarray(fpr_before, dtype=float), np.asarray(fpr_after, dtype=float)
     change = after - before
+    sampling, beyond_sampling = "", True
+    if sampling_interval is not None:
+        low, high = (float(end) for end in sampling_interval)
+        sampling = f"the test splits' sampling gives the change a 90% interval of {100 * low:+.2f} to {100 * high:+.2f} points"
+        mean_change = float(change.mean())
+        beyond_sampling = (high < 0 and mean_change < 0) or (low > 0 and mean_change > 0)
     if change.size == 1:
         if not same_on_every_machine:
             return ("one training: a CNN's figures move between machines by about as much as between seeds "
                     "(docs/cnn.md), so no conclusion is drawn; set train.seeds >= 3 to measure the spread.")
+        measured = f"{100 * before[0]:.2f}% -> {100 * after[0]:.2f}%"
+        if not beyond_sampling:
+            return f"the FPR change at MDR 0.05 ({measured}) is within the test splits' sampling ({sampling}): no conclusion is drawn."
         verb = "lowers" if change[0] < 0 else "raises" if change[0] > 0 else "leaves"
-        return (f"relabelling {verb} the FPR at MDR 0.05 ({100 * before[0]:.2f}% -> {100 * after[0]:.2f}%); "
+        return (f"relabelling {verb} the FPR at MDR 0.05 ({measured}{'; ' + sampling if sampling else ''}); "
                 "this member's figures reproduce exactly on every machine (one seed: its seed spread is not measured).")
     mean, std = float(change.mean()), float(change.std(ddof=1))
     measured = f"{100 * mean:+.2f} +- {100 * std:.2f} points over {change.size} seeds"
     if abs(mean) > CONCLUSION_SIGMAS * std and (np.all(change < 0) or np.all(change > 0)):
+        if not beyond_sampling:
+            return (f"the FPR change at MDR 0.05 ({measured}) is beyond the seed spread but within the test splits' "
+                    f"sampling ({sampling}): no conclusion is drawn.")
         verb = "lowers" if mean < 0 else "raises"
-        return f"relabelling {verb} the FPR at MDR 0.05 ({measured}): beyond the seed spread."
+        return f"relabelling {verb} the FPR at MDR 0.05 ({measured}{'; ' + sampling if sampling else ''}): beyond the seed spread."
     return f"the FPR change at MDR 0.05 ({measured}) is within the seed spread: no conclusion is drawn."
 
 
@@ -157,6 +180,9 @@ class MemberEvaluation:
     seed_table: pd.DataFrame | None  # Table 4 per seed (:func:`seed_spread_table`) when trained over seeds
     figure: Path  # ROC before/after
     metrics: dict[str, float]  # flat names for MLflow and metrics.json
+    # 90 % interval of FPR at MDR 0.05 after minus before (given labels) from the two test
+    # splits' sampling (:func:`realbogus.metrics.fpr_change_interval`).
+    fpr_change_interval: tuple[float, float]
 
 
 def _metric_prefix(member: str, row: pd.Series) -> str:
@@ -171,10 +197,15 @@ def evaluate_member(*, member: str, old_dir: Path, new_dir: Path, new_labels: pd
     old, new = pd.read_parquet(old_dir / "scores.parquet"), pd.read_parquet(new_dir / "scores.parquet")
     histories = {when: history for when, model_dir in ((BEFORE, old_dir), (AFTER, new_dir))
                  if (history := read_history(model_dir)) is not None}
-    table = before_after_table(old_scores=old, new_scores=new, new_labels=new_labels, truth=truth)
+    table = before_after_table(old_scores=old, new_scores=new, new_labels=new_labels, truth=truth, intervals=True)
     _write_csv(table, out_dir / f"table4_{member}.csv")
-    metrics = {f"{_metric_prefix(member, row)}.{key}": float(row[key])
-               for _, row in table.iterrows() for key in ("auc", "fpr_at_mdr_0.05", "accuracy")}
+    metrics = {f"{_metric_prefix(member, row)}.{key}": float(row[key]) for _, row in table.iterrows()
+               for key in ("auc", "fpr_at_mdr_0.05", "fpr_at_mdr_0.05_low", "fpr_at_mdr_0.05_high", "accuracy")}
+    old_test, new_test = old[old["split"] == "test"], new[new["split"] == "test"]
+    low, high = fpr_change_interval(
+        labels_before=old_test["label"].to_numpy(), score_before=old_test["artifact_score"].to_numpy(),
+        labels_after=new_test["label"].to_numpy(), score_after=new_test["artifact_score"].to_numpy(), mdr=MDR_TARGET)
+    metrics.update({f"{member}.given.fpr_change_low": float(low), f"{member}.given.fpr_change_high": float(high)})
     seed_table = None
     old_seeds, new_seeds = read_seed_scores(old_dir), read_seed_scores(new_dir)
     if old_seeds and new_seeds:  # trained over several seeds (train.seeds): figures as mean and spread
@@ -187,7 +218,7 @@ def evaluate_member(*, member: str, old_dir: Path, new_dir: Path, new_labels: pd
     figure = out_dir / f"roc_before_after_{member}.png"
     plot_before_after(old_scores=old, new_scores=new, new_labels=new_labels, member=member, path=figure)
     return MemberEvaluation(before=old, after=new, histories=histories, table=table, seed_table=seed_table,
-                            figure=figure, metrics=metrics)
+                            figure=figure, metrics=metrics, fpr_change_interval=(float(low), float(high)))
 
 
 def _write_csv(table: pd.DataFrame, path: Path) -> None:
@@ -251,17 +282,19 @@ def realism_lines(realism: Mapping[str, Any]) -> list[str]:
               "(difference); noise 5, 11, 39; sky / noise 2-3; 0.3% clipped.", ""]
     members = realism.get("members") or {}
     if members:
-        lines += ["| member | FPR at MDR 0.03 / 0.04 / 0.05 (given labels) | the same, truth | strongly misclassified (cat 1 + 6) |",
-                  "|---|---|---|---|"]
+        lines += ["| member | FPR at MDR 0.03 / 0.04 / 0.05 (given labels) | 90% interval at 0.05 (the split's sampling) "
+                  "| the same, truth | strongly misclassified (cat 1 + 6) |",
+                  "|---|---|---|---|---|"]
         for member, figures in members.items():
             given = " / ".join(_percent(figures.get(f"fpr_at_mdr_{mdr}")) for mdr in ("0.03", "0.04", "0.05"))
+            interval = f"{_percent(figures.get('fpr_at_mdr_0.05_low'))} - {_percent(figures.get('fpr_at_mdr_0.05_high'))}"
             truth = " / ".join(_percent(figures.get(f"truth_fpr_at_mdr_{mdr}")) for mdr in ("0.03", "0.04", "0.05"))
             strong = _percent(figures.get("strongly_misclassified_share"))
             if figures.get("mislabelled_strongly_contradicted") is not None:
                 # Its mislabelled part, and the share of the mislabels it contradicts: a floor under the share.
                 strong += (f" ({_percent(figures.get('strongly_misclassified_mislabelled_share'))} mislabelled; "
                            f"{100 * figures['mislabelled_strongly_contradicted']:.0f}% of the mislabels)")
-            lines.append(f"| {member} | {given} | {truth} | {strong} |")
+            lines.append(f"| {member} | {given} | {interval} | {truth} | {strong} |")
         lines += ["", "Goldstein et al. 2015, the forest on the real release: 3.8% / 2.4% / 1.6%; Ayyar et al. 2022: "
                   "0.24-0.67% of samples strongly misclassified per model.", ""]
     several = realism.get("strongly_misclassified_by_several")
@@ -287,13 +320,16 @@ def write_summary(*, path: Path, tables: Mapping[str, pd.DataFrame], merge: Mapp
                   mining: Mapping[str, Any] | None, figures: Sequence[str],
                   realism: Mapping[str, Any] | None = None,
                   seed_tables: Mapping[str, pd.DataFrame] | None = None,
-                  reproducible_members: Sequence[str] = ()) -> None:
+                  reproducible_members: Sequence[str] = (),
+                  change_intervals: Mapping[str, Sequence[float]] | None = None) -> None:
     """reports/summary.md: the relabel story in tables and figures (and how real the release is).
 
     seed_tables: per member trained over several seeds, its :func:`seed_spread_table`;
-    reproducible_members: members whose figures are the same on every machine (feature models).
+    reproducible_members: members whose figures are the same on every machine (feature models);
+    change_intervals: per member, the sampling interval of its FPR change
+    (:attr:`MemberEvaluation.fpr_change_interval`), which gates its conclusion.
     """
-    seed_tables = seed_tables or {}
+    seed_tables, change_intervals = seed_tables or {}, change_intervals or {}
     lines = ["# realbogus: relabel loop summary", ""]
     if realism:
         lines += realism_lines(realism)
@@ -332,7 +368,8 @@ def write_summary(*, path: Path, tables: Mapping[str, pd.DataFrame], merge: Mapp
             fpr_per_seed = {column: given_per_seed.loc[given_per_seed["column"] == column, "fpr_at_mdr_0.05"].tolist()
                             for column in (COLUMNS[0], COLUMNS[2])}
         conclusion = relabel_conclusion(fpr_before=fpr_per_seed[COLUMNS[0]], fpr_after=fpr_per_seed[COLUMNS[2]],
-                                        same_on_every_machine=member in reproducible_members)
+                                        same_on_every_machine=member in reproducible_members,
+                                        sampling_interval=change_intervals.get(member))
         lines += [f"Conclusion (given labels): {conclusion}", ""]
         judged_truth = table[table["judged_by"] == "truth"]
         truth_after = judged_truth.set_index("column").loc[COLUMNS[2]] if not judged_truth.empty else None
