@@ -385,19 +385,26 @@ def bootstrap_fpr_at_mdr(
     if not isinstance(resamples, (int, np.integer)) or resamples < 1:
         raise ValueError(f"resamples must be a whole number >= 1; got {resamples!r}")
     targets = [_check_fraction(target, name="mdr target") for target in mdr]
-    real, artifact = np.flatnonzero(checked_labels == NON_ARTIFACT), np.flatnonzero(checked_labels == ARTIFACT)
     samples = np.empty((resamples, len(targets)))
     for k in range(resamples):
-        rows = np.concatenate([rng.choice(real, real.size), rng.choice(artifact, artifact.size)])
+        rows = stratified_bootstrap_rows(checked_labels, rng=rng)
         curve = roc_curve(labels=checked_labels[rows], artifact_score=scores[rows])
         samples[k] = [operating_point_at_mdr(curve=curve, mdr=target).fpr for target in targets]
     return samples
 
 
-def _percentile_interval(samples: NDArray[np.float64], *, level: float) -> NDArray[np.float64]:
-    """The central ``level`` of ``samples`` along axis 0: shape (2, ...) as (low, high)."""
+def stratified_bootstrap_rows(classes: ArrayLike, *, rng: np.random.Generator) -> NDArray[np.intp]:
+    """Row indices of one stratified bootstrap resample: each class's rows drawn with
+    replacement, as many as the class has (grouped by class, not in the original order)."""
+    values = np.asarray(classes)
+    return np.concatenate([rng.choice(rows, rows.size) for rows in
+                           (np.flatnonzero(values == value) for value in np.unique(values))])
+
+
+def percentile_interval(samples: ArrayLike, *, level: float = DEFAULT_INTERVAL_LEVEL) -> NDArray[np.float64]:
+    """The central ``level`` of bootstrap ``samples`` along axis 0: shape (2, ...) as (low, high)."""
     level = _check_fraction(level, name="level", open_interval=True)
-    return np.quantile(samples, [(1.0 - level) / 2.0, (1.0 + level) / 2.0], axis=0)
+    return np.quantile(np.asarray(samples, dtype=np.float64), [(1.0 - level) / 2.0, (1.0 + level) / 2.0], axis=0)
 
 
 def fpr_at_mdr_interval(
@@ -413,7 +420,7 @@ def fpr_at_mdr_interval(
     targets = [mdr] if np.ndim(mdr) == 0 else list(mdr)  # type: ignore[list-item]
     samples = bootstrap_fpr_at_mdr(labels=labels, artifact_score=artifact_score, mdr=targets,  # type: ignore[arg-type]
                                    resamples=resamples, rng=np.random.default_rng(seed))
-    interval = _percentile_interval(samples, level=level).T
+    interval = percentile_interval(samples, level=level).T
     return interval[0] if np.ndim(mdr) == 0 else interval
 
 
@@ -433,7 +440,7 @@ def fpr_change_interval(
                                   resamples=resamples, rng=np.random.default_rng(streams[0]))
     after = bootstrap_fpr_at_mdr(labels=labels_after, artifact_score=score_after, mdr=[mdr],
                                  resamples=resamples, rng=np.random.default_rng(streams[1]))
-    return _percentile_interval((after - before)[:, 0], level=level)
+    return percentile_interval((after - before)[:, 0], level=level)
 
 
 def mdr_at_fpr(
@@ -601,6 +608,7 @@ __all__ = [
     "auc_from_curve", "bootstrap_fpr_at_mdr", "categories", "category_counts", "category_table",
     "cleanliness_from_rates", "confusion_at", "fpr_at_mdr", "fpr_at_mdr_interval", "fpr_at_mdr_key",
     "fpr_change_interval", "headline_metrics", "mdr_at_fpr", "mdr_at_fpr_key", "operating_point_at_fpr",
-    "operating_point_at_mdr", "rates_at", "rates_from_counts", "roc_curve", "stream_cleanliness",
-    "threshold_curves", "validate_inputs", "validate_labels", "validate_scores",
+    "operating_point_at_mdr", "percentile_interval", "rates_at", "rates_from_counts", "roc_curve",
+    "stratified_bootstrap_rows", "stream_cleanliness", "threshold_curves", "validate_inputs", "validate_labels",
+    "validate_scores",
 ]

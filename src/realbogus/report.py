@@ -308,6 +308,16 @@ def realism_lines(realism: Mapping[str, Any]) -> list[str]:
     return lines
 
 
+def _margin_interval(mining: Mapping[str, Any]) -> str:
+    """"; margin ..., 90% interval ..." for the summary's mining lines (empty for older metrics)."""
+    low, high = mining.get("auprc_margin_low"), mining.get("auprc_margin_high")
+    if low is None or high is None or mining.get("ours_auprc") is None or mining.get("best_cleanlab_auprc") is None:
+        return ""
+    margin = mining["ours_auprc"] - mining["best_cleanlab_auprc"]
+    return (f"; our margin {margin:+.3f}, 90% interval {low:+.3f} to {high:+.3f} from the sampling of the "
+            f"release's samples (paired bootstrap)")
+
+
 def _percent(value: float | None) -> str:
     return "-" if value is None else f"{100 * value:.2f}%"
 
@@ -340,11 +350,11 @@ def write_summary(*, path: Path, tables: Mapping[str, pd.DataFrame], merge: Mapp
                   f"{_fixed(mining['ours_precision_at_budget'])}, recall at budget "
                   f"{_fixed(mining['ours_recall_at_budget'])}, AUPRC {_fixed(mining['ours_auprc'])}",
                   f"- best cleanlab AUPRC on the same scores: {_fixed(mining['best_cleanlab_auprc'])} "
-                  f"({mining['best_cleanlab_method']})", ""]
+                  f"({mining['best_cleanlab_method']})" + _margin_interval(mining), ""]
         if mining.get("rounds"):
-            rounds = pd.DataFrame(mining["rounds"]).loc[:, [
+            rounds = pd.DataFrame(mining["rounds"]).reindex(columns=[
                 "round", "budget", "mislabelled_in_pool", "miner_precision_at_budget", "miner_recall_at_budget",
-                "miner_auprc", "best_cleanlab_auprc", "cumulative_recall"]]
+                "miner_auprc", "best_cleanlab_auprc", "auprc_margin_low", "auprc_margin_high", "cumulative_recall"])
             lines += ["Review rounds (each judged on the samples no earlier round reviewed; cleanlab re-run on "
                       "the round's cross-fitted scores):", "", _markdown(rounds.astype(object).where(rounds.notna(),
                                                                                                        "n/a")), ""]

@@ -64,6 +64,20 @@ def test_each_round_is_judged_on_its_pool_and_recall_adds_up(tmp_path):
     assert headline["cumulative_recall"] == (found1 + found2) / int(wrong.sum())
     assert headline["rounds"][1]["miner_precision_at_budget"] == found2 / 30
     assert headline["ours_auprc"] == headline["rounds"][0]["miner_auprc"]
+    # Each round's margin over the best cleanlab method has its sampling interval, recomputed
+    # here from the round's pool: the miner's ranking against that method's suspicion.
+    from realbogus.mining.truth_eval import auprc_margin_interval, cleanlab_suspicion
+
+    ranking = pd.read_parquet(tmp_path / "round1" / "mine" / "ranking.parquet").set_index("id")["rank_score"]
+    best = headline["rounds"][0]["best_cleanlab_method"]
+    theirs = cleanlab_suspicion(given_labels=ensemble.given_labels[order],
+                                member_scores=ensemble.member_scores[order])[best][0]
+    expected = auprc_margin_interval(is_mislabelled=wrong[order], ours=ranking.loc[ensemble.ids[order]].to_numpy(),
+                                     theirs=theirs)
+    assert (headline["auprc_margin_low"], headline["auprc_margin_high"]) == expected
+    assert (headline["rounds"][0]["auprc_margin_low"], headline["rounds"][0]["auprc_margin_high"]) == expected
+    margin = headline["ours_auprc"] - headline["rounds"][0]["best_cleanlab_auprc"]
+    assert expected[0] - 0.02 <= margin <= expected[1] + 0.02
     table = evaluation.rounds
     assert set(table["method"]) > {"ensemble_disagreement", "cleanlab_ensemble_self_confidence"}
     assert set(table["subset_kind"]) == {"all", "direction", "mechanism"}

@@ -3,12 +3,14 @@ from __future__ import annotations
 import json
 
 import numpy as np
+import pandas as pd
 import pytest
 from sklearn.metrics import average_precision_score
 
 from realbogus.mining.ranking import ensemble_rank_score
 from realbogus.mining.truth_eval import (
     CLEANLAB_METHODS,
+    auprc_margin_interval,
     OUR_METHOD,
     check_truth,
     cleanlab_suspicion,
@@ -103,3 +105,53 @@ def test_truth_annotations():
         mechanism=np.array(["real_transient", "none"]),
     )
     assert lines == ["truth 0: label correct", "truth 0: MISLABELLED (real_transient)"]
+
+
+def test_the_auprc_margin_interval_is_paired_and_excludes_zero_for_a_real_margin():
+    rng = np.random.default_rng(4)
+    wrong = np.zeros(5000, dtype=bool)
+    wrong[:60] = True
+    shared = rng.normal(0.0, 1.0, wrong.size)  # what both rankings see: the hard samples they share
+    weak = shared + 1.5 * wrong
+    strong = weak + 1.0 * wrong
+    # The same ranking twice: every resample gives 0, so does the interval (pairing).
+    assert auprc_margin_interval(is_mislabelled=wrong, ours=weak, theirs=weak, resamples=200) == (0.0, 0.0)
+    low, high = auprc_margin_interval(is_mislabelled=wrong, ours=strong, theirs=weak, resamples=200)
+    assert 0.0 < low < high
+    assert low <= average_precision_score(wrong, strong) - average_precision_score(wrong, weak) <= high
+    # The reverse comparison mirrors it (the same seed draws the same resamples).
+    assert auprc_margin_interval(is_mislabelled=wrong, ours=weak, theirs=strong, resamples=200) == pytest.approx(
+        (-high, -low))
+    # Nothing mislabelled: no AUPRC, no interval.
+    assert auprc_margin_interval(is_mislabelled=np.zeros(10, dtype=bool), ours=np.arange(10.0),
+                                 theirs=np.arange(10.0)) is None
+    with pytest.raises(ValueError, match="one entry per sample"):
+        auprc_margin_interval(is_mislabelled=wrong, ours=weak[:-1], theirs=weak)
+
+
+def test_compare_with_cleanlab_uses_the_cleanlab_scores_it_is_given(ensemble):
+    score = ensemble_rank_score(given_labels=ensemble.given_labels, member_scores=ensemble.member_scores)
+    given = cleanlab_suspicion(given_labels=ensemble.given_labels, member_scores=ensemble.member_scores)
+    reversed_scores = {name: (-suspicion, flagged) for name, (suspicion, flagged) in given.items()}
+    kwargs = dict(rank_score=score, given_labels=ensemble.given_labels, member_scores=ensemble.member_scores,
+                  true_labels=ensemble.true_labels, mechanism=ensemble.mechanism, budget=10)
+    computed = compare_with_cleanlab(**kwargs).set_index("method")["auprc"]
+    passed = compare_with_cleanlab(**kwargs, cleanlab_scores=given).set_index("method")["auprc"]
+    pd.testing.assert_series_equal(computed, passed)
+    reversed_auprc = compare_with_cleanlab(**kwargs, cleanlab_scores=reversed_scores).set_index("method")["auprc"]
+    assert (reversed_auprc.drop(OUR_METHOD) < computed.drop(OUR_METHOD)).all()
+
+
+def test_the_resampled_auprc_is_sklearns_on_the_resample_ties_included():
+    from realbogus.metrics import stratified_bootstrap_rows
+    from realbogus.mining.truth_eval import _RankedForResampling
+
+    rng = np.random.default_rng(8)
+    positive = rng.random(400) < 0.1
+    score = np.round(rng.normal(0.0, 1.0, 400) + positive, 1)  # rounded: many ties
+    ranked = _RankedForResampling(positive=positive, score=score)
+    assert ranked.average_precision(np.ones(400, dtype=int)) == pytest.approx(average_precision_score(positive, score))
+    for _ in range(5):
+        rows = stratified_bootstrap_rows(positive, rng=rng)
+        counts = np.bincount(rows, minlength=400)
+        assert ranked.average_precision(counts) == pytest.approx(average_precision_score(positive[rows], score[rows]))

@@ -266,7 +266,10 @@ class RoundsEvaluation:
     mechanism): n_mislabelled (in the round's pool), n_selected, n_found, auprc,
     precision_at_budget, recall_at_budget; on the miner's "all" rows also cumulative_found
     and cumulative_recall (of the release's mislabelled samples, this and earlier rounds).
-    headline: JSON-ready numbers for metrics.json.
+    headline: JSON-ready numbers for metrics.json; per round (and for the first at the top
+    level) also ``auprc_margin_low`` / ``_high``, the 90 % interval of the miner's AUPRC minus
+    the best cleanlab method's from the sampling of the pool's samples
+    (``truth_eval.auprc_margin_interval``).
     """
 
     rounds: pd.DataFrame
@@ -287,7 +290,7 @@ def evaluate_rounds(*, rounds: Sequence[Any], rounds_dir: str | os.PathLike[str]
     of each id, ids ascending.  Writes reports_dir/rounds.csv and, per round,
     reports_dir/comparison/<round>.csv and gallery_truth_<round>.png.
     """
-    from realbogus.mining.truth_eval import compare_with_cleanlab, truth_annotations
+    from realbogus.mining.truth_eval import auprc_margin_interval, cleanlab_suspicion, compare_with_cleanlab, truth_annotations
 
     reports_dir, rounds_dir = Path(reports_dir), Path(rounds_dir)
     stamps = _stamps_by_position(stamps, rows)  # before anything is written
@@ -308,10 +311,11 @@ def evaluate_rounds(*, rounds: Sequence[Any], rounds_dir: str | os.PathLike[str]
             raise ValueError(f"the truth table lacks {int(aligned['true_label'].isna().sum())} of the mined ids")
         true_labels = aligned["true_label"].to_numpy(dtype=np.int64)
         mechanism = aligned["mislabel_mechanism"].astype(str).to_numpy()
+        cleanlab_scores = cleanlab_suspicion(given_labels=scores.given_labels, member_scores=scores.member_scores)
         comparison = compare_with_cleanlab(
             rank_score=rank_score.to_numpy(dtype=np.float64), given_labels=scores.given_labels,
             member_scores=scores.member_scores, true_labels=true_labels, mechanism=mechanism,
-            budget=review_round.budget, our_method=miner, pool=pool)
+            budget=review_round.budget, our_method=miner, pool=pool, cleanlab_scores=cleanlab_scores)
         comparison.insert(0, "round", review_round.name)
         comparison.insert(2, "miner", np.arange(len(comparison)) == 0)
         _write_csv(comparison, reports_dir / "comparison" / f"{review_round.name}.csv")
@@ -324,6 +328,10 @@ def evaluate_rounds(*, rounds: Sequence[Any], rounds_dir: str | os.PathLike[str]
         tables.append(tidy)
         # The best cleanlab method by AUPRC (undefined, NaN, when the pool has no mislabel left).
         best = others.loc[others["auprc"].fillna(-1.0).idxmax()]
+        # Is the margin over it more than the sampling of this pool's samples would give?
+        margin = auprc_margin_interval(is_mislabelled=(true_labels != scores.given_labels)[pool],
+                                       ours=rank_score.to_numpy(dtype=np.float64)[pool],
+                                       theirs=cleanlab_scores[str(best["method"])][0][pool])
         headline_rounds.append({
             "round": review_round.name, "budget": review_round.budget, "pool": int(pool.sum()),
             "mislabelled_in_pool": int(miner_row["n_mislabelled"]),
@@ -331,6 +339,8 @@ def evaluate_rounds(*, rounds: Sequence[Any], rounds_dir: str | os.PathLike[str]
                for key in ("auprc", "precision_at_budget", "recall_at_budget")},
             "best_cleanlab_method": str(best["method"]), "best_cleanlab_auprc": _finite_or_none(best["auprc"]),
             "best_cleanlab_precision_at_budget": _finite_or_none(best["precision_at_budget"]),
+            "auprc_margin_low": None if margin is None else margin[0],
+            "auprc_margin_high": None if margin is None else margin[1],
             "cumulative_found": cumulative_found,
             "cumulative_recall": cumulative_found / n_mislabelled if n_mislabelled else None})
         # The round's top candidates, with what the truth says of each (judged in the pool,
@@ -352,6 +362,7 @@ def evaluate_rounds(*, rounds: Sequence[Any], rounds_dir: str | os.PathLike[str]
                 "ours_recall_at_budget": first["miner_recall_at_budget"],
                 "best_cleanlab_auprc": first["best_cleanlab_auprc"],
                 "best_cleanlab_method": first["best_cleanlab_method"],
+                "auprc_margin_low": first["auprc_margin_low"], "auprc_margin_high": first["auprc_margin_high"],
                 "cumulative_recall": headline_rounds[-1]["cumulative_recall"],
                 "rounds": headline_rounds}
     return RoundsEvaluation(rounds=table, headline=headline)

@@ -32,6 +32,7 @@ import numpy as np
 import pandas as pd
 from sklearn.metrics import average_precision_score
 
+from realbogus.metrics import DEFAULT_INTERVAL_LEVEL, DEFAULT_RESAMPLES, percentile_interval, stratified_bootstrap_rows
 from realbogus.mining._inputs import check_given_labels, check_rank_score, check_rows
 from realbogus.mining.cleanlab_methods import (  # noqa: F401 -- CLEANLAB_METHODS and the rest stay importable here
     CLEANLAB_METHODS,
@@ -210,6 +211,7 @@ def compare_with_cleanlab(
     our_flagged: np.ndarray | None = None,
     our_method: str = OUR_METHOD,
     pool: np.ndarray | None = None,
+    cleanlab_scores: Mapping[str, tuple[np.ndarray, np.ndarray | None]] | None = None,
 ) -> pd.DataFrame:
     """Our ranking and cleanlab's five methods, judged alike; one row per method.
 
@@ -221,15 +223,17 @@ def compare_with_cleanlab(
     samples a review round may choose from (not reviewed before): every method scores all
     N samples (cleanlab estimates its thresholds on all of them) and is judged on the pool
     only, where the labels are still the release's (``true_labels`` and ``mechanism``
-    need to agree with ``given_labels`` there only).
+    need to agree with ``given_labels`` there only).  cleanlab_scores: ``cleanlab_suspicion``'s
+    result for these inputs, if the caller already has it (it is not computed again).
     Columns: method (``our_method`` first, then ``CLEANLAB_METHODS``), the overall
     numbers of ``evaluate_suspicion`` (auprc, precision_at_budget, recall_at_budget,
     recall_at_target_precision, cut_at_target_precision, n_flagged, precision_flagged,
     recall_flagged, ...), and ``<metric>[direction=...]`` / ``<metric>[mechanism=...]``.
     """
     methods: list[tuple[str, np.ndarray, np.ndarray | None]] = [(our_method, rank_score, our_flagged)]
-    methods += [(name, suspicion, flagged) for name, (suspicion, flagged)
-                in cleanlab_suspicion(given_labels=given_labels, member_scores=member_scores).items()]
+    if cleanlab_scores is None:
+        cleanlab_scores = cleanlab_suspicion(given_labels=given_labels, member_scores=member_scores)
+    methods += [(name, suspicion, flagged) for name, (suspicion, flagged) in cleanlab_scores.items()]
     chosen = np.ones(len(rank_score), dtype=bool) if pool is None else np.asarray(pool, dtype=bool)
     if chosen.shape != (len(rank_score),):
         raise ValueError(f"pool: expected a ({len(rank_score)},) bool mask, got shape {chosen.shape}")
@@ -246,6 +250,59 @@ def compare_with_cleanlab(
         )
         records.append(_wide_row(method, evaluation))
     return pd.DataFrame.from_records(records)
+
+
+class _RankedForResampling:
+    """One ranking sorted once, so that its AUPRC on any bootstrap resample, given as how
+    often each sample was drawn, costs two cumulative sums instead of a sort."""
+
+    def __init__(self, *, positive: np.ndarray, score: np.ndarray) -> None:
+        self.order = np.argsort(-score, kind="mergesort")
+        ranked = score[self.order]
+        # The last position of each run of equal scores: ties are one threshold, as in sklearn.
+        self.group_ends = np.r_[np.flatnonzero(ranked[1:] != ranked[:-1]), ranked.size - 1]
+        self.positive = positive[self.order].astype(np.float64)
+
+    def average_precision(self, counts: np.ndarray) -> float:
+        """``sklearn.metrics.average_precision_score`` of the resample that drew sample i
+        ``counts[i]`` times: the sum over thresholds of (recall step) x precision."""
+        drawn = counts[self.order].astype(np.float64)
+        true_positives = np.cumsum(drawn * self.positive)[self.group_ends]
+        selected = np.cumsum(drawn)[self.group_ends]
+        with np.errstate(invalid="ignore", divide="ignore"):
+            precision = np.where(selected > 0, true_positives / selected, 0.0)
+        recall = true_positives / true_positives[-1]
+        return float(np.sum(np.diff(recall, prepend=0.0) * precision))
+
+
+def auprc_margin_interval(*, is_mislabelled: np.ndarray, ours: np.ndarray, theirs: np.ndarray,
+                          level: float = DEFAULT_INTERVAL_LEVEL, resamples: int = DEFAULT_RESAMPLES,
+                          seed: int = 0) -> tuple[float, float] | None:
+    """(low, high): interval of AUPRC(ours) - AUPRC(theirs) from the sampling of the samples
+    judged, or None when they hold no mislabelled sample or no correct one.
+
+    A paired, stratified bootstrap: each resample draws the mislabelled and the correctly
+    labelled samples with replacement (as many of each as there are), and both rankings are
+    judged on the same resample, so what the two share (the hard samples both rank high)
+    cancels and the interval is that of the margin itself.
+    """
+    positive = np.asarray(is_mislabelled, dtype=bool)
+    if positive.all() or not positive.any():
+        return None
+    ours, theirs = np.asarray(ours, dtype=np.float64), np.asarray(theirs, dtype=np.float64)
+    if not ours.shape == theirs.shape == positive.shape:
+        raise ValueError(f"is_mislabelled, ours and theirs must have one entry per sample; got shapes "
+                         f"{positive.shape}, {ours.shape}, {theirs.shape}")
+    if not isinstance(resamples, (int, np.integer)) or resamples < 1:
+        raise ValueError(f"resamples must be a whole number >= 1; got {resamples!r}")
+    rankings = [_RankedForResampling(positive=positive, score=score) for score in (ours, theirs)]
+    rng = np.random.default_rng(seed)
+    margins = np.empty(resamples)
+    for k in range(resamples):
+        counts = np.bincount(stratified_bootstrap_rows(positive, rng=rng), minlength=positive.size)
+        margins[k] = rankings[0].average_precision(counts) - rankings[1].average_precision(counts)
+    low, high = percentile_interval(margins, level=level)
+    return float(low), float(high)
 
 
 def truth_annotations(
