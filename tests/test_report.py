@@ -217,3 +217,26 @@ def test_evaluate_member_writes_the_table_the_figure_and_flat_metrics(tmp_path):
     low, high = evaluation.fpr_change_interval
     assert (evaluation.metrics["m.given.fpr_change_low"], evaluation.metrics["m.given.fpr_change_high"]) == (low, high)
     assert low <= high
+
+
+def test_the_summary_gives_the_mining_margin_its_interval(tmp_path):
+    from realbogus.report import write_summary
+
+    rounds = [{"round": "round1", "budget": 180, "mislabelled_in_pool": 177, "miner_precision_at_budget": 0.73,
+               "miner_recall_at_budget": 0.74, "miner_auprc": 0.844, "best_cleanlab_auprc": 0.791,
+               "auprc_margin_low": 0.021, "auprc_margin_high": 0.088, "cumulative_recall": 0.74}]
+    mining = {"truth_available": True, "n_mislabelled": 177, "budget": 180, "ours_precision_at_budget": 0.73,
+              "ours_recall_at_budget": 0.74, "ours_auprc": 0.844, "best_cleanlab_auprc": 0.791,
+              "best_cleanlab_method": "cleanlab_ensemble_self_confidence", "auprc_margin_low": 0.021,
+              "auprc_margin_high": 0.088, "rounds": rounds}
+    path = tmp_path / "summary.md"
+    write_summary(path=path, tables={"rf": _table(None)}, merge={}, mining=mining, figures=[])
+    text = path.read_text()
+    assert "our margin +0.053, 90% interval +0.021 to +0.088" in text
+    assert "auprc_margin_low" in text and "| 0.0210 | 0.0880 |" in text  # the rounds table's columns
+    # Metrics of a stage run before the interval existed: the line without it, the table with n/a.
+    older = {key: value for key, value in mining.items() if not key.startswith("auprc_margin")}
+    older["rounds"] = [{key: value for key, value in rounds[0].items() if not key.startswith("auprc_margin")}]
+    write_summary(path=path, tables={"rf": _table(None)}, merge={}, mining=older, figures=[])
+    text = path.read_text()
+    assert "our margin" not in text and "| n/a | n/a |" in text
