@@ -367,3 +367,18 @@ def test_the_fpr_interval_rejects_bad_settings(kwargs, message):
 def test_the_fpr_interval_needs_both_classes():
     with pytest.raises(ValueError, match="needs both classes"):
         metrics.fpr_at_mdr_interval(labels=[1, 1, 1], artifact_score=[0.2, 0.5, 0.9])
+
+
+def test_share_interval_is_wilsons():
+    # Wilson's 90 % interval by hand for 0 of 10: (0, z^2 / (n + z^2)) with z = 1.6449.
+    z2 = 1.6448536 ** 2
+    assert metrics.share_interval(0, 10) == pytest.approx((0.0, z2 / (10 + z2)))
+    low, high = metrics.share_interval(32, 43)
+    assert (round(low, 3), round(high, 3)) == (0.623, 0.837)
+    # k of n mirrors n - k of n, and more samples narrow it around the same share.
+    assert metrics.share_interval(11, 43) == pytest.approx((1 - high, 1 - low))
+    wide, narrow = metrics.share_interval(8, 10), metrics.share_interval(800, 1000)
+    assert wide[0] < narrow[0] < 0.8 < narrow[1] < wide[1]
+    assert metrics.share_interval(0, 0) is None
+    with pytest.raises(ValueError, match="0 <= count <= total"):
+        metrics.share_interval(5, 4)

@@ -61,6 +61,10 @@ def test_member_figures_count_categories_1_and_6_and_judge_by_the_truth() -> Non
     figures = member_figures(scores=scores, truth=truth)
     assert figures["n"] == 10  # the train row is left out
     assert figures["strongly_misclassified_share"] == pytest.approx(0.2)  # id 5 (cat 6), id 10 (cat 1)
+    from realbogus.metrics import share_interval
+
+    assert (figures["strongly_misclassified_share_low"], figures["strongly_misclassified_share_high"]) == \
+        share_interval(2, 10)
     # Judged by the truth the two flips are right, so the forest separates perfectly.
     assert figures["truth_auc"] == pytest.approx(1.0) and figures["truth_fpr_at_mdr_0.05"] == 0.0
     assert figures["auc"] < 1.0
@@ -129,6 +133,9 @@ def test_several_members_flag_and_the_truth_says_how_many_are_mislabelled() -> N
     assert (result["n_samples"], result["n_flagged"]) == (6, 4)
     assert result["n_flagged_mislabelled"] == 2 and result["mislabelled_share"] == pytest.approx(0.5)
     assert result["n_mislabelled"] == 2 and result["recall"] == pytest.approx(1.0)
+    from realbogus.metrics import share_interval
+
+    assert (result["mislabelled_share_low"], result["mislabelled_share_high"]) == share_interval(2, 4)
     unanimous = strongly_misclassified_by_several(scores_by_member=members, truth=truth, min_members=3)
     assert unanimous["n_flagged"] == 1 and unanimous["mislabelled_share"] == 1.0
     no_truth = strongly_misclassified_by_several(scores_by_member=members)
@@ -227,6 +234,13 @@ def test_summary_section_reports_the_pixel_table_members_and_mislabelled_share(t
     assert "| temp |" in text and "| diff |" in text and "| rf |" in text and "| hgb |" in text
     assert "Goldstein et al. 2015" in text and "strongly misclassify" in text
     assert "of the mislabels)" not in text  # no mislabels in this truth: no floor to state
+    # The flags' line gives the share truly mislabelled its interval (here drawn by hand).
+    flags = {"min_members": 2, "n_samples": 4000, "n_flagged": 43, "n_flagged_mislabelled": 32,
+             "mislabelled_share": 32 / 43, "mislabelled_share_low": 0.623, "mislabelled_share_high": 0.837,
+             "n_mislabelled": 40, "recall": 0.8}
+    flag_lines = realism_lines({"pixels": {}, "strongly_misclassified_by_several": flags})
+    assert ("43 of 4000, of which 74% truly mislabelled; 90% interval 62-84% (they are 80% of the test "
+            "split's 40 mislabels)") in "\n".join(flag_lines)
     rf_figures = json.loads((tmp_path / "metrics.json").read_text())["members"]["rf"]
     rf_row = next(line for line in text.splitlines() if line.startswith("| rf |"))
     assert (f"| {100 * rf_figures['fpr_at_mdr_0.05_low']:.2f}% - {100 * rf_figures['fpr_at_mdr_0.05_high']:.2f}% |"

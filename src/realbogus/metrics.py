@@ -443,6 +443,25 @@ def fpr_change_interval(
     return percentile_interval((after - before)[:, 0], level=level)
 
 
+def share_interval(count: int, total: int, *, level: float = DEFAULT_INTERVAL_LEVEL) -> tuple[float, float] | None:
+    """(low, high): the Wilson score interval of the share ``count`` of ``total`` (None for
+    ``total`` 0), for counted figures such as the share of flagged samples truly mislabelled:
+    32 of 43 (74 %) is 62-84 % at 90 %.  Unlike the plain normal interval it stays inside
+    [0, 1] and is fair for small counts and shares near 0 or 1."""
+    from scipy.stats import norm
+
+    if isinstance(count, bool) or isinstance(total, bool) or not 0 <= count <= total:
+        raise ValueError(f"need 0 <= count <= total (whole numbers); got count {count!r}, total {total!r}")
+    if total == 0:
+        return None
+    level = _check_fraction(level, name="level", open_interval=True)
+    z = float(norm.ppf((1.0 + level) / 2.0))
+    share = count / total
+    middle = (share + z * z / (2 * total)) / (1 + z * z / total)
+    half = z / (1 + z * z / total) * np.sqrt(share * (1 - share) / total + z * z / (4 * total * total))
+    return float(max(0.0, middle - half)), float(min(1.0, middle + half))
+
+
 def mdr_at_fpr(
     *, labels: ArrayLike, artifact_score: ArrayLike, fpr: float | Sequence[float]
 ) -> float | NDArray[np.float64]:
@@ -609,6 +628,6 @@ __all__ = [
     "cleanliness_from_rates", "confusion_at", "fpr_at_mdr", "fpr_at_mdr_interval", "fpr_at_mdr_key",
     "fpr_change_interval", "headline_metrics", "mdr_at_fpr", "mdr_at_fpr_key", "operating_point_at_fpr",
     "operating_point_at_mdr", "percentile_interval", "rates_at", "rates_from_counts", "roc_curve",
-    "stratified_bootstrap_rows", "stream_cleanliness", "threshold_curves", "validate_inputs", "validate_labels",
-    "validate_scores",
+    "share_interval", "stratified_bootstrap_rows", "stream_cleanliness", "threshold_curves", "validate_inputs",
+    "validate_labels", "validate_scores",
 ]

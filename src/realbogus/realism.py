@@ -28,7 +28,15 @@ import numpy as np
 import pandas as pd
 
 from realbogus.atomic import atomic_path
-from realbogus.metrics import GOLDSTEIN_2015_POINTS, auc, categories, fpr_at_mdr, fpr_at_mdr_interval, fpr_at_mdr_key
+from realbogus.metrics import (
+    GOLDSTEIN_2015_POINTS,
+    auc,
+    categories,
+    fpr_at_mdr,
+    fpr_at_mdr_interval,
+    fpr_at_mdr_key,
+    share_interval,
+)
 from realbogus.stage_tables import write_json
 from realbogus.release.layout import CHANNELS
 from realbogus.release.pixel_statistics import pixel_table
@@ -130,7 +138,8 @@ def member_figures(*, scores: pd.DataFrame, truth: pd.DataFrame | None = None,
     seeded: on a 4,000-sample split an FPR of 3.1 % at MDR 0.05 spans 2.3-3.9 %), the same
     figures with a ``truth_`` prefix against ``truth`` (id, true_label) when given (no
     interval), and ``strongly_misclassified_share``
-    (categories 1 + 6 as a share of the samples, not percent).  With the truth also its part
+    (categories 1 + 6 as a share of the samples, not percent) with its 90 % interval
+    (``_low`` / ``_high``, ``metrics.share_interval``).  With the truth also its part
     that is mislabelled (``strongly_misclassified_mislabelled_share``, of the samples) and
     ``mislabelled_strongly_contradicted``: the share of the split's mislabelled samples the
     member puts in category 1 or 6.  That share times the noise rate is a floor under
@@ -162,6 +171,9 @@ def member_figures(*, scores: pd.DataFrame, truth: pd.DataFrame | None = None,
     # score of 0.9 is category 6 there, and would fall to 5 once widened to float64 (0.8999999762).
     strong = np.isin(categories(labels=labels, artifact_score=stored_score), STRONG_CATEGORIES)
     figures["strongly_misclassified_share"] = float(strong.mean()) if strong.size else None
+    strong_interval = share_interval(int(strong.sum()), int(strong.size))
+    figures["strongly_misclassified_share_low"] = None if strong_interval is None else strong_interval[0]
+    figures["strongly_misclassified_share_high"] = None if strong_interval is None else strong_interval[1]
     if true is not None:
         mislabelled = true != labels
         figures["strongly_misclassified_mislabelled_share"] = (float((strong & mislabelled).mean())
@@ -195,7 +207,9 @@ def strongly_misclassified_by_several(*, scores_by_member: Mapping[str, pd.DataF
     Only samples every member scored on ``split`` count (members trained on the same split
     share their test samples).  Returns ``n_samples`` (the common samples), ``n_flagged``,
     ``flagged_share`` and, with a truth table, ``n_flagged_mislabelled`` and
-    ``mislabelled_share`` (None when nothing was flagged), plus ``n_mislabelled`` among the
+    ``mislabelled_share`` (None when nothing was flagged) with its 90 % interval
+    (``mislabelled_share_low`` / ``_high``, ``metrics.share_interval``: a few dozen flags know
+    it to about +-10 points), plus ``n_mislabelled`` among the
     common samples and ``recall`` (flagged mislabelled / all mislabelled).
     """
     if len(scores_by_member) < min_members:
@@ -213,6 +227,9 @@ def strongly_misclassified_by_several(*, scores_by_member: Mapping[str, pd.DataF
         result["n_flagged_mislabelled"] = int((flagged & mislabelled).sum())
         result["mislabelled_share"] = (float((flagged & mislabelled).sum() / flagged.sum())
                                        if flagged.any() else None)
+        interval = share_interval(int((flagged & mislabelled).sum()), int(flagged.sum()))
+        result["mislabelled_share_low"] = None if interval is None else interval[0]
+        result["mislabelled_share_high"] = None if interval is None else interval[1]
         result["recall"] = float((flagged & mislabelled).sum() / mislabelled.sum()) if mislabelled.any() else None
     return result
 

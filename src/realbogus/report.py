@@ -290,6 +290,9 @@ def realism_lines(realism: Mapping[str, Any]) -> list[str]:
             interval = f"{_percent(figures.get('fpr_at_mdr_0.05_low'))} - {_percent(figures.get('fpr_at_mdr_0.05_high'))}"
             truth = " / ".join(_percent(figures.get(f"truth_fpr_at_mdr_{mdr}")) for mdr in ("0.03", "0.04", "0.05"))
             strong = _percent(figures.get("strongly_misclassified_share"))
+            if figures.get("strongly_misclassified_share_low") is not None:
+                strong += (f" (90%: {_percent(figures['strongly_misclassified_share_low'])} - "
+                           f"{_percent(figures['strongly_misclassified_share_high'])})")
             if figures.get("mislabelled_strongly_contradicted") is not None:
                 # Its mislabelled part, and the share of the mislabels it contradicts: a floor under the share.
                 strong += (f" ({_percent(figures.get('strongly_misclassified_mislabelled_share'))} mislabelled; "
@@ -302,7 +305,11 @@ def realism_lines(realism: Mapping[str, Any]) -> list[str]:
         line = (f"Test samples at least {several['min_members']} members strongly misclassify: "
                 f"{several['n_flagged']} of {several['n_samples']}")
         if several.get("mislabelled_share") is not None:
-            line += (f", of which {100 * several['mislabelled_share']:.0f}% truly mislabelled "
+            interval = ""
+            if several.get("mislabelled_share_low") is not None:
+                interval = (f"; 90% interval {100 * several['mislabelled_share_low']:.0f}-"
+                            f"{100 * several['mislabelled_share_high']:.0f}%")
+            line += (f", of which {100 * several['mislabelled_share']:.0f}% truly mislabelled{interval} "
                      f"(they are {100 * several['recall']:.0f}% of the test split's {several['n_mislabelled']} mislabels)")
         lines += [line + " (the paper: about 90% of those inspected).", ""]
     return lines
