@@ -14,7 +14,9 @@ A CNN's figures move with the machine (docs/cnn.md, "Reproducibility"), by about
 as between training seeds.  With ``train.seeds`` > 1 every cell of its Table 4 is also given
 as the mean and spread over the seeds (:func:`seed_spread_table`), and the summary states
 "relabelling lowers (raises) the FPR" only when the change holds beyond that spread
-(:func:`relabel_conclusion`); with one seed it states none for a CNN.
+(:func:`relabel_conclusion`); with one seed it states none for a CNN.  Every member's change
+must also hold beyond the test splits' sampling: each cell's FPR at MDR 0.05 comes with its
+90 % bootstrap interval, and the change with one (``metrics.fpr_change_interval``).
 """
 
 from __future__ import annotations
