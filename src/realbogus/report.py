@@ -144,7 +144,9 @@ def relabel_conclusion(*, fpr_before: Sequence[float], fpr_after: Sequence[float
                     "(docs/cnn.md), so no conclusion is drawn; set train.seeds >= 3 to measure the spread.")
         measured = f"{100 * before[0]:.2f}% -> {100 * after[0]:.2f}%"
         if not beyond_sampling:
-            return f"the FPR change at MDR 0.05 ({measured}) is within the test splits' sampling ({sampling}): no conclusion is drawn."
+            return (f"the FPR change at MDR 0.05 ({measured}) is within the test splits' sampling ({sampling}): no "
+                    "conclusion is drawn (this member's figures reproduce exactly on every machine: a rerun gives "
+                    "the same change, another test split another).")
         verb = "lowers" if change[0] < 0 else "raises" if change[0] > 0 else "leaves"
         return (f"relabelling {verb} the FPR at MDR 0.05 ({measured}{'; ' + sampling if sampling else ''}); "
                 "this member's figures reproduce exactly on every machine (one seed: its seed spread is not measured).")

@@ -75,7 +75,9 @@ def test_full_loop_then_label_versions(tiny_repo: Path, pipeline_env: dict, tmp_
     assert sorted(seed_table["seed_index"].unique()) == [0, 1]
     tiny_section = summary.split("## tiny\n")[1].split("\n## ")[0]
     assert "Mean and spread over 2 seeds" in tiny_section and "over 2 seeds" in tiny_section.split("Conclusion")[1]
-    assert "reproduce exactly on every machine" in summary.split("## rf\n")[1].split("\n## ")[0]
+    rf_section = summary.split("## rf\n")[1].split("\n## ")[0]
+    assert "reproduce exactly on every machine" in rf_section
+    assert "the test splits' sampling gives the change a 90% interval of" in rf_section.split("Conclusion")[1]
     # Every declared figure has its data, the CNN's learning curves included (no survey plot yet).
     plots = json.loads(run(["dvc", "plots", "show", "--json"], cwd=repo, env=env).stdout)
     assert "errors" not in plots
