@@ -274,6 +274,11 @@ def margin_intervals(clone: Path) -> dict[str, list]:
             for entry in metrics.get("rounds", [])}
 
 
+def clone_rounds(clone: Path) -> list[dict]:
+    """:func:`summarise_rounds` of the clone's last `mine_truth` run, with the margins' intervals."""
+    return summarise_rounds(round_table(clone), intervals=margin_intervals(clone))
+
+
 def summarise_rounds(table: pd.DataFrame, *, intervals: dict[str, list] | None = None) -> list[dict]:
     """Per round: the miner's and every cleanlab method's numbers on that round's pool,
     overall, by direction and by mechanism; with ``intervals`` (:func:`margin_intervals`) also
@@ -346,7 +351,7 @@ def run_variant(clone: Path, base_params: dict, *, seed: int, noise: float | Non
         params["mine"]["rounds"] = rounds_param(budgets, 3)
         write_params(clone, params)
         run([dvc, "repro", *PIPELINE_TARGETS], cwd=clone, env=env)
-        rounds = summarise_rounds(round_table(clone), intervals=margin_intervals(clone))
+        rounds = clone_rounds(clone)
         first = rounds[0]
         result["three_rounds"] = {"rounds": rounds, "retrained_fpr_at_mdr_0.05": retrained_fpr(clone, members)}
         result["retrain_crossval"] = crossval_retrain_comparison(clone=clone, members=members, truth=truth)
@@ -363,7 +368,7 @@ def run_variant(clone: Path, base_params: dict, *, seed: int, noise: float | Non
     params["mine"]["rounds"] = rounds_param(budgets, 1)
     write_params(clone, params)
     run([dvc, "repro", *PIPELINE_TARGETS], cwd=clone, env=env)
-    one = summarise_rounds(round_table(clone), intervals=margin_intervals(clone))[0]
+    one = clone_rounds(clone)[0]
     result["one_round"] = {"seconds": round(time.perf_counter() - started, 1), "round1": one,
                            "retrained_fpr_at_mdr_0.05": retrained_fpr(clone, members)}
     test_scores_one_round = retrained_test_scores(clone, members)
@@ -374,7 +379,7 @@ def run_variant(clone: Path, base_params: dict, *, seed: int, noise: float | Non
     output = run([dvc, "repro", *PIPELINE_TARGETS], cwd=clone, env=env)
     result["three_rounds"] = {"seconds": round(time.perf_counter() - started, 1),
                               "round1_stages_rerun": [stage for stage in stages_run(output) if "round1" in stage],
-                              "rounds": summarise_rounds(round_table(clone), intervals=margin_intervals(clone)),
+                              "rounds": clone_rounds(clone),
                               "retrained_fpr_at_mdr_0.05": retrained_fpr(clone, members)}
     test_scores_three_rounds = retrained_test_scores(clone, members)
     # Before cleanlab's rounds below overwrite the rounds' labels.
@@ -389,7 +394,7 @@ def run_variant(clone: Path, base_params: dict, *, seed: int, noise: float | Non
     write_params(clone, params)
     run([dvc, "repro", "mine_truth"], cwd=clone, env=env)
     result["cleanlab_three_rounds"] = {"method": best, "seconds": round(time.perf_counter() - started, 1),
-                                       "rounds": summarise_rounds(round_table(clone), intervals=margin_intervals(clone))}
+                                       "rounds": clone_rounds(clone)}
 
     ours_round1 = one["miner"]["auprc"]
     best_round1 = one["cleanlab_same_pool"][best]["auprc"]
