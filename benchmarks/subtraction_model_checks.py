@@ -2,21 +2,25 @@
 
 docs/simulation.md, "Tenth pass", quotes both:
 
-* ``kernel_floor``: what the matching kernel (``scene._matching_kernel``) leaves of a point
-  source when the PSF models are perfect (no width, shape, shift or scale error).  The kernel
-  blends the ideal PSF ratio into its Gaussian fit with weight power / (power + blend), so
-  a small residual remains: its centre pixel as a share of the source's (``centre_ratio``)
-  and its S/N through the detection filter as a share of the source's (``filter_ratio``),
-  split by which image the subtraction convolves.  Beside it, what the kernel does to the
-  convolved image's noise: ``noise_gain`` (mean |K|^2 over frequencies) and the lag-1 and
-  lag-2 correlation of white noise filtered by K.  Measured at the simulator's constants
-  and at tighter ones (``--tight``), which remove the floor and change the noise.
+* ``kernel_floor``: what the matching kernel leaves of a point source when the PSF models
+  are perfect (no width, shape, shift or scale error).  The kernel is fitted on a basis of
+  Gaussians times polynomials with the fit's errors-in-variables regularisation
+  (``simulate.kernel_fit``), so a small residual remains: its centre pixel as a share of
+  the source's (``centre_ratio``) and its S/N through the detection filter as a share of
+  the source's (``filter_ratio``), split by which image the subtraction convolves.  Beside
+  it, what the kernel does to the convolved image's noise: ``noise_gain`` (mean |K|^2 over
+  frequencies), the lag-1 and lag-2 correlation of white noise filtered by K, and its most
+  negative correlation at lags 2-6 px along a row or column (``ringing``: the kernel's
+  oscillating wings), with the regularisation itself.  Measured at the simulator's
+  regularisation, at ``--factors`` times it, and for the kernel of the tenth pass and
+  before (``psf_ratio``: the PSF ratio blended into its Gaussian fit where the sharp PSF
+  has no power, with the constants it had).
 * ``limit_moffat_index``: how far the 5-sigma limit moves when its noise-equivalent area
   takes the broader image's own Moffat index instead of the search image's (the tenth
   pass's fix), over the drawn conditions where the template is the broader image.
 
     python benchmarks/subtraction_model_checks.py [--conditions 300] [--limit-conditions 5000]
-        [--seed 7] [--tight 1e-6,1e-8]
+        [--seed 7] [--factors 0.1,10]
 """
 
 from __future__ import annotations
@@ -28,9 +32,9 @@ import math
 import numpy as np
 
 from realbogus.simulate import SimulationConfig
-from realbogus.simulate import scene
+from realbogus.simulate import kernel_fit, scene
 from realbogus.simulate.canvas import Canvas
-from realbogus.simulate.psf import CENTER, GRID, effective_area, irfft2, moffat_transfer, point_sources_transfer
+from realbogus.simulate.psf import CENTER, GRID, effective_area, gaussian_transfer, moffat_transfer, point_sources_transfer
 from realbogus.simulate.scene import draw_conditions
 
 
@@ -42,14 +46,46 @@ def _psfs(conditions) -> tuple[np.ndarray, np.ndarray]:  # noqa: ANN001
     return template, search
 
 
-def kernel_floor(conditions_list: list, *, config: SimulationConfig) -> dict:
+# The kernel up to the tenth pass: the PSF ratio with a Wiener floor, blended into the
+# Gaussian of width sqrt(sigma_broad^2 - sigma_sharp^2) where the sharp PSF's power fell
+# below the blend power.
+PSF_RATIO_REGULARISATION = 1e-4
+PSF_RATIO_BLEND_POWER = 1e-3
+
+
+def psf_ratio_kernel(sharp: np.ndarray, broad: np.ndarray, *, sigma_sharp: float, sigma_broad: float) -> np.ndarray:
+    """The simulator's matching kernel up to the tenth pass, for comparison."""
+    power = np.abs(sharp) ** 2
+    ratio = broad * np.conj(sharp) / (power + PSF_RATIO_REGULARISATION)
+    gaussian_sigma = math.sqrt(max(sigma_broad ** 2 - sigma_sharp ** 2, 0.0))
+    gaussian = gaussian_transfer(sigma_y=gaussian_sigma, sigma_x=gaussian_sigma)
+    weight = power / (power + PSF_RATIO_BLEND_POWER)
+    return weight * ratio + (1.0 - weight) * gaussian
+
+
+def _kernel(conditions, *, config: SimulationConfig, setting: float | str) -> np.ndarray:  # noqa: ANN001
+    """The perfectly modelled kernel of ``conditions``: fitted at ``setting`` times the
+    simulator's regularisation, or the old PSF ratio (``setting == "psf_ratio"``)."""
+    template, search = _psfs(conditions)
+    sharp, broad = (template, search) if conditions.convolves_template else (search, template)
+    if setting == "psf_ratio":
+        widths = (conditions.template_seeing_fwhm_px, conditions.seeing_fwhm_px)
+        sharp_fwhm, broad_fwhm = widths if conditions.convolves_template else widths[::-1]
+        return psf_ratio_kernel(sharp, broad, sigma_sharp=scene._fwhm_to_sigma(sharp_fwhm),
+                                sigma_broad=scene._fwhm_to_sigma(broad_fwhm))
+    regularisation = setting * scene.kernel_fit_regularisation(conditions, config=config)
+    return kernel_fit.fit_kernel(sharp, broad, regularisation=regularisation)
+
+
+def kernel_floor(conditions_list: list, *, config: SimulationConfig, setting: float | str = 1.0) -> dict:
     """Residual of a perfectly modelled point source, and the kernel's noise figures, by convolved image."""
     rows = {True: [], False: []}
     source = point_sources_transfer(ys=np.array([CENTER + 0.2]), xs=np.array([CENTER - 0.1]), fluxes=np.array([1.0]))
     for conditions in conditions_list:
         canvas = Canvas(conditions=conditions, config=config, detection_y=CENTER, detection_x=CENTER)
         template_psf, search_psf = _psfs(conditions)
-        subtraction = scene._subtraction(canvas, template_psf=template_psf, search_psf=search_psf)
+        subtraction = scene._Subtraction(kernel=_kernel(conditions, config=config, setting=setting),
+                                         convolve_template=conditions.convolves_template, scale=1.0)
         residual = scene._subtract(subtraction, search_transfer=source * search_psf, template_transfer=source * template_psf)
         alone = scene._subtract(subtraction, search_transfer=source * search_psf, template_transfer=0.0 * source)
 
@@ -59,9 +95,12 @@ def kernel_floor(conditions_list: list, *, config: SimulationConfig) -> dict:
 
         power = np.abs(subtraction.kernel) ** 2
         autocorrelation = np.fft.irfft2(power, s=(GRID, GRID))
+        autocorrelation = autocorrelation / autocorrelation[0, 0]
+        ringing = min(autocorrelation[0, 2:7].min(), autocorrelation[2:7, 0].min())
         rows[conditions.convolves_template].append((
             residual[CENTER, CENTER] / alone[CENTER, CENTER], filter_snr(residual) / filter_snr(alone),
-            float(power.mean()), autocorrelation[0, 1] / autocorrelation[0, 0], autocorrelation[0, 2] / autocorrelation[0, 0]))
+            float(power.mean()), autocorrelation[0, 1], autocorrelation[0, 2], ringing,
+            scene.kernel_fit_regularisation(conditions, config=config)))
     result = {}
     for convolves_template, values in rows.items():
         if not values:
@@ -74,27 +113,24 @@ def kernel_floor(conditions_list: list, *, config: SimulationConfig) -> dict:
             "filter_ratio_median": round(float(median[1]), 5),
             "filter_ratio_range": [round(float(table[:, 1].min()), 5), round(float(table[:, 1].max()), 5)],
             "noise_gain_median": round(float(median[2]), 4), "lag1_median": round(float(median[3]), 3),
-            "lag2_median": round(float(median[4]), 3)}
+            "lag2_median": round(float(median[4]), 3),
+            "ringing_p10_p50": [round(float(np.percentile(table[:, 5], 10)), 3), round(float(median[5]), 3)],
+            "regularisation_p10_p50_p90": [float(f"{np.percentile(table[:, 6], q):.3g}") for q in (10, 50, 90)]}
     table = np.array(rows[True] + rows[False])
     result["all"] = {"noise_gain_median": round(float(np.median(table[:, 2])), 4),
                      "lag1_median": round(float(np.median(table[:, 3])), 3),
-                     "lag2_median": round(float(np.median(table[:, 4])), 3)}
+                     "lag2_median": round(float(np.median(table[:, 4])), 3),
+                     "ringing_p10_p50": [round(float(np.percentile(table[:, 5], 10)), 3),
+                                         round(float(np.median(table[:, 5])), 3)]}
     return result
 
 
-def kernel_floors(conditions_list: list, *, config: SimulationConfig,
-                  settings: dict[str, tuple[float, float]]) -> dict:
-    """:func:`kernel_floor` per named (blend power, regularisation) setting of the kernel's constants."""
-    defaults = (scene.KERNEL_BLEND_POWER, scene.KERNEL_REGULARISATION)
-    floors = {}
-    for name, (blend, regularisation) in settings.items():
-        scene.KERNEL_BLEND_POWER, scene.KERNEL_REGULARISATION = blend, regularisation
-        try:
-            floors[name] = {"blend_power": blend, "regularisation": regularisation,
-                            **kernel_floor(conditions_list, config=config)}
-        finally:
-            scene.KERNEL_BLEND_POWER, scene.KERNEL_REGULARISATION = defaults
-    return floors
+def kernel_floors(conditions_list: list, *, config: SimulationConfig, factors: tuple[float, ...]) -> dict:
+    """:func:`kernel_floor` for the simulator's kernel, its regularisation times each of
+    ``factors``, and the old PSF-ratio kernel."""
+    settings: dict[str, float | str] = {"simulator": 1.0, **{f"regularisation_x{factor:g}": factor for factor in factors},
+                                        "psf_ratio": "psf_ratio"}
+    return {name: kernel_floor(conditions_list, config=config, setting=setting) for name, setting in settings.items()}
 
 
 def limit_moffat_index(conditions_list: list) -> dict:
@@ -117,14 +153,13 @@ def main() -> int:
     parser.add_argument("--conditions", type=int, default=300, help="drawn conditions for the kernel floor")
     parser.add_argument("--limit-conditions", type=int, default=5000, help="drawn conditions for the limit")
     parser.add_argument("--seed", type=int, default=7)
-    parser.add_argument("--tight", default="1e-6,1e-8", help="blend power and regularisation of the tighter kernel")
+    parser.add_argument("--factors", default="0.1,10", help="multiples of the simulator's fit regularisation to measure")
     args = parser.parse_args()
     config = SimulationConfig()
     rng = np.random.default_rng(args.seed)
     conditions_list = [draw_conditions(rng, config=config) for _ in range(args.conditions)]
-    tight = tuple(float(value) for value in args.tight.split(","))
-    floors = kernel_floors(conditions_list, config=config, settings={
-        "simulator": (scene.KERNEL_BLEND_POWER, scene.KERNEL_REGULARISATION), "tight": tight})
+    factors = tuple(float(value) for value in args.factors.split(","))
+    floors = kernel_floors(conditions_list, config=config, factors=factors)
     rng = np.random.default_rng(args.seed + 1)
     limit = limit_moffat_index([draw_conditions(rng, config=config) for _ in range(args.limit_conditions)])
     print(json.dumps({"benchmark": "subtraction_model_checks", "seed": args.seed, "kernel_floor": floors,

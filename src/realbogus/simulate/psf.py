@@ -39,6 +39,12 @@ def moffat_alpha(*, fwhm: float, beta: float) -> float:
     return fwhm / (2.0 * math.sqrt(2.0 ** (1.0 / beta) - 1.0))
 
 
+def moffat_peak(*, fwhm: float, beta: float, ellipticity: float = 0.0) -> float:
+    """Central value of a unit-flux Moffat PSF (per pixel, not pixel-integrated): (beta - 1) / (pi alpha_major alpha_minor)."""
+    alpha = moffat_alpha(fwhm=fwhm, beta=beta)
+    return (beta - 1.0) / (math.pi * alpha * alpha * (1.0 - ellipticity))
+
+
 def _elliptical_radius2(dy: np.ndarray, dx: np.ndarray, *, axis_ratio: float, angle: float) -> np.ndarray:
     """Squared elliptical radius: major axis at ``angle`` (radians from +x), minor = ratio * major."""
     cos, sin = math.cos(angle), math.sin(angle)

@@ -39,7 +39,7 @@ from realbogus.release.layout import (
     PIXEL_SCALE_ARCSEC,
     STAMP_SIZE,
 )
-from realbogus.simulate import artifacts
+from realbogus.simulate import artifacts, kernel_fit
 from realbogus.simulate.canvas import Canvas, Conditions, add_galaxy
 from realbogus.simulate.config import MECHANISM_ARTIFACT, MEDIAN_REJECTS_FROM, SimulationConfig
 from realbogus.simulate.label_noise import LabelDraw, draw_labels
@@ -53,7 +53,6 @@ from realbogus.simulate.psf import (
     GRID,
     SERSIC_EXTENT,
     effective_area,
-    gaussian_transfer,
     irfft2,
     model_error_transfer,
     moffat_image,
@@ -75,15 +74,16 @@ SEASON_START = np.datetime64("2013-08-31")
 SEASON_DAYS = 166  # to mid-February 2014
 # DECam CCD 61 has been dead since 2012; the others (1..62) take data.
 LIVE_CCDS: tuple[int, ...] = tuple(ccd for ccd in range(1, 63) if ccd != 61)
-# Wiener-style floor when dividing PSF transforms to build the matching kernel.
-KERNEL_REGULARISATION = 1e-4
+# Field stars' counts: magnitudes exponential (this scale) brighter than the limit plus
+# FIELD_STAR_FAINT_END_MAG; the stamps draw none brighter than 17 (``_add_field``), the
+# kernel fit's stars run up to saturation (``kernel_fit.star_noise_regularisation``).
+FIELD_STAR_MAGNITUDE_SCALE = 2.0
+FIELD_STAR_FAINT_END_MAG = 0.5
 # Hosts brighter than this (a galaxy at z ~ 0.05) are not drawn: the brightest SN hosts of a
 # 30 deg^2 survey.
 HOST_BRIGHTEST_MAG = 17.0
 # Stars brighter than this (electrons) are drawn in pixel space (see psf.moffat_image).
 BRIGHT_STAR_ELECTRONS = 2e6
-# PSF power (|transfer|^2) below which the matching kernel follows its Gaussian fit.
-KERNEL_BLEND_POWER = 1e-3
 # Scenes of one sample drawn, and noise drawn on each, until a rendering passes the threshold.
 # A residual's scene passes the efficiency about one time in six for bad subtractions (whose
 # prescreen is the loosest): 20 draws left 2.8 % of them below S/N 5, 100 leave none.
@@ -290,7 +290,7 @@ def _add_field(canvas: Canvas, rng: np.random.Generator) -> None:
     area_ratio = (GRID / STAMP_SIZE) ** 2
     low, high = 0.0, GRID - 1.0
     for _ in range(rng.poisson(config.star_density * area_ratio)):
-        magnitude = max(17.0, conditions.limiting_mag + 0.5 - rng.exponential(2.0))
+        magnitude = max(17.0, conditions.limiting_mag + FIELD_STAR_FAINT_END_MAG - rng.exponential(FIELD_STAR_MAGNITUDE_SCALE))
         canvas.stars.append((rng.uniform(low, high), rng.uniform(low, high), conditions.flux(magnitude)))
     for _ in range(rng.poisson(config.galaxy_density * area_ratio)):
         magnitude = max(18.0, conditions.limiting_mag + 0.7 - rng.exponential(1.6))
@@ -363,21 +363,6 @@ def _resampled_noise_filters(rng: np.random.Generator, *, conditions: Conditions
     exposures = conditions.search_exposures
     search_filter = resampling_noise_transfer(rng.random((exposures, 2))) if exposures > 1 else _UNFILTERED
     return search_filter, template_filter
-
-
-def _matching_kernel(sharp: np.ndarray, broad: np.ndarray, *, sigma_sharp: float, sigma_broad: float) -> np.ndarray:
-    """Fourier kernel K with K * sharp ~= broad, smooth and compact like a fitted kernel.
-
-    Where the sharp PSF still has power, K is the PSF ratio (the ideal kernel); where it
-    has none the ratio is noise-like and would ring, so K blends into the Gaussian of
-    width sqrt(sigma_broad^2 - sigma_sharp^2) that a kernel fit would find there.
-    """
-    power = np.abs(sharp) ** 2
-    ratio = broad * np.conj(sharp) / (power + KERNEL_REGULARISATION)
-    gaussian_sigma = math.sqrt(max(sigma_broad ** 2 - sigma_sharp ** 2, 0.0))
-    gaussian = gaussian_transfer(sigma_y=gaussian_sigma, sigma_x=gaussian_sigma)
-    weight = power / (power + KERNEL_BLEND_POWER)
-    return weight * ratio + (1.0 - weight) * gaussian
 
 
 def _sky_transfers(canvas: Canvas) -> tuple[np.ndarray, np.ndarray]:
@@ -728,10 +713,12 @@ def noise_peak_snr(tail_quantile: float, *, threshold: float, excess: float) -> 
 
 
 def _subtraction(canvas: Canvas, *, template_psf: np.ndarray, search_psf: np.ndarray) -> _Subtraction:
-    """The matching kernel from the MODELLED (erroneous) PSFs, and the fitted scale.
+    """The matching kernel fitted to the MODELLED (erroneous) PSFs, and the fitted scale.
 
-    The sharper image is convolved with K = broad_model / sharp_model; K also spreads that
-    image's noise, which gives the difference its correlated look.
+    The sharper image is convolved with K, fitted as HOTPANTS fits it (``kernel_fit``) so
+    that K * sharp_model ~= broad_model; K also spreads that image's noise, which gives the
+    difference its correlated look.  The fit's stars carry the convolved image's own noise
+    (its template depth where the template is convolved), which regularises the fit.
     """
     conditions = canvas.conditions
     template_model = template_psf * model_error_transfer(
@@ -740,14 +727,25 @@ def _subtraction(canvas: Canvas, *, template_psf: np.ndarray, search_psf: np.nda
     search_model = search_psf * model_error_transfer(
         sigma_psf=_fwhm_to_sigma(conditions.seeing_fwhm_px), fractional_error=canvas.search_psf_model_error,
         shape_error=canvas.search_psf_shape_error)
-    sigma_template = _fwhm_to_sigma(conditions.template_seeing_fwhm_px * (1.0 + canvas.template_psf_model_error))
-    sigma_search = _fwhm_to_sigma(conditions.seeing_fwhm_px * (1.0 + canvas.search_psf_model_error))
-    scale = 1.0 + canvas.flux_scale_error
+    sharp, broad = (template_model, search_model) if conditions.convolves_template else (search_model, template_model)
+    kernel = kernel_fit.fit_kernel(sharp, broad, regularisation=kernel_fit_regularisation(conditions, config=canvas.config))
+    return _Subtraction(kernel=kernel, convolve_template=conditions.convolves_template, scale=1.0 + canvas.flux_scale_error)
+
+
+def kernel_fit_regularisation(conditions: Conditions, *, config: SimulationConfig) -> float:
+    """The kernel fit's errors-in-variables term for these conditions: the convolved image's
+    stars (the field-star counts of ``_add_field``, up to saturation) with its noise (the
+    template ``template_depth_mag`` deeper than the search image)."""
     if conditions.convolves_template:
-        kernel = _matching_kernel(template_model, search_model, sigma_sharp=sigma_template, sigma_broad=sigma_search)
-        return _Subtraction(kernel=kernel, convolve_template=True, scale=scale)
-    kernel = _matching_kernel(search_model, template_model, sigma_sharp=sigma_search, sigma_broad=sigma_template)
-    return _Subtraction(kernel=kernel, convolve_template=False, scale=scale)
+        psf = (conditions.template_seeing_fwhm_px, conditions.template_beta, conditions.template_psf_ellipticity)
+        noise_scale = 10.0 ** (-0.8 * conditions.template_depth_mag)
+    else:
+        psf = (conditions.seeing_fwhm_px, conditions.search_beta, conditions.search_psf_ellipticity)
+        noise_scale = 1.0
+    return kernel_fit.star_noise_regularisation(
+        fwhm=psf[0], beta=psf[1], ellipticity=psf[2], sky_sigma=conditions.search_noise, noise_scale=noise_scale,
+        faint_flux=conditions.flux(conditions.limiting_mag + FIELD_STAR_FAINT_END_MAG),
+        magnitude_scale=FIELD_STAR_MAGNITUDE_SCALE, saturation=config.saturation_electrons - conditions.sky_electrons)
 
 
 def _subtract(subtraction: _Subtraction, *, search_transfer: np.ndarray, template_transfer: np.ndarray) -> np.ndarray:

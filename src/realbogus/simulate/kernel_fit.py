@@ -1,0 +1,145 @@
+"""The PSF-matching kernel as difference imaging fits it (Alard & Lupton 1998, HOTPANTS).
+
+DES-SN's DiffImg subtracts with HOTPANTS (Kessler et al. 2015), which does not know the
+PSF ratio: it fits the kernel K with ``K * sharp ~= broad`` by least squares over small
+substamps around stars, K being a sum of Gaussians times polynomials.  Two consequences a
+real difference image shows and an exact PSF ratio does not:
+
+* the basis cannot follow a Moffat ratio exactly, so even perfectly modelled stars leave a
+  small residual, and the kernel's wings carry the polynomials' faint oscillations;
+* the stars the fit uses carry the convolved image's noise.  A least-squares fit whose
+  input image is noisy is biased towards a small kernel wherever the stars' signal is
+  below that noise (errors in variables): in Fourier space the fit minimises
+  ``sum_f |b_f - K_f s_f|^2 + lambda |K_f|^2`` with lambda = the substamps' noise power
+  over the stars' squared flux.  This is what keeps a fitted kernel from amplifying the
+  high frequencies where the sharp PSF has no power, and it sets how much of the
+  convolved image's fine noise the difference keeps.
+
+The fit here runs on the modelled PSFs of one detection (their width, shape and scale
+errors are the drawn kernel errors at the source, ``scene._subtraction``), over the whole
+canvas: by Parseval a pixel-space fit over one star's substamp and this Fourier-space fit
+are the same sum.  The basis, the kernel's and substamps' sizes and the stars' threshold
+are HOTPANTS's defaults (its ``defaults.h``): DES's own settings are not published.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+from functools import lru_cache
+
+import numpy as np
+
+from realbogus.simulate.psf import GRID, _wrapped_offsets, moffat_peak, rfft2
+
+# HOTPANTS's default basis: Gaussians of sigma 0.7, 1.5 and 3.0 px times every polynomial
+# u^i v^j of degree i + j <= 6, 4 and 2: 28 + 15 + 6 = 49 functions.
+BASIS_GAUSSIANS: tuple[tuple[float, int], ...] = ((0.7, 6), (1.5, 4), (3.0, 2))
+KERNEL_HALF_WIDTH = 10       # px: the kernel is 21 x 21 (HOTPANTS -r)
+SUBSTAMP_HALF_WIDTH = 15     # px: each star's fitting substamp is 31 x 31 (HOTPANTS -rss)
+FIT_THRESHOLD_SIGMA = 20.0   # a star enters the fit if its peak is this many sky sigmas up (HOTPANTS -ft)
+
+
+@dataclass(frozen=True)
+class _Basis:
+    """The basis as transforms, constrained to a unit-sum kernel as HOTPANTS constrains it.
+
+    ``first`` is the first function normalised to unit sum; every other function with a
+    non-zero sum becomes (itself normalised) minus ``first``, so any combination
+    ``first + sum c_n rest_n`` sums to one: the photometric scale stays a separate fitted
+    number (``scene._Subtraction.scale``), as in HOTPANTS.
+    """
+
+    first: np.ndarray             # (GRID, GRID // 2 + 1)
+    rest: np.ndarray              # (n, GRID * (GRID // 2 + 1)), flattened
+    rest_parts: np.ndarray        # (n, 2 GRID (GRID // 2 + 1)): real parts, then imaginary parts
+    weights: np.ndarray           # rfft2 half-plane weights (columns counted twice), flattened
+    rest_gram: np.ndarray         # Re(rest^H W rest): the penalty's matrix
+    rest_first: np.ndarray        # Re(rest^H W first): the penalty's linear term
+
+
+@lru_cache(maxsize=1)
+def _basis() -> _Basis:
+    dy, dx = _wrapped_offsets(GRID)
+    inside = (np.abs(dy) <= KERNEL_HALF_WIDTH) & (np.abs(dx) <= KERNEL_HALF_WIDTH)
+    functions = []
+    for sigma, degree in BASIS_GAUSSIANS:
+        gaussian = np.exp(-(dy * dy + dx * dx) / (2.0 * sigma * sigma)) * inside
+        functions.extend(gaussian * dx ** i * dy ** j for i in range(degree + 1) for j in range(degree + 1 - i))
+    first = functions[0] / functions[0].sum()
+    rest = []
+    for function in functions[1:]:
+        total = function.sum()
+        # Odd polynomials sum to zero already (up to rounding): scale them to unit peak.
+        rest.append(function / total - first if abs(total) > 1e-9 * np.abs(function).sum()
+                    else function / np.abs(function).max())
+    first_transfer = rfft2(first)
+    rest_transfers = np.array([rfft2(function) for function in rest]).reshape(len(rest), -1)
+    weights = np.full(first_transfer.shape, 2.0)
+    weights[:, 0] = weights[:, -1] = 1.0   # the rfft2 half plane holds these columns once
+    weights = weights.reshape(-1)
+    weighted = rest_transfers.conj() * weights
+    return _Basis(first=first_transfer, rest=rest_transfers, weights=weights,
+                  rest_parts=np.ascontiguousarray(np.concatenate([rest_transfers.real, rest_transfers.imag], axis=1)),
+                  rest_gram=np.real(weighted @ rest_transfers.T),
+                  rest_first=np.real(weighted @ first_transfer.reshape(-1)))
+
+
+def fit_kernel(sharp: np.ndarray, broad: np.ndarray, *, regularisation: float) -> np.ndarray:
+    """Transform of the unit-sum basis kernel K minimising |broad - K sharp|^2 + regularisation |K|^2.
+
+    ``sharp`` and ``broad`` are unit-flux PSF transforms (rfft2 layout); ``regularisation``
+    is the errors-in-variables term of :func:`star_noise_regularisation`.
+    """
+    basis = _basis()
+    sharp_flat = sharp.reshape(-1)
+    # Re(conj(B_m s) W B_n s) = Re(conj(B_m) B_n) W |s|^2: one real matrix product over the
+    # basis's real and imaginary parts (a few times faster than the complex one).
+    power = basis.weights * (sharp_flat.real ** 2 + sharp_flat.imag ** 2)
+    normal = (basis.rest_parts * np.concatenate([power, power])) @ basis.rest_parts.T
+    normal += regularisation * basis.rest_gram
+    residual = basis.weights * sharp_flat.conj() * (broad - basis.first * sharp).reshape(-1)
+    right = basis.rest_parts @ np.concatenate([residual.real, residual.imag])
+    right -= regularisation * basis.rest_first
+    coefficients = np.linalg.solve(normal, right)
+    return basis.first + (coefficients @ basis.rest).reshape(basis.first.shape)
+
+
+def star_noise_regularisation(*, fwhm: float, beta: float, ellipticity: float, sky_sigma: float,
+                              noise_scale: float, faint_flux: float, magnitude_scale: float,
+                              saturation: float) -> float:
+    """The fit's errors-in-variables term: the substamps' noise power over the stars' flux^2.
+
+    For the stars a kernel fit uses, ``sum_k P_k / sum_k F_k^2``, where P_k is the convolved
+    image's noise variance summed over star k's substamp (sky and the star's own Poisson
+    noise) and F_k its flux; both in search-image electrons.  The stars follow the
+    simulator's field-star counts (``scene._add_field``: magnitudes ``magnitude_scale``
+    -exponential brighter than the flux ``faint_flux``), and enter the fit if their peak
+    pixel reaches FIT_THRESHOLD_SIGMA sky sigmas and stays below ``saturation`` (HOTPANTS
+    rejects substamps with saturated pixels).  The sums' expected values are closed forms
+    of that exponential; the stars' number cancels.
+
+    ``noise_scale`` multiplies the convolved image's variance in search electrons: 1 for the
+    search image, 10^(-0.8 depth) for a template ``depth`` magnitudes deeper.  The PSF
+    (``fwhm``, ``beta``, ``ellipticity``) is the convolved image's.
+    """
+    peak = moffat_peak(fwhm=fwhm, beta=beta, ellipticity=ellipticity)
+    rate = 0.4 * math.log(10.0)   # flux = faint_flux * exp(rate * magnitudes brighter)
+    faintest = FIT_THRESHOLD_SIGMA * sky_sigma * math.sqrt(noise_scale) / peak
+    brightest = saturation / peak
+    low = max(0.0, math.log(faintest / faint_flux) / rate)
+    high = math.log(brightest / faint_flux) / rate
+    if high <= low:
+        raise ValueError(f"no star between {FIT_THRESHOLD_SIGMA:g} sky sigmas and saturation: "
+                         f"faintest {faintest:.3g} e-, brightest {brightest:.3g} e-")
+
+    def moment(power: int) -> float:
+        """E[(F / faint_flux)^power] over the fit's stars, up to the common star count."""
+        exponent = power * rate - 1.0 / magnitude_scale
+        if abs(exponent) < 1e-12:
+            return (high - low) / magnitude_scale
+        return (math.exp(exponent * high) - math.exp(exponent * low)) / (magnitude_scale * exponent)
+
+    substamp = (2 * SUBSTAMP_HALF_WIDTH + 1) ** 2
+    noise = noise_scale * (substamp * sky_sigma ** 2 * moment(0) + faint_flux * moment(1))
+    return noise / (faint_flux * faint_flux * moment(2))
