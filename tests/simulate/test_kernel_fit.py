@@ -8,7 +8,7 @@ import numpy as np
 import pytest
 
 from realbogus.simulate import kernel_fit
-from realbogus.simulate.psf import gaussian_transfer, irfft2, moffat_peak, moffat_transfer
+from realbogus.simulate.psf import gaussian_transfer, irfft2, moffat_peak, moffat_transfer, shift_transfer
 
 
 def test_a_gaussian_kernel_between_gaussian_psfs_is_found_and_sums_to_one() -> None:
@@ -68,3 +68,16 @@ def test_the_moffat_peak_is_the_centre_of_the_unit_flux_profile() -> None:
     assert image.max() == pytest.approx(moffat_peak(fwhm=fwhm, beta=beta), rel=0.02)
     assert moffat_peak(fwhm=fwhm, beta=beta, ellipticity=0.2) == pytest.approx(moffat_peak(fwhm=fwhm, beta=beta) / 0.8)
     assert math.isfinite(moffat_peak(fwhm=fwhm, beta=beta))
+
+
+def test_point_symmetric_psfs_take_the_symmetric_block_with_the_same_kernel(monkeypatch) -> None:
+    sharp = moffat_transfer(fwhm=4.2, beta=2.6, ellipticity=0.05, angle=0.3)
+    broad = moffat_transfer(fwhm=5.0, beta=3.8, ellipticity=0.03, angle=1.1)
+    symmetric = kernel_fit.fit_kernel(sharp, broad, regularisation=3e-6)
+    monkeypatch.setattr(kernel_fit, "_point_symmetric", lambda transfer: False)
+    full = kernel_fit.fit_kernel(sharp, broad, regularisation=3e-6)
+    assert np.abs(symmetric - full).max() < 1e-7
+    # A PSF off its centre (a misregistered one) needs the antisymmetric functions too.
+    shifted = broad * shift_transfer(dy=0.3, dx=-0.2)
+    kernel = kernel_fit.fit_kernel(sharp, shifted, regularisation=3e-6)
+    assert np.abs(irfft2(kernel * sharp) - irfft2(shifted)).max() < 0.01 * irfft2(shifted).max()

@@ -29,6 +29,7 @@ from dataclasses import dataclass
 from functools import lru_cache
 
 import numpy as np
+from threadpoolctl import ThreadpoolController
 
 from realbogus.simulate.psf import GRID, _wrapped_offsets, moffat_peak, rfft2
 
@@ -41,6 +42,21 @@ FIT_THRESHOLD_SIGMA = 20.0   # a star enters the fit if its peak is this many sk
 
 
 @dataclass(frozen=True)
+class _Solver:
+    """The normal equations' fixed parts for one set of basis functions, as real arrays.
+
+    ``parts`` holds each function's transform as real numbers (real parts, then imaginary
+    parts where they have any), ``weights`` the rfft2 half plane's weights to match, so
+    that Re(conj(a) W b) of two transforms is a plain dot product of their parts.
+    """
+
+    parts: np.ndarray             # (n, m)
+    weights: np.ndarray           # (m,)
+    gram: np.ndarray              # the penalty's matrix, Re(rest^H W rest)
+    first_term: np.ndarray        # the penalty's linear term, Re(rest^H W first)
+
+
+@dataclass(frozen=True)
 class _Basis:
     """The basis as transforms, constrained to a unit-sum kernel as HOTPANTS constrains it.
 
@@ -50,59 +66,88 @@ class _Basis:
     number (``scene._Subtraction.scale``), as in HOTPANTS.
     """
 
-    first: np.ndarray             # (GRID, GRID // 2 + 1)
+    first: np.ndarray             # (GRID, GRID // 2 + 1), real: the first function is symmetric
     rest: np.ndarray              # (n, GRID * (GRID // 2 + 1)), flattened
-    rest_parts: np.ndarray        # (n, 2 GRID (GRID // 2 + 1)): real parts, then imaginary parts
-    weights: np.ndarray           # rfft2 half-plane weights (columns counted twice), flattened
-    rest_gram: np.ndarray         # Re(rest^H W rest): the penalty's matrix
-    rest_first: np.ndarray        # Re(rest^H W first): the penalty's linear term
+    symmetric: np.ndarray         # indices into ``rest`` of the point-symmetric functions (i + j even)
+    full: _Solver                 # every function, for any pair of PSFs
+    even: _Solver                 # the point-symmetric ones, for point-symmetric PSFs
+
+
+def _solver(transforms: np.ndarray, first: np.ndarray, weights: np.ndarray, *, real: bool) -> _Solver:
+    parts = transforms.real if real else np.concatenate([transforms.real, transforms.imag], axis=1)
+    part_weights = weights if real else np.concatenate([weights, weights])
+    weighted = transforms.conj() * weights
+    return _Solver(parts=np.ascontiguousarray(parts), weights=part_weights,
+                   gram=np.real(weighted @ transforms.T), first_term=np.real(weighted @ first.reshape(-1)))
 
 
 @lru_cache(maxsize=1)
 def _basis() -> _Basis:
     dy, dx = _wrapped_offsets(GRID)
     inside = (np.abs(dy) <= KERNEL_HALF_WIDTH) & (np.abs(dx) <= KERNEL_HALF_WIDTH)
-    functions = []
+    functions, symmetric = [], []
     for sigma, degree in BASIS_GAUSSIANS:
         gaussian = np.exp(-(dy * dy + dx * dx) / (2.0 * sigma * sigma)) * inside
-        functions.extend(gaussian * dx ** i * dy ** j for i in range(degree + 1) for j in range(degree + 1 - i))
+        for i in range(degree + 1):
+            for j in range(degree + 1 - i):
+                functions.append(gaussian * dx ** i * dy ** j)
+                symmetric.append((i + j) % 2 == 0)
     first = functions[0] / functions[0].sum()
     rest = []
     for function in functions[1:]:
         total = function.sum()
-        # Odd polynomials sum to zero already (up to rounding): scale them to unit peak.
+        # Polynomials odd in u or v sum to zero already (up to rounding): scale them to unit peak.
         rest.append(function / total - first if abs(total) > 1e-9 * np.abs(function).sum()
                     else function / np.abs(function).max())
-    first_transfer = rfft2(first)
+    first_transfer = rfft2(first).real.astype(complex)
     rest_transfers = np.array([rfft2(function) for function in rest]).reshape(len(rest), -1)
     weights = np.full(first_transfer.shape, 2.0)
     weights[:, 0] = weights[:, -1] = 1.0   # the rfft2 half plane holds these columns once
     weights = weights.reshape(-1)
-    weighted = rest_transfers.conj() * weights
-    return _Basis(first=first_transfer, rest=rest_transfers, weights=weights,
-                  rest_parts=np.ascontiguousarray(np.concatenate([rest_transfers.real, rest_transfers.imag], axis=1)),
-                  rest_gram=np.real(weighted @ rest_transfers.T),
-                  rest_first=np.real(weighted @ first_transfer.reshape(-1)))
+    even = np.flatnonzero(symmetric[1:])
+    return _Basis(first=first_transfer, rest=rest_transfers, symmetric=even,
+                  full=_solver(rest_transfers, first_transfer, weights, real=False),
+                  even=_solver(rest_transfers[even].real.astype(complex), first_transfer, weights, real=True))
+
+
+@lru_cache(maxsize=1)
+def _blas() -> ThreadpoolController:
+    return ThreadpoolController()
+
+
+def _point_symmetric(transfer: np.ndarray) -> bool:
+    """Whether an image's transform is real: the image is symmetric about pixel (0, 0)."""
+    return bool(np.abs(transfer.imag).max() <= 1e-9 * np.abs(transfer.real).max())
 
 
 def fit_kernel(sharp: np.ndarray, broad: np.ndarray, *, regularisation: float) -> np.ndarray:
     """Transform of the unit-sum basis kernel K minimising |broad - K sharp|^2 + regularisation |K|^2.
 
     ``sharp`` and ``broad`` are unit-flux PSF transforms (rfft2 layout); ``regularisation``
-    is the errors-in-variables term of :func:`star_noise_regularisation`.
+    is the errors-in-variables term of :func:`star_noise_regularisation`.  Centred PSFs are
+    point-symmetric (their transforms real), and then the antisymmetric basis functions
+    (i + j odd) have exactly zero coefficients: the normal equations split into a symmetric
+    and an antisymmetric block, and the latter's right-hand side vanishes.  The fit then
+    solves the symmetric block alone, in real arithmetic (6x fewer operations).
     """
     basis = _basis()
+    symmetric = _point_symmetric(sharp) and _point_symmetric(broad)
+    solver, rest = (basis.even, basis.rest[basis.symmetric]) if symmetric else (basis.full, basis.rest)
     sharp_flat = sharp.reshape(-1)
-    # Re(conj(B_m s) W B_n s) = Re(conj(B_m) B_n) W |s|^2: one real matrix product over the
-    # basis's real and imaginary parts (a few times faster than the complex one).
-    power = basis.weights * (sharp_flat.real ** 2 + sharp_flat.imag ** 2)
-    normal = (basis.rest_parts * np.concatenate([power, power])) @ basis.rest_parts.T
-    normal += regularisation * basis.rest_gram
-    residual = basis.weights * sharp_flat.conj() * (broad - basis.first * sharp).reshape(-1)
-    right = basis.rest_parts @ np.concatenate([residual.real, residual.imag])
-    right -= regularisation * basis.rest_first
-    coefficients = np.linalg.solve(normal, right)
-    return basis.first + (coefficients @ basis.rest).reshape(basis.first.shape)
+    power = np.abs(sharp_flat) ** 2
+    residual = sharp_flat.conj() * (broad - basis.first * sharp).reshape(-1)
+    if not symmetric:
+        power = np.concatenate([power, power])
+        residual = np.concatenate([residual.real, residual.imag])
+    # Re(conj(B_m s) W (B_n s)) = Re(conj(B_m) B_n) W |s|^2: one real matrix product.
+    # One BLAS thread: these products are too small to gain from more, and the simulator's
+    # worker processes (and pytest's) already fill the cores -- two threads per process
+    # spinning against each other made a 2-worker release 17x slower.
+    with _blas().limit(limits=1, user_api="blas"):
+        normal = (solver.parts * (solver.weights * power)) @ solver.parts.T + regularisation * solver.gram
+        right = solver.parts @ (solver.weights * residual.real) - regularisation * solver.first_term
+        coefficients = np.linalg.solve(normal, right)
+        return basis.first + (coefficients @ rest).reshape(basis.first.shape)
 
 
 def star_noise_regularisation(*, fwhm: float, beta: float, ellipticity: float, sky_sigma: float,
