@@ -50,6 +50,7 @@ class _Solver:
     that Re(conj(a) W b) of two transforms is a plain dot product of their parts.
     """
 
+    transforms: np.ndarray        # (n, GRID * (GRID // 2 + 1)): the functions' transforms, flattened
     parts: np.ndarray             # (n, m)
     weights: np.ndarray           # (m,)
     gram: np.ndarray              # the penalty's matrix, Re(rest^H W rest)
@@ -67,17 +68,15 @@ class _Basis:
     """
 
     first: np.ndarray             # (GRID, GRID // 2 + 1), real: the first function is symmetric
-    rest: np.ndarray              # (n, GRID * (GRID // 2 + 1)), flattened
-    symmetric: np.ndarray         # indices into ``rest`` of the point-symmetric functions (i + j even)
-    full: _Solver                 # every function, for any pair of PSFs
-    even: _Solver                 # the point-symmetric ones, for point-symmetric PSFs
+    full: _Solver                 # every other function, for any pair of PSFs
+    even: _Solver                 # the point-symmetric ones (i + j even), for point-symmetric PSFs
 
 
 def _solver(transforms: np.ndarray, first: np.ndarray, weights: np.ndarray, *, real: bool) -> _Solver:
     parts = transforms.real if real else np.concatenate([transforms.real, transforms.imag], axis=1)
     part_weights = weights if real else np.concatenate([weights, weights])
     weighted = transforms.conj() * weights
-    return _Solver(parts=np.ascontiguousarray(parts), weights=part_weights,
+    return _Solver(transforms=transforms, parts=np.ascontiguousarray(parts), weights=part_weights,
                    gram=np.real(weighted @ transforms.T), first_term=np.real(weighted @ first.reshape(-1)))
 
 
@@ -105,7 +104,7 @@ def _basis() -> _Basis:
     weights[:, 0] = weights[:, -1] = 1.0   # the rfft2 half plane holds these columns once
     weights = weights.reshape(-1)
     even = np.flatnonzero(symmetric[1:])
-    return _Basis(first=first_transfer, rest=rest_transfers, symmetric=even,
+    return _Basis(first=first_transfer,
                   full=_solver(rest_transfers, first_transfer, weights, real=False),
                   even=_solver(rest_transfers[even].real.astype(complex), first_transfer, weights, real=True))
 
@@ -132,7 +131,7 @@ def fit_kernel(sharp: np.ndarray, broad: np.ndarray, *, regularisation: float) -
     """
     basis = _basis()
     symmetric = _point_symmetric(sharp) and _point_symmetric(broad)
-    solver, rest = (basis.even, basis.rest[basis.symmetric]) if symmetric else (basis.full, basis.rest)
+    solver = basis.even if symmetric else basis.full
     sharp_flat = sharp.reshape(-1)
     power = np.abs(sharp_flat) ** 2
     residual = sharp_flat.conj() * (broad - basis.first * sharp).reshape(-1)
@@ -147,7 +146,7 @@ def fit_kernel(sharp: np.ndarray, broad: np.ndarray, *, regularisation: float) -
         normal = (solver.parts * (solver.weights * power)) @ solver.parts.T + regularisation * solver.gram
         right = solver.parts @ (solver.weights * residual.real) - regularisation * solver.first_term
         coefficients = np.linalg.solve(normal, right)
-        return basis.first + (coefficients @ rest).reshape(basis.first.shape)
+        return basis.first + (coefficients @ solver.transforms).reshape(basis.first.shape)
 
 
 def star_noise_regularisation(*, fwhm: float, beta: float, ellipticity: float, sky_sigma: float,
