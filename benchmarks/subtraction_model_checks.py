@@ -1,6 +1,6 @@
 """Two properties of the simulator's PSF and subtraction model; prints JSON.
 
-docs/simulation.md, "Tenth pass", quotes both:
+docs/simulation.md quotes both ("Tenth pass"; the kernel since "Eleventh pass"):
 
 * ``kernel_floor``: what the matching kernel leaves of a point source when the PSF models
   are perfect (no width, shape, shift or scale error).  The kernel is fitted on a basis of
