@@ -63,10 +63,11 @@ def psf_ratio_kernel(sharp: np.ndarray, broad: np.ndarray, *, sigma_sharp: float
     return weight * ratio + (1.0 - weight) * gaussian
 
 
-def _kernel(conditions, *, config: SimulationConfig, setting: float | str) -> np.ndarray:  # noqa: ANN001
-    """The perfectly modelled kernel of ``conditions``: fitted at ``setting`` times the
-    simulator's regularisation, or the old PSF ratio (``setting == "psf_ratio"``)."""
-    template, search = _psfs(conditions)
+def _kernel(conditions, *, template: np.ndarray, search: np.ndarray, config: SimulationConfig,  # noqa: ANN001
+            setting: float | str) -> np.ndarray:
+    """The perfectly modelled kernel of ``conditions`` (PSF transforms ``template``, ``search``):
+    fitted at ``setting`` times the simulator's regularisation, or the old PSF ratio
+    (``setting == "psf_ratio"``)."""
     sharp, broad = (template, search) if conditions.convolves_template else (search, template)
     if setting == "psf_ratio":
         widths = (conditions.template_seeing_fwhm_px, conditions.seeing_fwhm_px)
@@ -84,7 +85,8 @@ def kernel_floor(conditions_list: list, *, config: SimulationConfig, setting: fl
     for conditions in conditions_list:
         canvas = Canvas(conditions=conditions, config=config, detection_y=CENTER, detection_x=CENTER)
         template_psf, search_psf = _psfs(conditions)
-        subtraction = scene._Subtraction(kernel=_kernel(conditions, config=config, setting=setting),
+        kernel = _kernel(conditions, template=template_psf, search=search_psf, config=config, setting=setting)
+        subtraction = scene._Subtraction(kernel=kernel,
                                          convolve_template=conditions.convolves_template, scale=1.0)
         residual = scene._subtract(subtraction, search_transfer=source * search_psf, template_transfer=source * template_psf)
         alone = scene._subtract(subtraction, search_transfer=source * search_psf, template_transfer=0.0 * source)
