@@ -141,7 +141,7 @@ def fit_kernel(sharp: np.ndarray, broad: np.ndarray, *, regularisation: float) -
     # Re(conj(B_m s) W (B_n s)) = Re(conj(B_m) B_n) W |s|^2: one real matrix product.
     # One BLAS thread: these products are too small to gain from more, and the simulator's
     # worker processes (and pytest's) already fill the cores -- two threads per process
-    # spinning against each other made a 2-worker release 17x slower.
+    # spinning against each other made a 2-worker release many times slower.
     with _blas().limit(limits=1, user_api="blas"):
         normal = (solver.parts * (solver.weights * power)) @ solver.parts.T + regularisation * solver.gram
         right = solver.parts @ (solver.weights * residual.real) - regularisation * solver.first_term
