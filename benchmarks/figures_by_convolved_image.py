@@ -1,12 +1,14 @@
-"""Each member's test figures split by which image the subtraction convolved; prints JSON.
+"""Each member's test figures split by which image was the sharper, and so how it was subtracted; prints JSON.
 
-The subtraction convolves the sharper of template and search (``realbogus.simulate.scene``),
-so a detection whose template is the broader image has a difference made from a convolved
-search image, with point sources at the template's PSF and smoother noise.  In a folder
-where the pipeline ran on a simulated release (data/models/<member>/scores.parquet,
-data/simulated/truth.parquet, params.yaml's ensemble members), per member and per half of
-the test split (``template_convolved``: template seeing <= search seeing, as the simulator
-decides; ``search_convolved``: the others):
+The subtraction convolves the template (``SimulationConfig.convolved_image``, default
+"template"), so where the template is the broader image its kernel sharpens it: the
+difference keeps the search image's sharper PSF and rings.  With ``convolved_image:
+sharper`` the search image is convolved there instead, and the difference has the
+template's PSF and smoother noise.  In a folder where the pipeline ran on a simulated
+release (data/models/<member>/scores.parquet, data/simulated/truth.parquet, params.yaml's
+ensemble members), per member and per half of the test split (``template_sharper``:
+template seeing <= search seeing, the template convolved and broadened;
+``template_broader``: the others):
 
 * ``fpr_at_mdr_0.05``: the share of the half's artifacts (given labels) scored below the
   member's threshold at MDR 0.05 on the whole test split (one cut, as a survey applies it);
@@ -49,10 +51,10 @@ def split_figures(*, scores: pd.DataFrame, truth: pd.DataFrame) -> dict[str, dic
                                                        artifact_score=joined["artifact_score"].to_numpy()),
                                        mdr=MDR).threshold
     strong = strong_votes(scores_by_member={"member": scores}).loc[joined.index, "member"].to_numpy()
-    search_convolved = (joined["template_seeing_fwhm_arcsec"] > joined["seeing_fwhm_arcsec"]).to_numpy()
+    template_broader = (joined["template_seeing_fwhm_arcsec"] > joined["seeing_fwhm_arcsec"]).to_numpy()
     correct = (joined["label"] == joined["true_label"]).to_numpy()
     out = {}
-    for name, half in (("template_convolved", ~search_convolved), ("search_convolved", search_convolved)):
+    for name, half in (("template_sharper", ~template_broader), ("template_broader", template_broader)):
         rows = joined[half]
         artifacts = rows[rows["label"] == 1]
         out[name] = {"n": int(half.sum()), "n_artifacts": int(len(artifacts)),
@@ -73,7 +75,7 @@ def main() -> None:
     members = list(yaml.safe_load((folder / "params.yaml").read_text())["ensemble"]["members"])
     truth = pd.read_parquet(folder / "data" / "simulated" / "truth.parquet").set_index("id")
     result = {"folder": str(folder.resolve()), "mdr": MDR,
-              "search_convolved_share_of_release": round(float(np.mean(truth["template_seeing_fwhm_arcsec"]
+              "template_broader_share_of_release": round(float(np.mean(truth["template_seeing_fwhm_arcsec"]
                                                                        > truth["seeing_fwhm_arcsec"])), 4),
               "members": {member: split_figures(scores=pd.read_parquet(folder / "data" / "models" / member
                                                                        / "scores.parquet"), truth=truth)

@@ -15,7 +15,7 @@ which image had the better seeing.
 
 The same measure is taken on simulated stamps drawn in pages of the same geometry
 (``--simulate N``), so the drawing's resampling affects both alike.  There the simulator
-knows which image each subtraction convolved (the sharper one), so the simulated compact
+knows which image each subtraction convolved (``convolved_image``), so the simulated compact
 pairs are also split by it and by what the central object is (a fake on its host, a star's
 or galaxy's residual, anything else): what a ratio says about the convolution direction
 when the object in the search image is not the one in the template.

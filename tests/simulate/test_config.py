@@ -28,6 +28,7 @@ def test_a_renamed_key_says_what_replaced_it() -> None:
     (dict(seeing_fwhm_arcsec_range=(2.0, 1.0)), "seeing_fwhm_arcsec_range"),
     (dict(psf_shape_error=-0.01), "psf_shape_error must be >= 0"),
     (dict(source_psf_shape_error_sigma=-0.04), "source_psf_shape_error_sigma must be >= 0"),
+    (dict(convolved_image="search"), r"convolved_image must be one of \['template', 'sharper'\], got 'search'"),
 ])
 def test_bad_config_is_refused(kwargs: dict, message: str) -> None:
     with pytest.raises(ValueError, match=message):

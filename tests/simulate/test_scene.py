@@ -200,30 +200,48 @@ def test_lanczos_resampling_correlates_neighbours_with_a_negative_side_lobe() ->
     assert coadd[0, 0] == pytest.approx(1.0) and coadd.max() < 1.05 and coadd[GRID // 2, -1] < 0.5
 
 
-def test_difference_noise_follows_how_the_search_image_was_resampled_and_which_image_was_convolved() -> None:
-    config = SimulationConfig(star_density=0.0, galaxy_density=0.0)
-    coadded, single_template_convolved, single_search_convolved = [], [], []
+def _difference_noise_lags(config: SimulationConfig, *, enough: int) -> dict[str, np.ndarray]:
+    """Lag-1 and lag-2 correlations of fakes' difference noise far from the fake, grouped by
+    how the search image was resampled and what the subtraction did, until each group has
+    ``enough`` (at most 600 samples)."""
+    groups: dict[str, list] = {}
     for index in range(600):
         plan, rendered = _render(index, config, seed=4)
         if plan.scene_kind != "fake":
             continue
-        lags = _neighbour_correlations(rendered.difference[:12, :])  # far from the fake
-        exposures_table = "search_exposures_deep" if plan.conditions.field_name in ("C3", "X3") else "search_exposures_shallow"
-        if config.band_value(exposures_table, plan.conditions.band) > 1:
-            coadded.append(lags)
+        conditions = plan.conditions
+        exposures_table = "search_exposures_deep" if conditions.field_name in ("C3", "X3") else "search_exposures_shallow"
+        if config.band_value(exposures_table, conditions.band) > 1:
+            group = "coadded"
+        elif not conditions.convolves_template:
+            group = "single_search_convolved"
+        elif conditions.kernel_sharpens:
+            group = "single_template_sharpened"
         else:
-            (single_template_convolved if plan.conditions.convolves_template else single_search_convolved).append(lags)
-        if len(coadded) >= 25 and min(len(single_template_convolved), len(single_search_convolved)) >= 12:
+            group = "single_template_broadened"
+        groups.setdefault(group, []).append(_neighbour_correlations(rendered.difference[:12, :]))
+        if len(groups) >= 3 and min(len(values) for values in groups.values()) >= enough:
             break
-    coadded = np.array(coadded)
-    single_template_convolved, single_search_convolved = np.array(single_template_convolved), np.array(single_search_convolved)
+    return {group: np.array(values) for group, values in groups.items()}
+
+
+def test_difference_noise_follows_how_the_search_image_was_resampled_and_which_image_was_convolved() -> None:
+    lags = _difference_noise_lags(SimulationConfig(star_density=0.0, galaxy_density=0.0), enough=12)
+    assert "single_search_convolved" not in lags   # the template is always the convolved image
     # A coadded (resampled) search image: Lanczos-correlated difference noise, like real DES
-    # difference stamps.  A single exposure on its own grid is nearly white where the deeper
-    # template is convolved (its convolved noise adds little), and carries the matching
-    # kernel's correlation where the search image itself is the convolved one.
-    assert 0.05 < np.median(coadded[:, 0]) < 0.35 and np.median(coadded[:, 1]) < 0.0
-    assert abs(np.median(single_template_convolved[:, 0])) < 0.06
-    assert np.median(single_search_convolved[:, 0]) > 0.15
+    # difference stamps.  A single exposure on its own grid is nearly white where a kernel
+    # that broadens the deeper template smooths its noise away; where the kernel sharpens,
+    # it passes the template's (resampled, correlated) noise and rings.
+    assert 0.05 < np.median(lags["coadded"][:, 0]) < 0.35 and np.median(lags["coadded"][:, 1]) < 0.0
+    assert abs(np.median(lags["single_template_broadened"][:, 0])) < 0.06
+    sharpened = np.median(lags["single_template_sharpened"], axis=0)
+    assert sharpened[0] > 0.04 and sharpened[1] < -0.025
+    # Convolving the sharper image instead: a single search exposure convolved carries the
+    # matching kernel's correlation.
+    lags = _difference_noise_lags(SimulationConfig(star_density=0.0, galaxy_density=0.0, convolved_image="sharper"),
+                                  enough=12)
+    assert "single_template_sharpened" not in lags
+    assert np.median(lags["single_search_convolved"][:, 0]) > 0.15
 
 
 def test_detected_fakes_are_the_injected_ones_thinned_by_the_detection_efficiency() -> None:
@@ -359,7 +377,9 @@ def test_a_kernel_shape_error_alone_leaves_a_four_lobed_residual() -> None:
                               psf_shape_error=0.0, flux_scale_error=0.0, artifact_type_weights=(("bad_subtraction", 1.0),),
                               artifact_fraction=0.99, source_psf_error_sigma=0.0, star_flux_change_sigma=0.0,
                               source_psf_shape_error_sigma=0.1)
-    seen, ratios = 0, []
+    from realbogus.simulate.artifacts import shape_response
+
+    seen, ratios, responses = 0, [], {}
     for signal in _residual_signals(config, n_plans=60):
         canvas = signal.canvas
         difference = signal.difference_signal
@@ -379,15 +399,17 @@ def test_a_kernel_shape_error_alone_leaves_a_four_lobed_residual() -> None:
         assert np.dot((q1, q2), (e1, e2)) < 0
         positive = difference[near].max()
         assert positive > 0 and difference[near].min() < -0.5 * positive
-        ratios.append(signal.detection_snr() / canvas.details["predicted_snr"])
+        ratio = signal.detection_snr() / canvas.details["predicted_snr"]
+        responses.setdefault(canvas.conditions.kernel_sharpens, []).append(ratio * shape_response(canvas.conditions))
+        ratios.append(ratio)
         seen += 1
     assert seen >= 30
     assert np.mean(np.array(ratios) < 1.0) >= 0.9
-    # With the shape error alone the prescreen's estimate is SHAPE_RESPONSE per unit error,
-    # so this is the response itself: about 0.13 of the source's S/N per unit error.
-    from realbogus.simulate.artifacts import SHAPE_RESPONSE
-
-    assert 0.10 < np.median(np.array(ratios) * SHAPE_RESPONSE) < 0.16
+    # With the shape error alone the prescreen's estimate is shape_response per unit error,
+    # so this is the response itself: about 0.12 of the source's S/N per unit error where
+    # the kernel broadens the template, more where it sharpens it.
+    broadening, sharpening = (np.median(responses[sharpens]) for sharpens in (False, True))
+    assert 0.10 < broadening < 0.14 < sharpening < 0.2
 
 
 def test_shape_errors_draw_from_their_own_stream(dry_truth) -> None:
@@ -465,8 +487,8 @@ def _conditioned_peak(*, convolve_template: bool, kernel_sigma: float, template_
     through a Gaussian kernel: the images' conditional means, the difference's, and the filter's sigma."""
     from realbogus.simulate.canvas import Canvas
     from realbogus.simulate.psf import CENTER, gaussian_transfer
-    from realbogus.simulate.scene import (_broad_fwhm, _condition_noise_on_peak, _difference_noise, _fwhm_to_sigma,
-                                          _subtract, _Subtraction)
+    from realbogus.simulate.scene import (_condition_noise_on_peak, _difference_noise, _fwhm_to_sigma, _subtract,
+                                          _Subtraction)
 
     config = SimulationConfig()
     conditions = draw_conditions(sample_rng(seed=3, index=0), config=config)
@@ -480,7 +502,7 @@ def _conditioned_peak(*, convolve_template: bool, kernel_sigma: float, template_
                              search=(np.full((GRID, GRID), 10.0), unfiltered),
                              template=(np.full((GRID, GRID), 10.0 * template_share), unfiltered))
     difference = _subtract(subtraction, search_transfer=rfft2(canvas.search), template_transfer=rfft2(canvas.template))
-    filter_sigma = _fwhm_to_sigma(_broad_fwhm(conditions))
+    filter_sigma = _fwhm_to_sigma(conditions.difference_psf[0])
     return canvas, difference, filter_sigma, _difference_noise(conditions)
 
 
@@ -665,25 +687,29 @@ def test_without_a_threshold_a_noise_peak_is_the_noise_as_drawn() -> None:
     assert all(np.isfinite(stamp).all() for stamp in (rendered.template, rendered.search, rendered.difference))
 
 
-def test_a_point_source_at_the_limiting_magnitude_has_snr_5_with_the_broader_images_own_psf() -> None:
+@pytest.mark.parametrize("convolved_image", ["template", "sharper"])
+def test_a_point_source_at_the_limiting_magnitude_has_snr_5_with_the_unconvolved_images_own_psf(convolved_image) -> None:
     from realbogus.simulate.psf import moffat_image
     from realbogus.simulate.scene import _difference_noise
 
     rng = np.random.default_rng(5)
-    conditions = [draw_conditions(rng, config=SimulationConfig()) for _ in range(400)]
-    snrs, template_broader_and_unlike = [], 0
+    conditions = [draw_conditions(rng, config=SimulationConfig(convolved_image=convolved_image)) for _ in range(400)]
+    snrs, template_kept_and_unlike = [], 0
     for c in conditions:
-        search_broader = c.template_seeing_fwhm_px <= c.seeing_fwhm_px
-        fwhm, beta = (c.seeing_fwhm_px, c.search_beta) if search_broader else (c.template_seeing_fwhm_px, c.template_beta)
-        if not search_broader and abs(c.template_beta - c.search_beta) > 0.7:
-            template_broader_and_unlike += 1
+        # The difference keeps the PSF of the image not convolved: always the search image's
+        # when the template is always convolved, else the broader image's.
+        search_kept = convolved_image == "template" or c.template_seeing_fwhm_px <= c.seeing_fwhm_px
+        fwhm, beta = (c.seeing_fwhm_px, c.search_beta) if search_kept else (c.template_seeing_fwhm_px, c.template_beta)
+        if not search_kept and abs(c.template_beta - c.search_beta) > 0.7:
+            template_kept_and_unlike += 1
         psf = moffat_image(y=GRID / 2, x=GRID / 2, fwhm=fwhm, beta=beta)
         flux = 10.0 ** (0.4 * (c.zeropoint - c.limiting_mag))
         # The PSF-fit S/N of a point source: flux * sqrt(sum psf^2) / sigma.
         snrs.append(flux * np.sqrt(np.sum(psf ** 2)) / _difference_noise(c))
-    # Where the template is the broader image and its Moffat index differs from the search
-    # image's, the limit follows the template's index (at the search's, it was off by up to 15 %).
-    assert template_broader_and_unlike > 40
+    if convolved_image == "sharper":
+        # Where the template is the broader image and its Moffat index differs from the search
+        # image's, the limit follows the template's index (at the search's, it was off by up to 15 %).
+        assert template_kept_and_unlike > 40
     np.testing.assert_allclose(snrs, 5.0, rtol=0.01)
 
 

@@ -52,16 +52,29 @@ class Conditions:
     # Exposures of the visit that the search image is a median coadd of (deep fields, and z
     # in the shallow ones); 1: a single exposure, on its own grid.
     search_exposures: int = 1
+    # Whether the subtraction convolves the template (else the search image): the
+    # difference then has the search image's PSF (``SimulationConfig.convolved_image``).
+    convolves_template: bool = True
+
+    @property
+    def difference_psf(self) -> tuple[float, float]:
+        """(FWHM px, Moffat index) of a point source in the difference: the PSF of the image
+        the subtraction does not convolve."""
+        if self.convolves_template:
+            return self.seeing_fwhm_px, self.search_beta
+        return self.template_seeing_fwhm_px, self.template_beta
+
+    @property
+    def kernel_sharpens(self) -> bool:
+        """Whether the matching kernel must sharpen the image it convolves (that image is the broader)."""
+        if self.convolves_template:
+            return self.template_seeing_fwhm_px > self.seeing_fwhm_px
+        return self.seeing_fwhm_px > self.template_seeing_fwhm_px
 
     @property
     def template_noise(self) -> float:
         """Per-pixel sigma of the template in search-image electrons."""
         return self.search_noise * 10.0 ** (-0.4 * self.template_depth_mag)
-
-    @property
-    def convolves_template(self) -> bool:
-        """Whether the subtraction convolves the template: it convolves the sharper image (a tie: the template)."""
-        return self.template_seeing_fwhm_px <= self.seeing_fwhm_px
 
     @property
     def scale(self) -> float:

@@ -59,6 +59,8 @@ DEFAULT_FLIP_RATIO = AYYAR_2022_CHANGED_0_TO_1 / AYYAR_2022_CHANGED_1_TO_0
 # The search image of a visit of several exposures is their median (SWarp; a DES-SN thesis's
 # summary of DiffImg): a median of this many or more rejects what hit only one (a cosmic ray).
 MEDIAN_REJECTS_FROM = 3
+# What ``convolved_image`` may name.
+CONVOLVED_IMAGES: tuple[str, ...] = ("template", "sharper")
 
 
 def _weights(**weights: float) -> tuple[tuple[str, float], ...]:
@@ -88,6 +90,11 @@ class SimulationConfig:
         search_exposures_shallow, search_exposures_deep: exposures per band and night in
             the shallow and deep fields; several are coadded (each resampled) into the
             search image, a single exposure stays on its own grid.
+    Subtraction
+        convolved_image: which image the matching kernel convolves.  "template": always the
+            template, towards the search image's PSF even where the search image is the
+            sharper (HOTPANTS -c t; the kernel then sharpens, and rings); "sharper": the
+            sharper of the two (what HOTPANTS's default -c b picks for such PSFs).
     Subtraction imperfections of ordinary (non-artifact) detections
         registration_error_px: sigma of the template-search misregistration.
         psf_model_error: fractional sigma of the PSF-model FWHM error.
@@ -154,6 +161,14 @@ class SimulationConfig:
     # as the search in 4 of 4 (benchmarks/picture_psf_sizes.py, docs/simulation.md).
     template_epoch_seeing_fwhm_arcsec_range: tuple[float, float] = (0.9, 1.8)
     template_depth_mag_range: tuple[float, float] = (0.5, 1.5)
+    # DES DiffImg's kernel convolves the template to the search image's seeing (a DES-SN
+    # thesis's summary of DiffImg: "most of the time" the template was the sharper); no rule
+    # for a sharper search image is published.  The real stamps show the
+    # template convolved, sharper search image or not: their difference noise keeps the
+    # search image's own texture (lag-1 correlation p50 0.567, the search's 0.573; a
+    # convolved search image is smoother) and 4 of 10 ring as a sharpening kernel makes them
+    # ring (benchmarks/difference_noise_texture.py; docs/simulation.md, twelfth pass).
+    convolved_image: str = "template"
     sky_electrons: tuple[tuple[str, float], ...] = _weights(g=700.0, r=1400.0, i=2600.0, z=4300.0)
     zeropoint: tuple[tuple[str, float], ...] = _weights(g=31.3, r=31.6, i=31.5, z=31.2)
     zeropoint_scatter_mag: float = 0.15
@@ -232,6 +247,8 @@ class SimulationConfig:
                      "host_luminosity_scatter_mag", "transient_below_peak_mag_scale"):
             if not getattr(self, name) >= 0.0:
                 raise ValueError(f"{name} must be >= 0, got {getattr(self, name)}")
+        if self.convolved_image not in CONVOLVED_IMAGES:
+            raise ValueError(f"convolved_image must be one of {list(CONVOLVED_IMAGES)}, got {self.convolved_image!r}")
         if self.fake_mag_from_limit_min >= self.fake_mag_from_limit_max:
             raise ValueError("fake_mag_from_limit_min must be below fake_mag_from_limit_max")
         if self.template_exposures_range[0] < 1:

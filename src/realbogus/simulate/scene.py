@@ -7,13 +7,14 @@ written out in its own units):
   through PSF_T and by the search image through PSF_S, shifted by the misregistration;
 * a transient (an injected fake, or a real transient) seen only in the search image;
 * sky + read + source Poisson noise, correlated by the resampling both images went
-  through; the template is deeper (less noise) and usually sharper;
+  through; the template is deeper (less noise);
 * detector effects (cosmic rays, bad columns, hot pixels, saturation and bleeding, masks)
   added to the pixels, not to the sky;
-* the difference ``search - scale * (K * template)`` with the matching kernel K built from
-  MODELLED PSFs (with their errors) and the scale with its error -- or, when the search
-  image is the sharper one, ``K * search - scale * template``.  K spreads the convolved
-  image's noise, which is why real difference stamps show correlated noise;
+* the difference ``search - scale * (K * template)`` with the matching kernel K fitted to
+  MODELLED PSFs (with their errors) and the scale with its error; K takes the template to
+  the search image's PSF, sharpening it where the search image is the sharper, so the
+  difference rings around sources and in its noise (``SimulationConfig.convolved_image``
+  may convolve the sharper image instead: ``K * search - scale * template``);
 * a detection: the stamp is centred on the difference's smoothed peak near the object,
   like SExtractor on the difference image; masked pixels become 1e-30.
 
@@ -167,9 +168,11 @@ def draw_conditions(rng: np.random.Generator, *, config: SimulationConfig) -> Co
     template_beta = rng.uniform(2.5, 4.0)
     # The difference's noise: search noise plus the (matched) template noise.
     difference_noise = search_noise * math.sqrt(1.0 + 10.0 ** (-0.8 * depth))
-    # The difference's point source has the broader image's PSF, Moffat index included.
-    broad_fwhm, broad_beta = _broader_psf(search=(seeing_px, search_beta), template=(template_seeing_px, template_beta))
-    area = effective_area(fwhm=broad_fwhm, beta=broad_beta)
+    # The difference's point source has the unconvolved image's PSF, Moffat index included.
+    convolves_template = config.convolved_image == "template" or template_seeing_px <= seeing_px
+    difference_fwhm, difference_beta = ((seeing_px, search_beta) if convolves_template
+                                        else (template_seeing_px, template_beta))
+    area = effective_area(fwhm=difference_fwhm, beta=difference_beta)
     limiting_mag = zeropoint - 2.5 * math.log10(5.0 * difference_noise * math.sqrt(area))
     night = str(SEASON_START + np.timedelta64(int(rng.integers(SEASON_DAYS)), "D")).replace("-", "")
     # Drawn in the order written (the stream's order); the visit's exposures follow from them.
@@ -187,7 +190,8 @@ def draw_conditions(rng: np.random.Generator, *, config: SimulationConfig) -> Co
         night=night, field_name=SN_FIELDS[int(rng.integers(len(SN_FIELDS)))],
     )
     table = "search_exposures_deep" if drawn["field_name"] in DEEP_FIELDS else "search_exposures_shallow"
-    return Conditions(**drawn, search_exposures=int(config.band_value(table, band)))
+    return Conditions(**drawn, search_exposures=int(config.band_value(table, band)),
+                      convolves_template=convolves_template)
 
 
 def _choose(rng: np.random.Generator, weights: tuple[tuple[str, float], ...]) -> str:
@@ -410,7 +414,7 @@ class _Subtraction:
     """How the difference is made: the matching kernel (from the modelled PSFs) and the scale."""
 
     kernel: np.ndarray
-    convolve_template: bool   # the template is the sharper image and is convolved
+    convolve_template: bool   # the template is convolved (else the search image)
     scale: float              # 1 + the flux-scale error
 
 
@@ -448,7 +452,8 @@ class SignalRendering:
         :meth:`detection_snr`."""
         center_y, center_x = _detect(self.canvas, self.difference_signal)
         return _detection_snr(part, self.canvas, center_y=center_y, center_x=center_x,
-                              fwhm=_broad_fwhm(self.canvas.conditions), noise=_difference_noise(self.canvas.conditions))
+                              fwhm=self.canvas.conditions.difference_psf[0],
+                              noise=_difference_noise(self.canvas.conditions))
 
     def transients_difference(self) -> np.ndarray:
         """What the subtraction leaves of the transients alone (an injected fake or a real
@@ -459,22 +464,6 @@ class SignalRendering:
                                           xs=np.array([t[1] for t in transients]),
                                           fluxes=np.array([t[2] for t in transients])) * self.search_psf
         return _subtract(self.subtraction, search_transfer=transfer, template_transfer=np.zeros_like(transfer))
-
-
-def _broad_fwhm(conditions: Conditions) -> float:
-    return max(conditions.seeing_fwhm_px, conditions.template_seeing_fwhm_px)
-
-
-def _broader_psf(*, search: tuple[float, float], template: tuple[float, float]) -> tuple[float, float]:
-    """(FWHM, Moffat index) of the broader of the search and template PSFs, each given as
-    (FWHM, index): the shape a point source has in the difference, the image the subtraction
-    does not convolve (a tie convolves the template, as ``Conditions.convolves_template``)."""
-    return search if template[0] <= search[0] else template
-
-
-def _broad_beta(conditions: Conditions) -> float:
-    return _broader_psf(search=(conditions.seeing_fwhm_px, conditions.search_beta),
-                        template=(conditions.template_seeing_fwhm_px, conditions.template_beta))[1]
 
 
 def _difference_noise(conditions: Conditions) -> float:
@@ -616,14 +605,14 @@ def render_noisy(plan: SamplePlan, signal: SignalRendering, rng: np.random.Gener
         template_seeing_fwhm_px=conditions.template_seeing_fwhm_px, scale=float(fitted_scale),
     )
     difference_noise = _difference_noise(conditions)
-    broad_fwhm = _broad_fwhm(conditions)
-    area = effective_area(fwhm=broad_fwhm, beta=_broad_beta(conditions))
+    difference_fwhm, difference_beta = conditions.difference_psf
+    area = effective_area(fwhm=difference_fwhm, beta=difference_beta)
     transient_flux = canvas.transients[0][2] if canvas.transients else math.nan
     # The search image's shift at the detection's source includes that source's own position
     # change (a dipole's or galaxy core's; no other source of a stamp has one).
     own_shift = next(iter(canvas.own_shifts.values()), (0.0, 0.0))
     detection_snr = _detection_snr(difference, canvas, center_y=center_y, center_x=center_x,
-                                   fwhm=broad_fwhm, noise=difference_noise)
+                                   fwhm=difference_fwhm, noise=difference_noise)
     truth = {
         "snr": transient_flux / (difference_noise * math.sqrt(area)),
         "detection_snr": detection_snr,
@@ -666,7 +655,7 @@ def _condition_noise_on_peak(canvas: Canvas, *, difference: np.ndarray, subtract
     """
     conditions = canvas.conditions
     peak_y, peak_x, tail_quantile = canvas.noise_peak
-    sigma = _fwhm_to_sigma(_broad_fwhm(conditions))
+    sigma = _fwhm_to_sigma(conditions.difference_psf[0])
     rows, columns = np.ogrid[:GRID, :GRID]
     weights = np.exp(-0.5 * ((rows - peak_y) ** 2 + (columns - peak_x) ** 2) / (sigma * sigma))
     filter_transfer = rfft2(weights)
@@ -715,9 +704,10 @@ def noise_peak_snr(tail_quantile: float, *, threshold: float, excess: float) -> 
 def _subtraction(canvas: Canvas, *, template_psf: np.ndarray, search_psf: np.ndarray) -> _Subtraction:
     """The matching kernel fitted to the MODELLED (erroneous) PSFs, and the fitted scale.
 
-    The sharper image is convolved with K, fitted as HOTPANTS fits it (``kernel_fit``) so
-    that K * sharp_model ~= broad_model; K also spreads that image's noise, which gives the
-    difference its correlated look.  The fit's stars carry the convolved image's own noise
+    The template (or, with ``convolved_image: sharper``, the sharper image) is convolved
+    with K, fitted as HOTPANTS fits it (``kernel_fit``) so that K * convolved_model ~=
+    target_model; K also filters that image's noise, smoothing it where K broadens and
+    ringing where K sharpens.  The fit's stars carry the convolved image's own noise
     (its template depth where the template is convolved), which regularises the fit.
     """
     conditions = canvas.conditions
@@ -727,8 +717,9 @@ def _subtraction(canvas: Canvas, *, template_psf: np.ndarray, search_psf: np.nda
     search_model = search_psf * model_error_transfer(
         sigma_psf=_fwhm_to_sigma(conditions.seeing_fwhm_px), fractional_error=canvas.search_psf_model_error,
         shape_error=canvas.search_psf_shape_error)
-    sharp, broad = (template_model, search_model) if conditions.convolves_template else (search_model, template_model)
-    kernel = kernel_fit.fit_kernel(sharp, broad, regularisation=kernel_fit_regularisation(conditions, config=canvas.config))
+    convolved, target = ((template_model, search_model) if conditions.convolves_template
+                         else (search_model, template_model))
+    kernel = kernel_fit.fit_kernel(convolved, target, regularisation=kernel_fit_regularisation(conditions, config=canvas.config))
     return _Subtraction(kernel=kernel, convolve_template=conditions.convolves_template, scale=1.0 + canvas.flux_scale_error)
 
 
