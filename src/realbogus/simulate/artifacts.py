@@ -132,6 +132,8 @@ SHAPE_RESPONSE_SHARPENING = 0.24
 def shape_response(conditions) -> float:  # noqa: ANN001
     """Residual S/N per unit kernel ellipticity error of a point source of S/N 1 (an upper estimate)."""
     return SHAPE_RESPONSE_SHARPENING if conditions.kernel_sharpens else SHAPE_RESPONSE
+
+
 # A cause whose predicted residual S/N is below this is drawn again before rendering: with
 # the measured S/N scattering by 1 around it, it would pass S/N 5 less than 0.2 % of the time.
 PRESCREEN_SNR = 2.0

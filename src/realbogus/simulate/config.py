@@ -163,11 +163,11 @@ class SimulationConfig:
     template_depth_mag_range: tuple[float, float] = (0.5, 1.5)
     # DES DiffImg's kernel convolves the template to the search image's seeing (a DES-SN
     # thesis's summary of DiffImg: "most of the time" the template was the sharper); no rule
-    # for a sharper search image is published.  The real stamps show the
-    # template convolved, sharper search image or not: their difference noise keeps the
-    # search image's own texture (lag-1 correlation p50 0.567, the search's 0.573; a
-    # convolved search image is smoother) and 4 of 10 ring as a sharpening kernel makes them
-    # ring (benchmarks/difference_noise_texture.py; docs/simulation.md, twelfth pass).
+    # for a sharper search image is published.  The real stamps show the template convolved,
+    # sharper search image or not: their difference noise keeps the search image's own
+    # texture (lag-1 correlation p50 0.567, the search's 0.573; a convolved search image is
+    # smoother) and 4 of 10 ring as a sharpening kernel makes them ring
+    # (benchmarks/difference_noise_texture.py; docs/simulation.md, twelfth pass).
     convolved_image: str = "template"
     sky_electrons: tuple[tuple[str, float], ...] = _weights(g=700.0, r=1400.0, i=2600.0, z=4300.0)
     zeropoint: tuple[tuple[str, float], ...] = _weights(g=31.3, r=31.6, i=31.5, z=31.2)

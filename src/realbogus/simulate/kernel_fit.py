@@ -129,8 +129,8 @@ def fit_kernel(convolved: np.ndarray, target: np.ndarray, *, regularisation: flo
     """Transform of the unit-sum basis kernel K minimising |target - K convolved|^2 + regularisation |K|^2.
 
     ``convolved`` (the PSF of the image K convolves) and ``target`` are unit-flux PSF
-    transforms (rfft2 layout); ``regularisation``
-    is the errors-in-variables term of :func:`star_noise_regularisation`.  Centred PSFs are
+    transforms (rfft2 layout); ``regularisation`` is the errors-in-variables term of
+    :func:`star_noise_regularisation`.  Centred PSFs are
     point-symmetric (their transforms real), and then the antisymmetric basis functions
     (i + j odd) have exactly zero coefficients: the normal equations split into a symmetric
     and an antisymmetric block, and the latter's right-hand side vanishes.  The fit then
