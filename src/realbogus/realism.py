@@ -155,15 +155,16 @@ def member_figures(*, scores: pd.DataFrame, truth: pd.DataFrame | None = None,
     true = _truth_labels(chosen["id"].to_numpy(), truth)
     if true is not None:
         judged["truth_"] = true
+    # The ROC figures need both classes among the judged labels; None where one is missing.
+    has_both = {prefix: 0 < judged_labels.sum() < judged_labels.size for prefix, judged_labels in judged.items()}
     for prefix, judged_labels in judged.items():
-        both = 0 < judged_labels.sum() < judged_labels.size
+        both = has_both[prefix]
         figures[f"{prefix}auc"] = float(auc(labels=judged_labels, artifact_score=score)) if both else None
         for target in MDR_TARGETS:
             value = fpr_at_mdr(labels=judged_labels, artifact_score=score, mdr=target) if both else None
             figures[f"{prefix}{fpr_at_mdr_key(target)}"] = None if value is None else float(value)
     # How far the split's sampling alone moves the figures set beside Goldstein's points.
-    given_both = 0 < labels.sum() < labels.size
-    intervals = fpr_at_mdr_interval(labels=labels, artifact_score=score, mdr=MDR_TARGETS) if given_both else None
+    intervals = fpr_at_mdr_interval(labels=labels, artifact_score=score, mdr=MDR_TARGETS) if has_both[""] else None
     for k, target in enumerate(MDR_TARGETS):
         for end, name in enumerate(("low", "high")):
             figures[f"{fpr_at_mdr_key(target)}_{name}"] = None if intervals is None else float(intervals[k, end])
