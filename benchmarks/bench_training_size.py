@@ -40,12 +40,6 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 from bench_realism import simulate_in_memory  # noqa: E402
 
 
-def sample_kind(truth: pd.DataFrame) -> pd.Series:
-    """``fake``, ``real_transient`` or ``<scene kind>:<artifact type>`` per truth row."""
-    plain = truth["scene_kind"].isin(["fake", "real_transient"])
-    return truth["scene_kind"].where(plain, truth["scene_kind"] + ":" + truth["artifact_type"].astype(str))
-
-
 def nested_training_rows(split: np.ndarray, *, sizes: list[int], seed: int) -> dict[int, tuple[np.ndarray, np.ndarray]]:
     """Per size k: the first k rows of a seeded shuffle of the training split, and the same
     share of a seeded shuffle of the validation split (so every smaller set is inside the larger)."""
@@ -78,12 +72,13 @@ def correct_flags_by_kind(*, scores_by_member: dict[str, pd.DataFrame], truth: p
                           min_members: int) -> dict[str, int]:
     """The correctly labelled test samples at least ``min_members`` members strongly misclassify, by kind."""
     from realbogus.realism import strong_votes
+    from realbogus.simulate.release import truth_kind
 
     joined = strong_votes(scores_by_member=scores_by_member)
     flagged = joined[joined[list(scores_by_member)].sum(axis=1) >= min_members]
     rows = truth.set_index("id").loc[flagged.index]
     correct = rows[rows["true_label"].to_numpy() == flagged["label"].to_numpy()]
-    return {str(kind): int(count) for kind, count in sample_kind(correct.reset_index()).value_counts().items()}
+    return {str(kind): int(count) for kind, count in truth_kind(correct.reset_index()).value_counts().items()}
 
 
 def training_size_curve(*, features: pd.DataFrame, truth: pd.DataFrame, params: dict, sizes: list[int],

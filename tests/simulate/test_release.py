@@ -156,3 +156,19 @@ def test_a_failure_midway_leaves_neither_release_nor_truth(tmp_path: Path, monke
         simulate_release(out_dir=tmp_path / "rel", truth_path=tmp_path / "truth.parquet", n=N, seed=21,
                          workers=1, config=CONFIG, progress=False, n_tars=3)
     assert sorted(path.name for path in tmp_path.iterdir()) == []
+
+
+def test_truth_kind_names_fakes_plainly_and_everything_else_by_its_defect() -> None:
+    truth = release_module.draw_truth_table(n=400, seed=5)
+    kinds = release_module.truth_kind(truth)
+    assert len(kinds) == 400
+    fakes = truth["scene_kind"] == "fake"
+    assert fakes.any() and (kinds[fakes] == "fake").all()
+    artifacts = truth["scene_kind"] == "artifact"
+    assert artifacts.any()
+    assert (kinds[artifacts] == "artifact:" + truth.loc[artifacts, "artifact_type"]).all()
+    # Every other kind carries the defect it sits on (a source under it, a fake on it).
+    others = ~truth["scene_kind"].isin(["fake", "real_transient", "artifact"])
+    assert others.any()
+    assert (kinds[others].str.split(":").str[0] == truth.loc[others, "scene_kind"]).all()
+    assert kinds[others].str.contains(":").all()

@@ -121,6 +121,13 @@ def truth_row(plan: SamplePlan, rendered: RenderedSample | None) -> dict[str, An
     return row
 
 
+def truth_kind(truth: pd.DataFrame) -> pd.Series:
+    """Each truth row's kind of detection: ``fake``, ``real_transient``, or ``<scene kind>:<artifact type>``
+    (``artifact:dipole``, ``source_on_artifact:bad_column``, ``fake_on_artifact:masked_edge``...)."""
+    plain = truth["scene_kind"].isin(["fake", "real_transient"])
+    return truth["scene_kind"].where(plain, truth["scene_kind"] + ":" + truth["artifact_type"].astype(str))
+
+
 def draw_truth_table(*, n: int, seed: int, label_noise: float = DEFAULT_LABEL_NOISE, flip_ratio: float = DEFAULT_FLIP_RATIO,
                      config: SimulationConfig | None = None) -> pd.DataFrame:
     """The 'dry' simulation: labels, kinds and conditions of n samples without pixels.
