@@ -28,7 +28,8 @@ release as is gives about -2.6 and +2.7 sigmas to a stamp of pure noise.  With `
 (the release's truth table), or with ``--simulate`` (stamps simulated here, with knobs
 changed by ``--config-json``: a what-if), the difference noise, as is and round-tripped, per
 bin of the detection's S/N (``by_detection_snr``), which reads the real stamps' noise as a
-brightness of their detections.
+brightness of their detections, and per kind of detection (``by_kind``: fakes, dipoles, noise
+peaks...; ``simulate.release.truth_kind``), to set beside the picture's stamps of the same look.
 
     python benchmarks/picture_pixel_table.py --picture P.png --ingested data/ingested \\
         [--truth data/simulated/truth.parquet] [--n 2000] [--seed 0]
@@ -53,6 +54,7 @@ from realbogus.release.picture import read_picture, round_trip
 from realbogus.release.pixel_statistics import channel_table, stamp_statistics
 from realbogus.simulate import SimulationConfig, simulate_sample
 from realbogus.simulate.config import DEFAULT_FLIP_RATIO, DEFAULT_LABEL_NOISE
+from realbogus.simulate.release import truth_kind, truth_row
 from realbogus.stamp_reader import read_rows
 
 DIFFERENCE = CHANNELS.index("diff")
@@ -110,32 +112,51 @@ def by_detection_snr(*, snr: np.ndarray, noise: np.ndarray, noise_round_trip: np
     return rows
 
 
-def ingested_stamps(folder: Path, *, n: int, seed: int, truth: Path | None) -> tuple[np.ndarray, np.ndarray | None]:
-    """``n`` stamps of an ingest folder drawn at random with ``seed``, and their detection S/N from ``truth``."""
+def ingested_stamps(folder: Path, *, n: int, seed: int, truth: Path | None) -> tuple[np.ndarray, pd.DataFrame | None]:
+    """``n`` stamps of an ingest folder drawn at random with ``seed``, and their truth rows
+    (``detection_snr``, ``kind``: ``simulate.release.truth_kind``) from ``truth``."""
     catalog = pd.read_parquet(folder / "catalog.parquet", columns=["id", "row"])
     chosen = catalog.sample(n=min(n, len(catalog)), random_state=seed).sort_values("row")
     stamps = read_rows(load_stamps(folder), chosen["row"].to_numpy())
     if truth is None:
         return stamps, None
-    table = pd.read_parquet(truth, columns=["id", "detection_snr"]).set_index("id")
+    table = pd.read_parquet(truth, columns=["id", "detection_snr", "scene_kind", "artifact_type"]).set_index("id")
     missing = np.setdiff1d(chosen["id"].to_numpy(), table.index.to_numpy())
     if missing.size:
         raise SystemExit(f"{truth} has no row for {missing.size} drawn id(s), e.g. {missing[:5].tolist()}")
-    return stamps, table.loc[chosen["id"].to_numpy(), "detection_snr"].to_numpy()
+    return stamps, _snr_and_kind(table.loc[chosen["id"].to_numpy()].reset_index())
 
 
-def simulated_stamps(n: int, *, seed: int, config: SimulationConfig) -> tuple[np.ndarray, np.ndarray]:
-    """The first ``n`` samples of ``seed`` simulated with ``config``, as GIF triplets, and their detection S/N."""
+def simulated_stamps(n: int, *, seed: int, config: SimulationConfig) -> tuple[np.ndarray, pd.DataFrame]:
+    """The first ``n`` samples of ``seed`` simulated with ``config``, as GIF triplets, and their truth rows."""
     stamps = np.empty((n, STAMP_SIZE, STAMP_SIZE, len(CHANNELS)), dtype=np.uint8)
-    snr = np.empty(n)
+    rows = []
     for index in range(n):
-        _, rendered = simulate_sample(seed=seed, index=index, label_noise=DEFAULT_LABEL_NOISE,
-                                      flip_ratio=DEFAULT_FLIP_RATIO, config=config)
+        plan, rendered = simulate_sample(seed=seed, index=index, label_noise=DEFAULT_LABEL_NOISE,
+                                         flip_ratio=DEFAULT_FLIP_RATIO, config=config)
         for channel_index, (channel, stamp) in enumerate(
                 zip(CHANNELS, (rendered.template, rendered.search, rendered.difference))):
             stamps[index, :, :, channel_index] = display_stamp(stamp, channel=channel)
-        snr[index] = rendered.truth["detection_snr"]
-    return stamps, snr
+        rows.append(truth_row(plan, rendered))
+    return stamps, _snr_and_kind(pd.DataFrame(rows))
+
+
+def _snr_and_kind(truth: pd.DataFrame) -> pd.DataFrame:
+    return pd.DataFrame({"detection_snr": truth["detection_snr"].to_numpy(), "kind": truth_kind(truth).to_numpy()})
+
+
+def by_kind(*, kinds: np.ndarray, snr: np.ndarray, noise_round_trip: np.ndarray,
+            tails_round_trip: np.ndarray) -> dict[str, dict[str, float | int]]:
+    """Per kind of detection: how many, their round-tripped difference noise (p25, p50), range ends and S/N (p50)."""
+    figures = {}
+    for kind in sorted(set(kinds)):
+        inside = kinds == kind
+        figures[str(kind)] = {
+            "n": int(inside.sum()),
+            "noise_round_trip_p25_p50": [round(float(v), 2) for v in np.nanpercentile(noise_round_trip[inside], [25, 50])],
+            "tails_round_trip_p50": _tail_medians(tails_round_trip[inside]),
+            "detection_snr_p50": round(float(np.median(snr[inside])), 2)}
+    return figures
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -153,7 +174,7 @@ def main(argv: list[str] | None = None) -> int:
     if args.ingested is not None:
         if args.n < 1:
             parser.error(f"--n must be at least 1, got {args.n}")
-        release, snr = ingested_stamps(args.ingested, n=args.n, seed=args.seed, truth=args.truth)
+        release, truth = ingested_stamps(args.ingested, n=args.n, seed=args.seed, truth=args.truth)
         origin = {"ingested": str(args.ingested), "draw_seed": args.seed}
     else:
         if args.simulate < 1:
@@ -161,7 +182,7 @@ def main(argv: list[str] | None = None) -> int:
         if args.truth is not None:
             parser.error("--truth goes with --ingested: simulated stamps carry their own S/N")
         overrides = json.loads(args.config_json)
-        release, snr = simulated_stamps(args.simulate, seed=args.seed,
+        release, truth = simulated_stamps(args.simulate, seed=args.seed,
                                         config=SimulationConfig.from_mapping(overrides))
         origin = {"simulated": args.simulate, "seed": args.seed, "config_overrides": overrides}
     drawn = round_trip(release)
@@ -170,6 +191,8 @@ def main(argv: list[str] | None = None) -> int:
     real_noise = stamp_statistics(picture[..., DIFFERENCE]).noise
     noise = stamp_statistics(release[..., DIFFERENCE]).noise
     noise_round_trip = stamp_statistics(drawn[..., DIFFERENCE]).noise
+    tails = {name: difference_tails(stamps) for name, stamps in
+             (("picture", picture), ("release", release), ("release_round_trip", drawn))}
     result: dict[str, object] = {
         "benchmark": "picture_pixel_table", "picture_file": str(args.picture), **origin,
         "n_release_stamps": int(len(release)),
@@ -177,14 +200,15 @@ def main(argv: list[str] | None = None) -> int:
         "difference_noise_per_picture_stamp": [round(float(value), 2) for value in real_noise],
         "difference_noise_round_trip": below_median(real_noise, noise_round_trip),
         "difference_tails": {"percentiles": list(TAIL_PERCENTILES),
-                             "picture_per_stamp": difference_tails(picture).round(2).tolist(),
-                             "picture_p50": _tail_medians(difference_tails(picture)),
-                             "release_p50": _tail_medians(difference_tails(release)),
-                             "release_round_trip_p50": _tail_medians(difference_tails(drawn))},
+                             "picture_per_stamp": tails["picture"].round(2).tolist(),
+                             **{f"{name}_p50": _tail_medians(values) for name, values in tails.items()}},
     }
-    if snr is not None:
+    if truth is not None:
+        snr = truth["detection_snr"].to_numpy()
         result["by_detection_snr"] = by_detection_snr(snr=snr, noise=noise, noise_round_trip=noise_round_trip)
         result["detection_snr_p10_p50_p90"] = [round(float(v), 2) for v in np.percentile(snr, [10, 50, 90])]
+        result["by_kind"] = by_kind(kinds=truth["kind"].to_numpy(), snr=snr, noise_round_trip=noise_round_trip,
+                                    tails_round_trip=tails["release_round_trip"])
     print(json.dumps(result, indent=1))
     return 0
 

@@ -40,7 +40,8 @@ def _release(folder: Path, rng: np.random.Generator) -> tuple[np.ndarray, np.nda
     ids = np.arange(500, 524)
     pd.DataFrame({"id": ids, "row": np.arange(24)}).to_parquet(folder / "catalog.parquet")
     snr = np.r_[np.full(12, 5.5), np.full(12, 60.0)]
-    pd.DataFrame({"id": ids, "detection_snr": snr}).to_parquet(folder / "truth.parquet")
+    pd.DataFrame({"id": ids, "detection_snr": snr, "scene_kind": ["artifact"] * 12 + ["fake"] * 12,
+                  "artifact_type": ["noise_peak"] * 12 + [""] * 12}).to_parquet(folder / "truth.parquet")
     return stamps, snr
 
 
@@ -66,6 +67,10 @@ def test_bright_real_stamps_fall_below_a_faint_release_and_the_snr_bins_say_why(
     assert faint["detection_snr"] == [5.0, 6.0] and bright_bin["detection_snr"] == [50.0, None]
     assert faint["share"] == bright_bin["share"] == 0.5
     assert faint["noise_p50"] > bright_bin["noise_p50"] and faint["noise_round_trip_p50"] > bright_bin["noise_round_trip_p50"]
+    kinds = result["by_kind"]
+    assert set(kinds) == {"artifact:noise_peak", "fake"} and kinds["fake"]["n"] == kinds["artifact:noise_peak"]["n"] == 12
+    assert kinds["fake"]["noise_round_trip_p25_p50"][1] < kinds["artifact:noise_peak"]["noise_round_trip_p25_p50"][1]
+    assert kinds["fake"]["detection_snr_p50"] == 60.0
     # The round trip smooths the pixel noise: the noise in grey levels drops, the sky stays.
     as_is, drawn = result["release"]["diff"], result["release_round_trip"]["diff"]
     assert drawn["noise"][1] < as_is["noise"][1]
@@ -100,7 +105,8 @@ def test_a_truth_table_without_the_drawn_ids_is_refused(benchmark, tmp_path: Pat
     rng = np.random.default_rng(5)
     _release(tmp_path / "ingested", rng)
     draw_page([tuple(_triplet(rng, peak_sigmas=5.0)[..., c] for c in range(3))], tmp_path / "page.png")
-    pd.DataFrame({"id": [1, 2], "detection_snr": [6.0, 7.0]}).to_parquet(tmp_path / "other_truth.parquet")
+    pd.DataFrame({"id": [1, 2], "detection_snr": [6.0, 7.0], "scene_kind": ["fake", "fake"],
+                  "artifact_type": ["", ""]}).to_parquet(tmp_path / "other_truth.parquet")
     with pytest.raises(SystemExit, match=r"other_truth.parquet has no row for 24 drawn id\(s\), e.g. \[500"):
         benchmark.main(["--picture", str(tmp_path / "page.png"), "--ingested", str(tmp_path / "ingested"),
                         "--truth", str(tmp_path / "other_truth.parquet"), "--n", "24"])
@@ -118,6 +124,7 @@ def test_simulated_stamps_carry_their_snr_and_a_knob_changes_them(benchmark, tmp
         assert result["n_release_stamps"] == 12 and result["simulated"] == 12
         assert sum(row["share"] for row in result["by_detection_snr"]) == pytest.approx(1.0, abs=1e-3)  # shares of 4 decimals
         assert result["detection_snr_p10_p50_p90"][0] >= 5.0   # every detection passed the threshold
+        assert sum(figures["n"] for figures in result["by_kind"].values()) == 12
     assert runs[3.0]["config_overrides"] == {"fake_mag_from_limit_scale": 3.0}
     assert runs[3.0]["detection_snr_p10_p50_p90"] != runs[1.0]["detection_snr_p10_p50_p90"]
     with pytest.raises(SystemExit):
