@@ -61,7 +61,8 @@ DIFFERENCE = CHANNELS.index("diff")
 # Detection S/N bins of ``by_detection_snr``: the threshold's neighbourhood, then wider.
 SNR_EDGES = (5.0, 6.0, 8.0, 12.0, 20.0, 50.0, np.inf)
 TABLE_KEYS = ("background", "noise", "fraction_at_0", "fraction_at_255_outside_ticks")
-# The percentiles of ``difference_tails``: those the release's difference stretch clips at.
+DEFAULT_DRAWN = 2000  # --ingested stamps drawn by default
+# The percentiles of the range ends (``difference_display``): those the release's difference stretch clips at.
 TAIL_PERCENTILES = (0.5, 99.7)
 
 
@@ -82,17 +83,18 @@ def below_median(real_noise: np.ndarray, release_noise: np.ndarray) -> dict[str,
             "picture_stamps": int(real_noise.size), "chance_of_as_many_below": round(chance, 5)}
 
 
-def difference_tails(stamps: np.ndarray) -> np.ndarray:
-    """(n, 2): each stamp's difference percentiles TAIL_PERCENTILES (ticks left out) less its sky, in ring sigmas.
+def difference_display(stamps: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Each stamp's difference noise (grey levels; ``pixel_statistics``) and (n, 2) range ends: its
+    percentiles TAIL_PERCENTILES (ticks left out) less its sky, in ring sigmas.
 
-    NaN where the ring has no spread (a stamp whose ring sits clipped at one grey level)."""
+    The ends are NaN where the ring has no spread (a stamp whose ring sits clipped at one grey level)."""
     statistics = stamp_statistics(stamps[..., DIFFERENCE])
     pixels = stamps[..., DIFFERENCE][:, ~TICK_MASK].astype(np.float64)
     ends = np.percentile(pixels, TAIL_PERCENTILES, axis=1).T
     with np.errstate(divide="ignore", invalid="ignore"):
         tails = (ends - statistics.background[:, None]) / statistics.noise[:, None]
     tails[~np.isfinite(tails)] = np.nan
-    return tails
+    return statistics.noise, tails
 
 
 def _tail_medians(tails: np.ndarray) -> list[float]:
@@ -166,33 +168,33 @@ def main(argv: list[str] | None = None) -> int:
     source.add_argument("--ingested", type=Path, help="an ingest folder (stamps.npy, catalog.parquet)")
     source.add_argument("--simulate", type=int, metavar="N", help="simulate N samples instead (--seed, --config-json)")
     parser.add_argument("--truth", type=Path, help="with --ingested: the release's truth.parquet (the noise per S/N)")
-    parser.add_argument("--n", type=int, default=2000, help="with --ingested: stamps to draw (default 2000)")
+    parser.add_argument("--n", type=int, help="with --ingested: stamps to draw (default 2000)")
     parser.add_argument("--seed", type=int, default=0,
                         help="the draw's seed (--ingested) or the simulation's (--simulate); default 0")
-    parser.add_argument("--config-json", default="{}", help="with --simulate: SimulationConfig overrides")
+    parser.add_argument("--config-json", help="with --simulate: SimulationConfig overrides")
     args = parser.parse_args(argv)
     if args.ingested is not None:
-        if args.n < 1:
-            parser.error(f"--n must be at least 1, got {args.n}")
-        release, truth = ingested_stamps(args.ingested, n=args.n, seed=args.seed, truth=args.truth)
+        if args.config_json is not None:
+            parser.error("--config-json goes with --simulate: an ingested release's knobs are fixed")
+        n = DEFAULT_DRAWN if args.n is None else args.n
+        if n < 1:
+            parser.error(f"--n must be at least 1, got {n}")
+        release, truth = ingested_stamps(args.ingested, n=n, seed=args.seed, truth=args.truth)
         origin = {"ingested": str(args.ingested), "draw_seed": args.seed}
     else:
         if args.simulate < 1:
             parser.error(f"--simulate must be at least 1, got {args.simulate}")
-        if args.truth is not None:
-            parser.error("--truth goes with --ingested: simulated stamps carry their own S/N")
-        overrides = json.loads(args.config_json)
+        if args.truth is not None or args.n is not None:
+            parser.error("--truth and --n go with --ingested: --simulate N simulates N stamps, which carry their own S/N")
+        overrides = json.loads(args.config_json or "{}")
         release, truth = simulated_stamps(args.simulate, seed=args.seed,
                                         config=SimulationConfig.from_mapping(overrides))
         origin = {"simulated": args.simulate, "seed": args.seed, "config_overrides": overrides}
     drawn = round_trip(release)
     picture = read_picture(args.picture)
 
-    real_noise = stamp_statistics(picture[..., DIFFERENCE]).noise
-    noise = stamp_statistics(release[..., DIFFERENCE]).noise
-    noise_round_trip = stamp_statistics(drawn[..., DIFFERENCE]).noise
-    tails = {name: difference_tails(stamps) for name, stamps in
-             (("picture", picture), ("release", release), ("release_round_trip", drawn))}
+    (real_noise, real_tails), (noise, tails), (noise_round_trip, tails_round_trip) = (
+        difference_display(stamps) for stamps in (picture, release, drawn))
     result: dict[str, object] = {
         "benchmark": "picture_pixel_table", "picture_file": str(args.picture), **origin,
         "n_release_stamps": int(len(release)),
@@ -200,15 +202,16 @@ def main(argv: list[str] | None = None) -> int:
         "difference_noise_per_picture_stamp": [round(float(value), 2) for value in real_noise],
         "difference_noise_round_trip": below_median(real_noise, noise_round_trip),
         "difference_tails": {"percentiles": list(TAIL_PERCENTILES),
-                             "picture_per_stamp": tails["picture"].round(2).tolist(),
-                             **{f"{name}_p50": _tail_medians(values) for name, values in tails.items()}},
+                             "picture_per_stamp": real_tails.round(2).tolist(),
+                             "picture_p50": _tail_medians(real_tails), "release_p50": _tail_medians(tails),
+                             "release_round_trip_p50": _tail_medians(tails_round_trip)},
     }
     if truth is not None:
         snr = truth["detection_snr"].to_numpy()
         result["by_detection_snr"] = by_detection_snr(snr=snr, noise=noise, noise_round_trip=noise_round_trip)
         result["detection_snr_p10_p50_p90"] = [round(float(v), 2) for v in np.percentile(snr, [10, 50, 90])]
         result["by_kind"] = by_kind(kinds=truth["kind"].to_numpy(), snr=snr, noise_round_trip=noise_round_trip,
-                                    tails_round_trip=tails["release_round_trip"])
+                                    tails_round_trip=tails_round_trip)
     print(json.dumps(result, indent=1))
     return 0
 

@@ -84,13 +84,13 @@ def test_bright_real_stamps_fall_below_a_faint_release_and_the_snr_bins_say_why(
 def test_difference_tails_sit_at_the_stretch_clip_for_noise_and_beyond_it_for_a_wide_source(benchmark) -> None:
     rng = np.random.default_rng(2)
     noise = np.stack([_triplet(rng, peak_sigmas=0.0) for _ in range(20)])
-    low, high = np.nanmedian(benchmark.difference_tails(noise), axis=0)
+    low, high = np.nanmedian(benchmark.difference_display(noise)[1], axis=0)
     # The stretch clips at the 0.5th and 99.7th percentiles: -2.58 and +2.75 sigmas of white noise.
     assert -2.9 < low < -2.3 and 2.4 < high < 3.1
     # A source brighter than the noise over more than 0.3 % of the stamp moves the 99.7th
     # percentile out: the stretch's top is then the source, and the noise fills less of the range.
     bright = np.stack([_triplet(rng, peak_sigmas=20.0) for _ in range(20)])
-    assert np.nanmedian(benchmark.difference_tails(bright)[:, 1]) > high + 2
+    assert np.nanmedian(benchmark.difference_display(bright)[1][:, 1]) > high + 2
 
 
 def test_below_median_counts_and_gives_the_binomial_chance(benchmark) -> None:
@@ -129,4 +129,7 @@ def test_simulated_stamps_carry_their_snr_and_a_knob_changes_them(benchmark, tmp
     assert runs[3.0]["detection_snr_p10_p50_p90"] != runs[1.0]["detection_snr_p10_p50_p90"]
     with pytest.raises(SystemExit):
         benchmark.main(["--picture", str(tmp_path / "page.png"), "--simulate", "2", "--truth", "t.parquet"])
-    assert "--truth goes with --ingested" in capsys.readouterr().err
+    assert "--truth and --n go with --ingested" in capsys.readouterr().err
+    with pytest.raises(SystemExit):
+        benchmark.main(["--picture", str(tmp_path / "page.png"), "--ingested", str(tmp_path), "--config-json", "{}"])
+    assert "--config-json goes with --simulate" in capsys.readouterr().err
