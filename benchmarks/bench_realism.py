@@ -34,7 +34,7 @@ import numpy as np
 import pandas as pd
 
 from realbogus.provenance import software_environment
-from realbogus.release.display import display_stamp
+from realbogus.release.display import display_triplet
 from realbogus.simulate import SimulationConfig, simulate_sample
 from realbogus.simulate.config import knobs_from_json
 from realbogus.simulate.release import detection_id, truth_row
@@ -56,9 +56,7 @@ def _chunk(bounds: tuple[int, int]) -> tuple[np.ndarray, list[dict], list[dict]]
     for offset, index in enumerate(range(start, stop)):
         plan, rendered = simulate_sample(seed=_JOB["seed"], index=index, label_noise=_JOB["label_noise"],
                                          flip_ratio=_JOB["flip_ratio"], config=config)
-        for channel_index, (channel, stamp) in enumerate(
-                (("temp", rendered.template), ("srch", rendered.search), ("diff", rendered.difference))):
-            stamps[offset, :, :, channel_index] = display_stamp(stamp, channel=channel)
+        stamps[offset] = display_triplet(rendered.template, rendered.search, rendered.difference)
         if not _JOB["pixels_only"]:
             features = compute_features(rendered.template, rendered.search, rendered.difference,
                                         context=rendered.context)

@@ -48,7 +48,7 @@ import pandas as pd
 from scipy import stats
 
 from realbogus.ingest import load_stamps
-from realbogus.release.display import TICK_MASK, display_stamp
+from realbogus.release.display import TICK_MASK, display_triplet
 from realbogus.release.layout import CHANNELS, STAMP_SIZE
 from realbogus.release.picture import read_picture, round_trip
 from realbogus.release.pixel_statistics import channel_table, stamp_statistics
@@ -136,9 +136,7 @@ def simulated_stamps(n: int, *, seed: int, config: SimulationConfig) -> tuple[np
     for index in range(n):
         plan, rendered = simulate_sample(seed=seed, index=index, label_noise=DEFAULT_LABEL_NOISE,
                                          flip_ratio=DEFAULT_FLIP_RATIO, config=config)
-        for channel_index, (channel, stamp) in enumerate(
-                zip(CHANNELS, (rendered.template, rendered.search, rendered.difference))):
-            stamps[index, :, :, channel_index] = display_stamp(stamp, channel=channel)
+        stamps[index] = display_triplet(rendered.template, rendered.search, rendered.difference)
         rows.append(truth_row(plan, rendered))
     return stamps, _snr_and_kind(pd.DataFrame(rows))
 

@@ -9,7 +9,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from realbogus.release.display import display_stamp
+from realbogus.release.display import display_triplet
 from realbogus.release.picture import draw_page
 from script_modules import load_script  # tests/ is on sys.path
 
@@ -27,8 +27,7 @@ def _triplet(rng: np.random.Generator, *, peak_sigmas: float) -> np.ndarray:
     source = np.exp(-0.5 * ((rows - 25) ** 2 + (columns - 25) ** 2) / 1.7 ** 2)
     channels = [rng.normal(size=(51, 51)) + (40 if channel != "diff" else peak_sigmas) * source
                 for channel in ("temp", "srch", "diff")]
-    return np.stack([display_stamp(stamp, channel=channel)
-                     for stamp, channel in zip(channels, ("temp", "srch", "diff"))], axis=-1)
+    return display_triplet(*channels)
 
 
 def _release(folder: Path, rng: np.random.Generator) -> tuple[np.ndarray, np.ndarray]:

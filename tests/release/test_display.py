@@ -1,7 +1,7 @@
 import numpy as np
 import pytest
 
-from realbogus.release.display import TICK_MASK, add_tick_marks, display_stamp, display_stretch
+from realbogus.release.display import TICK_MASK, add_tick_marks, display_stamp, display_stretch, display_triplet
 from realbogus.release.layout import MASKED_PIXEL_VALUE
 
 
@@ -103,3 +103,13 @@ def test_display_stamp_is_deterministic_and_validates():
         display_stretch(stamp, channel="template")
     with pytest.raises(ValueError, match=r"\(51, 51\)"):
         display_stretch(np.zeros((50, 51)), channel="srch")
+
+
+def test_display_triplet_stacks_each_channel_as_its_own_display() -> None:
+    rng = np.random.default_rng(4)
+    template, search, difference = (rng.normal(100.0, 10.0, size=(51, 51)) for _ in range(3))
+    difference[20:30, 20:30] += 80.0  # a bright detection, which the difference's stretch clips
+    triplet = display_triplet(template, search, difference)
+    assert triplet.shape == (51, 51, 3) and triplet.dtype == np.uint8
+    for index, (stamp, channel) in enumerate(zip((template, search, difference), ("temp", "srch", "diff"))):
+        assert np.array_equal(triplet[..., index], display_stamp(stamp, channel=channel))

@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 
 from realbogus.realism import pixel_comparison
-from realbogus.release.display import display_stamp
+from realbogus.release.display import display_triplet
 from realbogus.release.layout import CHANNELS
 from realbogus.simulate import SimulationConfig, simulate_sample
 
@@ -19,9 +19,7 @@ def gif_stamps() -> np.ndarray:
     stamps = np.empty((N_SAMPLES, 51, 51, 3), dtype=np.uint8)
     for index in range(N_SAMPLES):
         _, rendered = simulate_sample(seed=2013, index=index, label_noise=0.0082, flip_ratio=3.19, config=config)
-        for channel_index, (channel, stamp) in enumerate(
-                zip(CHANNELS, (rendered.template, rendered.search, rendered.difference))):
-            stamps[index, :, :, channel_index] = display_stamp(stamp, channel=channel)
+        stamps[index] = display_triplet(rendered.template, rendered.search, rendered.difference)
     return stamps
 
 

@@ -119,6 +119,13 @@ def display_stretch(stamp: np.ndarray, *, channel: str) -> np.ndarray:
     return (scaled + 0.5).astype(np.uint8)
 
 
+def display_triplet(template: np.ndarray, search: np.ndarray, difference: np.ndarray) -> np.ndarray:
+    """(51, 51, 3) uint8: the three float stamps of one detection as the release's GIFs show
+    them (``display_stamp``), channels in ``CHANNELS`` order, as ``ingest`` stacks them."""
+    return np.stack([display_stamp(stamp, channel=channel)
+                     for stamp, channel in zip((template, search, difference), CHANNELS)], axis=-1)
+
+
 def add_tick_marks(stamp_uint8: np.ndarray) -> np.ndarray:
     """Return a copy of a (51, 51) uint8 stamp with the four corner tick marks at 255.
 
