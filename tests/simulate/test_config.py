@@ -17,6 +17,17 @@ def test_from_mapping_merges_weight_tables_and_refuses_typos() -> None:
         SimulationConfig.from_mapping({"host_fractoin": 0.3})
 
 
+def test_per_band_knobs_take_one_number_for_every_band_or_a_table_merged_band_by_band() -> None:
+    one_number = SimulationConfig(host_over_peak_mag=0.7, transient_below_peak_mag_scale=1)
+    assert dict(one_number.host_over_peak_mag) == {"g": 0.7, "r": 0.7, "i": 0.7, "z": 0.7}
+    assert one_number.band_value("transient_below_peak_mag_scale", "z") == 1.0
+    from_params = SimulationConfig.from_mapping({"host_over_peak_mag": {"g": 0.0, "z": 1.95}})
+    default = dict(SimulationConfig().host_over_peak_mag)
+    assert dict(from_params.host_over_peak_mag) == {**default, "g": 0.0, "z": 1.95}
+    # Scalars from params.yaml (the knobs' earlier form) still work.
+    assert SimulationConfig.from_mapping({"host_over_peak_mag": 1.2}).band_value("host_over_peak_mag", "i") == 1.2
+
+
 def test_a_renamed_key_says_what_replaced_it() -> None:
     with pytest.raises(ValueError, match="template_seeing_fwhm_arcsec_range is now template_epoch_seeing_fwhm_arcsec_range"):
         SimulationConfig.from_mapping({"template_seeing_fwhm_arcsec_range": [0.85, 1.3]})
@@ -29,6 +40,8 @@ def test_a_renamed_key_says_what_replaced_it() -> None:
     (dict(psf_shape_error=-0.01), "psf_shape_error must be >= 0"),
     (dict(source_psf_shape_error_sigma=-0.04), "source_psf_shape_error_sigma must be >= 0"),
     (dict(convolved_image="search"), r"convolved_image must be one of \['template', 'sharper'\], got 'search'"),
+    (dict(transient_below_peak_mag_scale=-0.5), "transient_below_peak_mag_scale must be >= 0 in every band"),
+    (dict(host_over_peak_mag=(("g", 0.0), ("r", 0.5))), r"host_over_peak_mag: no value for band\(s\) \['i', 'z'\]"),
 ])
 def test_bad_config_is_refused(kwargs: dict, message: str) -> None:
     with pytest.raises(ValueError, match=message):

@@ -12,7 +12,7 @@ from realbogus.release.layout import MASKED_PIXEL_VALUE, STAMP_SIZE
 from realbogus.simulate import ARTIFACT_TYPES, SimulationConfig, draw_truth_table, simulate_sample
 from realbogus.simulate.artifacts import RECIPES
 from realbogus.simulate.canvas import Canvas
-from realbogus.simulate.scene import (DEEP_FIELDS, detection_efficiency, draw_conditions, draw_plan, render_signal,
+from realbogus.simulate.scene import (DEEP_FIELDS, HOST_BRIGHTEST_MAG, detection_efficiency, draw_conditions, draw_plan, render_signal,
                                       sample_rng)
 from realbogus.simulate.psf import GRID, irfft2, moffat_alpha, resampling_noise_transfer, rfft2
 
@@ -782,3 +782,19 @@ def test_a_cosmic_ray_hit_on_a_single_exposure_lands_in_one_pixel() -> None:
         assert np.count_nonzero(images[2]) > 1
         assert images[2].sum() == pytest.approx(images[1].sum() / np.sqrt(2.0))
     assert hits >= 5
+
+
+def test_a_fakes_host_is_brighter_by_its_own_bands_host_over_peak() -> None:
+    # No scatter and no time past peak: the host is the fake's magnitude less its band's value.
+    over = {"g": 3.0, "r": 0.0, "i": 1.0, "z": 2.0}
+    config = SimulationConfig(host_over_peak_mag=tuple(over.items()), transient_below_peak_mag_scale=0.0,
+                              host_luminosity_scatter_mag=0.0)
+    seen = set()
+    for index in range(60):
+        plan, rendered = simulate_sample(seed=11, index=index, label_noise=0.0, flip_ratio=1.0, config=config)
+        if plan.scene_kind != "fake":
+            continue
+        band, truth = plan.conditions.band, rendered.truth
+        assert truth["host_magnitude"] == pytest.approx(max(HOST_BRIGHTEST_MAG, plan.magnitude - over[band]))
+        seen.add(band)
+    assert len(seen) >= 3

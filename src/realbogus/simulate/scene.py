@@ -318,9 +318,11 @@ def add_transient(canvas: Canvas, rng: np.random.Generator, *, magnitude: float,
         return
     config = canvas.config
     # The host is as bright as the fake's redshift makes it: brighter than the SN at peak by
-    # the host-SN luminosity difference, and the fake may be caught some way past its peak.
-    host_magnitude = float(max(HOST_BRIGHTEST_MAG, magnitude - config.host_over_peak_mag
-                               - rng.exponential(config.transient_below_peak_mag_scale)
+    # their colour at the rest wavelength this band sees, and the fake may be caught some way
+    # past its peak.
+    band = canvas.conditions.band
+    host_magnitude = float(max(HOST_BRIGHTEST_MAG, magnitude - config.band_value("host_over_peak_mag", band)
+                               - rng.exponential(config.band_value("transient_below_peak_mag_scale", band))
                                + rng.normal(0.0, config.host_luminosity_scatter_mag)))
     galaxy_y, galaxy_x = y, x
     galaxy = add_galaxy(canvas, rng, y=y, x=x, magnitude=host_magnitude)
