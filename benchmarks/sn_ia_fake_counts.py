@@ -37,6 +37,7 @@ from __future__ import annotations
 import argparse
 import json
 import math
+from typing import NamedTuple
 
 import numpy as np
 from scipy.optimize import minimize_scalar
@@ -59,6 +60,16 @@ PEAK_M_B_AB = -19.39  # M_B = -19.3 Vega; B(AB) = B(Vega) - 0.09
 PEAK_SED_AB = ((2500.0, -17.0), (3000.0, -18.0), (3600.0, -18.81), (4450.0, -19.39),
                (5500.0, -19.28), (6500.0, -19.09), (8000.0, -18.55), (9000.0, -18.3),
                (12500.0, -17.7))
+# Rest-frame AB absolute magnitudes of an SN Ia host against rest wavelength (Angstrom), at
+# M_r = -20.5 (the hosts' median stellar mass, ~10^10.2 solar): approximate SDSS-band colours
+# of the blue cloud (u-g 1.2, g-r 0.45, r-i 0.2, i-z 0.1) and of the red sequence (u-g 1.8,
+# g-r 0.75, r-i 0.4, i-z 0.3), flat in the UV below u for the blue and falling for the red.
+# About a third of SNe Ia are in passive hosts.  Approximations for a mean colour, not SEDs.
+HOST_BLUE_AB = ((2500.0, -18.6), (3550.0, -18.85), (4700.0, -20.05), (6200.0, -20.5), (7500.0, -20.7),
+                (8900.0, -20.8), (12500.0, -21.0))
+HOST_RED_AB = ((2500.0, -16.5), (3550.0, -17.95), (4700.0, -19.75), (6200.0, -20.5), (7500.0, -20.9),
+               (8900.0, -21.2), (12500.0, -21.6))
+HOST_RED_FRACTION = 0.3
 # DECam effective wavelengths (Angstrom).
 BAND_WAVELENGTH = {"g": 4800.0, "r": 6400.0, "i": 7800.0, "z": 9200.0}
 SEASON_DAYS = 150.0
@@ -84,9 +95,15 @@ def cosmology_grid(z_max: float = 2.5, steps: int = 20_000, rate_power: float = 
 def peak_absolute_ab(rest_wavelength: np.ndarray, sed: str) -> np.ndarray:
     if sed == "flat":
         return np.full_like(rest_wavelength, PEAK_M_B_AB)
-    waves = np.log([w for w, _ in PEAK_SED_AB])
-    mags = np.array([m for _, m in PEAK_SED_AB])
-    return np.interp(np.log(rest_wavelength), waves, mags)
+    return _interpolate_sed(PEAK_SED_AB, rest_wavelength)
+
+
+def _interpolate_sed(table: tuple[tuple[float, float], ...], rest_wavelength: np.ndarray) -> np.ndarray:
+    return np.interp(np.log(rest_wavelength), np.log([w for w, _ in table]), [m for _, m in table])
+
+
+def host_absolute_ab(rest_wavelength: np.ndarray, *, red: np.ndarray) -> np.ndarray:
+    return np.where(red, _interpolate_sed(HOST_RED_AB, rest_wavelength), _interpolate_sed(HOST_BLUE_AB, rest_wavelength))
 
 
 def light_curve_offset(rest_days: np.ndarray) -> np.ndarray:
@@ -104,15 +121,26 @@ def light_curve_offset(rest_days: np.ndarray) -> np.ndarray:
     return offset
 
 
+class Epochs(NamedTuple):
+    """The epochs of a set of supernovae in one band (one entry per epoch after the explosion)."""
+    from_limit: np.ndarray       # magnitude minus the limit
+    below_peak: np.ndarray       # magnitudes below the supernova's peak
+    host_minus_peak: np.ndarray  # the host's magnitude minus the supernova's peak, in this band
+    peak_from_limit: np.ndarray  # per supernova: its peak minus the limit
+
+
 def epochs_from_limit(rng: np.random.Generator, *, supernovae: int, band: str, limit: float, sed: str,
-                      peak_spread: float, grid: dict[str, np.ndarray]) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """Every weekly epoch's magnitude minus the limit, its magnitudes below its supernova's
-    peak, and each supernova's peak minus the limit."""
+                      peak_spread: float, host_red_fraction: float, grid: dict[str, np.ndarray]) -> Epochs:
+    """Weekly epochs of supernovae drawn at the SN Ia rate, seen in ``band`` with 5-sigma ``limit``."""
     cdf = np.cumsum(grid["observed_rate"])
     z = np.interp(rng.random(supernovae) * cdf[-1], cdf, grid["z"])
     modulus = np.interp(z, grid["z"], grid["modulus"])
-    absolute = peak_absolute_ab(BAND_WAVELENGTH[band] / (1.0 + z), sed) + rng.normal(0.0, peak_spread, supernovae)
-    peak = absolute + modulus - 2.5 * np.log10(1.0 + z) - limit
+    rest_wavelength = BAND_WAVELENGTH[band] / (1.0 + z)
+    peak_absolute = peak_absolute_ab(rest_wavelength, sed)
+    peak = peak_absolute + rng.normal(0.0, peak_spread, supernovae) + modulus - 2.5 * np.log10(1.0 + z) - limit
+    # Host and supernova at the same redshift and rest wavelength: the same modulus and
+    # bandwidth term, so the difference is their rest-frame colour at that wavelength.
+    host_minus_peak = host_absolute_ab(rest_wavelength, red=rng.random(supernovae) < host_red_fraction) - peak_absolute
     # Peaks from well before the season (a fading supernova) to its last night.
     peak_day = rng.uniform(-200.0, SEASON_DAYS, supernovae)
     nights = np.arange(0.0, SEASON_DAYS, CADENCE_DAYS)
@@ -120,7 +148,8 @@ def epochs_from_limit(rng: np.random.Generator, *, supernovae: int, band: str, l
     below_peak = light_curve_offset(rest_days)
     epochs = peak[:, None] + below_peak
     seen = np.isfinite(epochs)
-    return epochs[seen], below_peak[seen], peak
+    return Epochs(from_limit=epochs[seen], below_peak=below_peak[seen],
+                  host_minus_peak=np.broadcast_to(host_minus_peak[:, None], epochs.shape)[seen], peak_from_limit=peak)
 
 
 def truncated_exponential_scale(values: np.ndarray, low: float, high: float) -> float:
@@ -137,13 +166,23 @@ def truncated_exponential_scale(values: np.ndarray, low: float, high: float) -> 
     return math.exp(best.x)
 
 
-def detected_mean_below_peak(epochs: np.ndarray, below_peak: np.ndarray, low: float, high: float,
-                             config: SimulationConfig) -> float:
-    """Mean magnitudes below peak of the injected epochs the pipeline detects (efficiency-weighted)."""
-    inside = (epochs >= low) & (epochs <= high)
-    nominal_snr = 5.0 * 10.0 ** (-0.4 * epochs[inside])
+def detected_mean(epochs: Epochs, values: np.ndarray, low: float, high: float, config: SimulationConfig) -> float:
+    """Mean of ``values`` (one per epoch) over the injected epochs the pipeline detects (efficiency-weighted)."""
+    inside = (epochs.from_limit >= low) & (epochs.from_limit <= high)
+    nominal_snr = 5.0 * 10.0 ** (-0.4 * epochs.from_limit[inside])
     efficiency = np.array([detection_efficiency(snr, config=config) for snr in nominal_snr])
-    return float(np.average(below_peak[inside], weights=efficiency))
+    return float(np.average(values[inside], weights=efficiency))
+
+
+def figures(epochs: Epochs, *, low: float, high: float, near: float, config: SimulationConfig) -> dict[str, float]:
+    return {
+        "scale_epochs": round(truncated_exponential_scale(epochs.from_limit, low, high), 3),
+        "scale_epochs_near_limit": round(truncated_exponential_scale(epochs.from_limit, -near, high), 3),
+        "scale_peaks": round(truncated_exponential_scale(epochs.peak_from_limit, low, high), 3),
+        "detected_mean_below_peak": round(detected_mean(epochs, epochs.below_peak, low, high, config), 3),
+        # host_over_peak_mag's meaning: how much brighter the host is than the supernova at peak.
+        "detected_mean_host_over_peak": round(-detected_mean(epochs, epochs.host_minus_peak, low, high, config), 3),
+    }
 
 
 def band_limits(seed: int) -> dict[str, float]:
@@ -157,6 +196,7 @@ def main() -> None:
     parser.add_argument("--seed", type=int, default=7)
     parser.add_argument("--sed", choices=("sn_ia", "flat"), default="sn_ia")
     parser.add_argument("--peak-spread", type=float, default=0.25)
+    parser.add_argument("--host-red-fraction", type=float, default=HOST_RED_FRACTION)
     parser.add_argument("--rate-power", type=float, default=RATE_POWER, help="R(z) ~ (1+z)^power")
     parser.add_argument("--deeper", default="0,1", help="magnitudes deeper than the shallow limit")
     parser.add_argument("--near", type=float, default=2.0, help="the local fit's magnitudes above the limit")
@@ -169,36 +209,25 @@ def main() -> None:
     limits = band_limits(args.seed)
     result: dict[str, object] = {
         "benchmark": "sn_ia_fake_counts", "sed": args.sed, "peak_spread": args.peak_spread, "rate_power": args.rate_power,
+        "host_red_fraction": args.host_red_fraction,
         "supernovae_per_band": args.supernovae, "seed": args.seed, "injection_range": [low, high],
         "simulator_scale": config.fake_mag_from_limit_scale,
-        "simulator_below_peak_mean": config.transient_below_peak_mag_scale, "band_limits": limits, "depths": {},
+        "simulator_below_peak_mean": dict(config.transient_below_peak_mag_scale),
+        "simulator_host_over_peak": dict(config.host_over_peak_mag), "band_limits": limits, "depths": {},
     }
     for deeper in (float(value) for value in args.deeper.split(",")):
-        pooled_epochs, pooled_below, pooled_peaks, per_band = [], [], [], {}
+        per_band = {}
         for band, limit in limits.items():
-            epochs, below_peak, peaks = epochs_from_limit(
+            per_band[band] = epochs_from_limit(
                 rng, supernovae=args.supernovae, band=band, limit=limit + deeper, sed=args.sed,
-                peak_spread=args.peak_spread, grid=grid)
-            pooled_epochs.append(epochs)
-            pooled_below.append(below_peak)
-            pooled_peaks.append(peaks)
-            per_band[band] = {
-                "scale_epochs": round(truncated_exponential_scale(epochs, low, high), 3),
-                "scale_epochs_near_limit": round(truncated_exponential_scale(epochs, -args.near, high), 3),
-                "scale_peaks": round(truncated_exponential_scale(peaks, low, high), 3),
-                "detected_mean_below_peak": round(detected_mean_below_peak(epochs, below_peak, low, high, config), 3),
-                "epochs_in_range_per_supernova": round(float(((epochs >= low) & (epochs <= high)).sum()) / args.supernovae, 3),
-            }
-        epochs, below_peak, peaks = (np.concatenate(pooled_epochs), np.concatenate(pooled_below),
-                                     np.concatenate(pooled_peaks))
+                peak_spread=args.peak_spread, host_red_fraction=args.host_red_fraction, grid=grid)
+        pooled = Epochs(*(np.concatenate([getattr(e, field) for e in per_band.values()]) for field in Epochs._fields))
         result["depths"][f"limit+{deeper:g}"] = {
-            "pooled": {
-                "scale_epochs": round(truncated_exponential_scale(epochs, low, high), 3),
-                "scale_epochs_near_limit": round(truncated_exponential_scale(epochs, -args.near, high), 3),
-                "scale_peaks": round(truncated_exponential_scale(peaks, low, high), 3),
-                "detected_mean_below_peak": round(detected_mean_below_peak(epochs, below_peak, low, high, config), 3),
-            },
-            "bands": per_band,
+            "pooled": figures(pooled, low=low, high=high, near=args.near, config=config),
+            "bands": {band: {**figures(e, low=low, high=high, near=args.near, config=config),
+                             "epochs_in_range_per_supernova": round(float(
+                                 ((e.from_limit >= low) & (e.from_limit <= high)).sum()) / args.supernovae, 3)}
+                      for band, e in per_band.items()},
         }
     print(json.dumps(result, indent=1))
 

@@ -46,12 +46,38 @@ def test_epochs_of_fading_supernovae_crowd_the_limit_more_steeply_than_their_pea
     grid = counts.cosmology_grid()
     config = SimulationConfig()
     low, high = config.fake_mag_from_limit_min, config.fake_mag_from_limit_max
-    epochs, below_peak, peaks = counts.epochs_from_limit(rng, supernovae=20_000, band="r", limit=23.4,
-                                                         sed="sn_ia", peak_spread=0.25, grid=grid)
-    assert len(epochs) == len(below_peak) > len(peaks) * 0.5
-    assert (below_peak >= 0.0).all()
+    epochs = counts.epochs_from_limit(rng, supernovae=20_000, band="r", limit=23.4, sed="sn_ia", peak_spread=0.25,
+                                      host_red_fraction=0.3, grid=grid)
+    assert len(epochs.from_limit) == len(epochs.below_peak) == len(epochs.host_minus_peak)
+    assert len(epochs.from_limit) > len(epochs.peak_from_limit) * 0.5
+    assert (epochs.below_peak >= 0.0).all()
     # A fading supernova spends more nights at fainter magnitudes than its peak: epochs crowd
     # the limit more steeply than peaks.
-    assert counts.truncated_exponential_scale(epochs, low, high) < counts.truncated_exponential_scale(peaks, low, high)
-    mean_below = counts.detected_mean_below_peak(epochs, below_peak, low, high, config)
-    assert 0.3 < mean_below < 3.0
+    assert (counts.truncated_exponential_scale(epochs.from_limit, low, high)
+            < counts.truncated_exponential_scale(epochs.peak_from_limit, low, high))
+    assert 0.3 < counts.detected_mean(epochs, epochs.below_peak, low, high, config) < 3.0
+
+
+def test_the_host_outshines_its_supernova_more_the_redder_the_rest_wavelength_a_band_sees() -> None:
+    # At the same redshift a redder band sees a redder rest wavelength, where a galaxy is
+    # brighter against a blue SN Ia at peak; a red host more than a blue one.
+    rest = np.array([3200.0, 4400.0, 6600.0])
+    for red in (False, True):
+        host_over_peak = counts.peak_absolute_ab(rest, "sn_ia") - counts.host_absolute_ab(rest, red=np.full(3, red))
+        assert host_over_peak[2] > max(host_over_peak[0], host_over_peak[1]) + 1.0
+    blue = counts.peak_absolute_ab(rest, "sn_ia") - counts.host_absolute_ab(rest, red=np.zeros(3, bool))
+    red = counts.peak_absolute_ab(rest, "sn_ia") - counts.host_absolute_ab(rest, red=np.ones(3, bool))
+    assert red[0] < blue[0]  # in the UV the passive host is the fainter
+
+
+def test_per_band_derivation_puts_the_brightest_hosts_in_the_reddest_band() -> None:
+    rng = np.random.default_rng(9)
+    grid = counts.cosmology_grid()
+    config = SimulationConfig()
+    low, high = config.fake_mag_from_limit_min, config.fake_mag_from_limit_max
+    over = {}
+    for band, limit in {"g": 23.4, "z": 22.3}.items():
+        epochs = counts.epochs_from_limit(rng, supernovae=20_000, band=band, limit=limit, sed="sn_ia",
+                                          peak_spread=0.25, host_red_fraction=0.3, grid=grid)
+        over[band] = -counts.detected_mean(epochs, epochs.host_minus_peak, low, high, config)
+    assert over["z"] > over["g"] + 1.0
