@@ -1,11 +1,14 @@
-"""How steeply SN Ia fakes crowd the detection limit, from the SN Ia rate and cosmology; prints JSON.
+"""How steeply SN Ia fakes crowd the detection limit, and how bright their hosts are, from the SN Ia rate; prints JSON.
 
 The simulator draws an injected fake's magnitude relative to the search image's 5-sigma
 limit from an exponential truncated to [fake_mag_from_limit_min, fake_mag_from_limit_max],
 densest at the faint end, with e-folding scale ``fake_mag_from_limit_scale`` (docs/
 simulation.md, "Non-artifacts").  DES-SN overlaid fake SNe Ia on its search images on every
 epoch of their light curves (Kessler et al. 2015), so a sample of the release is one epoch
-of one fake, not one supernova.  This script derives that scale instead of assuming it:
+of one fake, not one supernova.  The simulator also sets a fake's host from the fake: its
+magnitude less ``host_over_peak_mag`` and less how far past peak the fake is caught
+(``transient_below_peak_mag_scale``, an exponential's mean), both per band.  This script
+derives all three instead of assuming them:
 
 * SNe Ia over redshift at the volumetric rate R(z) = 2.6e-5 (1+z)^1.5 per year per Mpc^3
   (Dilday et al. 2010, the rate DES-SN's simulations use), per unit observer time
@@ -21,15 +24,21 @@ of one fake, not one supernova.  This script derives that scale instead of assum
   in the 15 days after peak, 0.05 mag/day to day 40, 0.015 mag/day after), time-dilated
   by 1+z, observed weekly over a 150-day season in each band;
 * each band's 5-sigma limit: the median the simulator draws for it (from
-  ``draw_truth_table``), and ``--deeper`` magnitudes deeper for the deep fields' coadds.
+  ``draw_truth_table``), and ``--deeper`` magnitudes deeper for the deep fields' coadds;
+* the host at the supernova's redshift and the same rest wavelength: an M_r = -20.5 galaxy
+  (the hosts' median stellar mass) with blue-cloud or red-sequence colours
+  (``--host-red-fraction`` passive; see ``HOST_BLUE_AB``), so host over peak is their
+  rest-frame colour there.
 
 Every epoch whose magnitude lies in the injection range is one injected fake; the scale is
 the maximum-likelihood e-folding scale of a truncated exponential over that range, per
 band and pooled over the four bands as the release draws them (uniformly).  The local
-scale over the last magnitudes above the limit (``--near``) is reported beside it.
+scale over the last magnitudes above the limit (``--near``) is reported beside it.  The
+time past peak and the host over peak are means over the epochs the pipeline detects
+(each weighted by the simulator's detection efficiency).
 
     python benchmarks/sn_ia_fake_counts.py [--supernovae 400000] [--seed 7] [--sed sn_ia|flat]
-        [--peak-spread 0.25] [--rate-power 1.5] [--deeper 0,1]
+        [--peak-spread 0.25] [--host-red-fraction 0.3] [--rate-power 1.5] [--deeper 0,1]
 """
 
 from __future__ import annotations
@@ -166,22 +175,22 @@ def truncated_exponential_scale(values: np.ndarray, low: float, high: float) -> 
     return math.exp(best.x)
 
 
-def detected_mean(epochs: Epochs, values: np.ndarray, low: float, high: float, config: SimulationConfig) -> float:
-    """Mean of ``values`` (one per epoch) over the injected epochs the pipeline detects (efficiency-weighted)."""
+def detected_weights(epochs: Epochs, low: float, high: float, config: SimulationConfig) -> tuple[np.ndarray, np.ndarray]:
+    """The injected epochs (inside [low, high]) and the chance the pipeline detects each."""
     inside = (epochs.from_limit >= low) & (epochs.from_limit <= high)
     nominal_snr = 5.0 * 10.0 ** (-0.4 * epochs.from_limit[inside])
-    efficiency = np.array([detection_efficiency(snr, config=config) for snr in nominal_snr])
-    return float(np.average(values[inside], weights=efficiency))
+    return inside, np.array([detection_efficiency(snr, config=config) for snr in nominal_snr])
 
 
 def figures(epochs: Epochs, *, low: float, high: float, near: float, config: SimulationConfig) -> dict[str, float]:
+    inside, detected = detected_weights(epochs, low, high, config)
     return {
         "scale_epochs": round(truncated_exponential_scale(epochs.from_limit, low, high), 3),
         "scale_epochs_near_limit": round(truncated_exponential_scale(epochs.from_limit, -near, high), 3),
         "scale_peaks": round(truncated_exponential_scale(epochs.peak_from_limit, low, high), 3),
-        "detected_mean_below_peak": round(detected_mean(epochs, epochs.below_peak, low, high, config), 3),
+        "detected_mean_below_peak": round(float(np.average(epochs.below_peak[inside], weights=detected)), 3),
         # host_over_peak_mag's meaning: how much brighter the host is than the supernova at peak.
-        "detected_mean_host_over_peak": round(-detected_mean(epochs, epochs.host_minus_peak, low, high, config), 3),
+        "detected_mean_host_over_peak": round(-float(np.average(epochs.host_minus_peak[inside], weights=detected)), 3),
     }
 
 

@@ -55,7 +55,10 @@ def test_epochs_of_fading_supernovae_crowd_the_limit_more_steeply_than_their_pea
     # the limit more steeply than peaks.
     assert (counts.truncated_exponential_scale(epochs.from_limit, low, high)
             < counts.truncated_exponential_scale(epochs.peak_from_limit, low, high))
-    assert 0.3 < counts.detected_mean(epochs, epochs.below_peak, low, high, config) < 3.0
+    inside, detected = counts.detected_weights(epochs, low, high, config)
+    assert 0.0 < detected.min() and detected.max() <= 1.0
+    assert 0.3 < np.average(epochs.below_peak[inside], weights=detected) < 3.0
+    assert 0.3 < counts.figures(epochs, low=low, high=high, near=2.0, config=config)["detected_mean_below_peak"] < 3.0
 
 
 def test_the_host_outshines_its_supernova_more_the_redder_the_rest_wavelength_a_band_sees() -> None:
@@ -79,5 +82,5 @@ def test_per_band_derivation_puts_the_brightest_hosts_in_the_reddest_band() -> N
     for band, limit in {"g": 23.4, "z": 22.3}.items():
         epochs = counts.epochs_from_limit(rng, supernovae=20_000, band=band, limit=limit, sed="sn_ia",
                                           peak_spread=0.25, host_red_fraction=0.3, grid=grid)
-        over[band] = -counts.detected_mean(epochs, epochs.host_minus_peak, low, high, config)
+        over[band] = counts.figures(epochs, low=low, high=high, near=2.0, config=config)["detected_mean_host_over_peak"]
     assert over["z"] > over["g"] + 1.0

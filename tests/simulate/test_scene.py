@@ -12,8 +12,8 @@ from realbogus.release.layout import MASKED_PIXEL_VALUE, STAMP_SIZE
 from realbogus.simulate import ARTIFACT_TYPES, SimulationConfig, draw_truth_table, simulate_sample
 from realbogus.simulate.artifacts import RECIPES
 from realbogus.simulate.canvas import Canvas
-from realbogus.simulate.scene import (DEEP_FIELDS, HOST_BRIGHTEST_MAG, detection_efficiency, draw_conditions, draw_plan, render_signal,
-                                      sample_rng)
+from realbogus.simulate.scene import (DEEP_FIELDS, HOST_BRIGHTEST_MAG, detection_efficiency, draw_conditions,
+                                      draw_plan, render_signal, sample_rng)
 from realbogus.simulate.psf import GRID, irfft2, moffat_alpha, resampling_noise_transfer, rfft2
 
 SEED = 7
